@@ -1,0 +1,165 @@
+"""Load a catalog folder (service.yaml + entities/*.yaml), validate it and report mistakes by file:line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from gateway.catalog.model import PRIMITIVE_TYPES, Catalog, Entity, Service
+
+DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "entities" / "fno"
+
+Location = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class CatalogProblem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class CatalogError(Exception):
+    """Every problem found in a catalog folder, each with its file and line."""
+
+    def __init__(self, problems: list[CatalogProblem]) -> None:
+        self.problems = problems
+        super().__init__("invalid catalog:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+class _Document:
+    """A parsed YAML file that remembers the line of every value, addressed by its path."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        self.lines: dict[Location, int] = {}
+        if node is not None:
+            self._index(node, ())
+        self.data: Any = yaml.safe_load(text)
+
+    def _index(self, node: yaml.Node, location: Location) -> None:
+        self.lines[location] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = yaml.safe_load(yaml.serialize(key_node))
+                self._index(value_node, (*location, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._index(item, (*location, index))
+
+    def line(self, location: Location) -> int:
+        """The line of the value at `location`, or of its closest existing parent."""
+        while location not in self.lines and location:
+            location = location[:-1]
+        return self.lines.get(location, 1)
+
+    def problem(self, location: Location, message: str) -> CatalogProblem:
+        return CatalogProblem(str(self.path), self.line(location), message)
+
+
+def _validate(model: type[M], document: _Document, problems: list[CatalogProblem]) -> M | None:
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as error:
+        for detail in error.errors():
+            location = tuple(detail["loc"])
+            where = ".".join(str(part) for part in location) or "(file)"
+            problems.append(document.problem(location, f"{where}: {detail['msg']}"))
+        return None
+
+
+def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
+    """Read and validate a catalog folder; raise CatalogError listing every problem found."""
+    root = Path(folder)
+    problems: list[CatalogProblem] = []
+    service_path = root / "service.yaml"
+    if not service_path.is_file():
+        raise CatalogError([CatalogProblem(str(service_path), 1, "service.yaml is missing")])
+    service = _validate(Service, _Document(service_path), problems)
+    entities: dict[str, Entity] = {}
+    documents: dict[str, _Document] = {}
+    for path in sorted((root / "entities").glob("*.yaml")):
+        document = _Document(path)
+        entity = _validate(Entity, document, problems)
+        if entity is None:
+            continue
+        if entity.entity_set in entities:
+            problems.append(document.problem(("entity_set",), f"entity set {entity.entity_set} is defined twice"))
+            continue
+        entities[entity.entity_set] = _named(entity)
+        documents[entity.entity_set] = document
+    if service is not None:
+        for name, entity in entities.items():
+            problems.extend(_check_entity(entity, service, entities, documents[name]))
+    if problems:
+        raise CatalogError(problems)
+    assert service is not None
+    return Catalog(service=service, entities=entities, folder=str(root))
+
+
+def _named(entity: Entity) -> Entity:
+    """Copy each mapping key into the `name` field of its property or navigation."""
+    properties = {name: prop.model_copy(update={"name": name}) for name, prop in entity.properties.items()}
+    navigation = {name: nav.model_copy(update={"name": name}) for name, nav in entity.navigation.items()}
+    return entity.model_copy(update={"properties": properties, "navigation": navigation})
+
+
+def _check_entity(
+    entity: Entity, service: Service, entities: dict[str, Entity], document: _Document
+) -> Iterator[CatalogProblem]:
+    """Cross-references a schema cannot express: aliases, keys, types, navigation targets."""
+    seen_aliases: set[str] = set()
+    for index, source in enumerate(entity.sources):
+        if source.alias in seen_aliases:
+            yield document.problem(("sources", index, "alias"), f"alias {source.alias} is used twice")
+        if index > 0 and (source.join is None or not source.link):
+            yield document.problem(("sources", index), f"source {source.alias} needs 'join' and 'link'")
+        for column, reference in source.link.items():
+            alias = reference.split(".", 1)[0]
+            if "." not in reference or alias not in seen_aliases:
+                yield document.problem(
+                    ("sources", index, "link", column),
+                    f"'{reference}' must name a column of an earlier source as alias.COLUMN",
+                )
+        seen_aliases.add(source.alias)
+    for name, prop in entity.properties.items():
+        if "." not in prop.column or prop.alias not in seen_aliases:
+            yield document.problem(
+                ("properties", name, "column"), f"{name}: '{prop.column}' must be alias.COLUMN of a source"
+            )
+        if prop.type not in PRIMITIVE_TYPES and prop.type not in service.enums:
+            known = ", ".join([*PRIMITIVE_TYPES, *service.enums])
+            yield document.problem(("properties", name, "type"), f"{name}: unknown type {prop.type} (known: {known})")
+    for index, key in enumerate(entity.key):
+        if key not in entity.properties:
+            yield document.problem(("key", index), f"key property {key} is not a property")
+    if entity.company_specific and entity.key[0] != service.company_property:
+        yield document.problem(("key",), f"a company-specific entity's first key must be {service.company_property}")
+    for index, name in enumerate(entity.searchable):
+        if name not in entity.properties:
+            yield document.problem(("searchable", index), f"searchable property {name} is not a property")
+    for name, nav in entity.navigation.items():
+        if name in entity.properties:
+            yield document.problem(("navigation", name), f"{name} is both a property and a navigation property")
+        target = entities.get(nav.target)
+        if target is None:
+            yield document.problem(("navigation", name, "target"), f"{name}: unknown entity set {nav.target}")
+            continue
+        for mine, theirs in nav.link.items():
+            if mine not in entity.properties:
+                yield document.problem(("navigation", name, "link", mine), f"{name}: {mine} is not a property here")
+            if theirs not in target.properties:
+                yield document.problem(
+                    ("navigation", name, "link", mine), f"{name}: {theirs} is not a property of {nav.target}"
+                )

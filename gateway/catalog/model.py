@@ -1,0 +1,114 @@
+"""The entity catalog: what a service exposes and how each entity maps onto physical tables.
+
+The catalog is data (YAML under entities/); these pydantic models validate it and are then used,
+frozen, by every stage of the pipeline. Cross-references (navigation targets, enum types, source
+aliases) are checked by `load.py`, which knows the file and line of every value.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# The primitive types the catalog may use, with the Python value each one carries.
+PRIMITIVE_TYPES = (
+    "Edm.String",
+    "Edm.Int32",
+    "Edm.Int64",
+    "Edm.Decimal",
+    "Edm.Double",
+    "Edm.Boolean",
+    "Edm.Date",
+    "Edm.DateTimeOffset",
+    "Edm.TimeOfDay",
+    "Edm.Guid",
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(_Frozen):
+    """One physical table of an entity; every source after the first joins an earlier one."""
+
+    alias: str
+    table: str
+    join: Literal["inner", "left"] | None = None
+    # {column of this table: "alias.COLUMN" of an earlier source}
+    link: dict[str, str] = Field(default_factory=dict)
+    # Constant restrictions on this table, e.g. {PRODUCTSUBTYPE: 3}.
+    where: dict[str, int | str] = Field(default_factory=dict)
+
+
+class Property(_Frozen):
+    name: str = ""  # filled from the mapping key by the loader
+    column: str  # "alias.COLUMN"
+    type: str  # an Edm primitive or the name of an enum of the service
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    nullable: bool = False
+
+    @property
+    def alias(self) -> str:
+        return self.column.split(".", 1)[0]
+
+    @property
+    def column_name(self) -> str:
+        return self.column.split(".", 1)[1]
+
+
+class Navigation(_Frozen):
+    name: str = ""
+    target: str  # entity set name
+    collection: bool = False
+    # {property of this entity: property of the target}
+    link: dict[str, str]
+
+
+class Entity(_Frozen):
+    entity_set: str
+    entity_type: str
+    company_specific: bool = False
+    sources: list[Source] = Field(min_length=1)
+    key: list[str] = Field(min_length=1)
+    properties: dict[str, Property]
+    navigation: dict[str, Navigation] = Field(default_factory=dict)
+    searchable: list[str] = Field(default_factory=list)
+
+    @cached_property
+    def source_by_alias(self) -> dict[str, Source]:
+        return {source.alias: source for source in self.sources}
+
+
+class CompanyTable(_Frozen):
+    table: str
+    column: str
+
+
+class Service(_Frozen):
+    namespace: str
+    container: str
+    company_property: str = "dataAreaId"
+    companies: CompanyTable | None = None
+    # {enum name: {stored integer: member name}}
+    enums: dict[str, dict[int, str]] = Field(default_factory=dict)
+
+
+class Catalog(_Frozen):
+    service: Service
+    entities: dict[str, Entity]  # by entity set name
+    folder: str = ""
+
+    @cached_property
+    def entity_types(self) -> dict[str, Entity]:
+        return {entity.entity_type: entity for entity in self.entities.values()}
+
+    def qualified(self, name: str) -> str:
+        return f"{self.service.namespace}.{name}"
+
+    def is_enum(self, type_name: str) -> bool:
+        return type_name in self.service.enums

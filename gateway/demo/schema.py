@@ -1,0 +1,218 @@
+"""The physical F&O tables of the demo database (DOMAIN.md §1), as SQLAlchemy Core metadata.
+
+Only the demo generator and the tests use this module: the gateway itself serves whatever database
+a catalog describes and never imports it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# F&O stores amounts as numeric(32,16); six places are plenty for the demo and keep MariaDB happy.
+Amount = Numeric(32, 6)
+
+
+def _system_columns() -> list[Column[object]]:
+    """RECID (unique, never reused) and RECVERSION (changes on every update), on every table."""
+    return [
+        Column("RECID", BigInteger, primary_key=True, autoincrement=False),
+        Column("RECVERSION", Integer, nullable=False, default=1),
+    ]
+
+
+DATAAREA = Table(
+    "DATAAREA",
+    metadata,
+    *_system_columns(),
+    Column("ID", String(4), nullable=False),
+    Column("NAME", String(60), nullable=False),
+    UniqueConstraint("ID", name="UQ_DATAAREA_ID"),
+)
+
+LOGISTICSPOSTALADDRESS = Table(
+    "LOGISTICSPOSTALADDRESS",
+    metadata,
+    *_system_columns(),
+    Column("STREET", String(250), nullable=False, default=""),
+    Column("CITY", String(60), nullable=False, default=""),
+    Column("STATE", String(10), nullable=False, default=""),
+    Column("ZIPCODE", String(10), nullable=False, default=""),
+    Column("COUNTRYREGIONID", String(10), nullable=False, default=""),
+)
+
+DIRPARTYTABLE = Table(
+    "DIRPARTYTABLE",
+    metadata,
+    *_system_columns(),
+    Column("PARTYNUMBER", String(40), nullable=False),
+    Column("NAME", String(100), nullable=False),
+    Column("PARTYTYPE", Integer, nullable=False),
+    Column("LANGUAGEID", String(7), nullable=False, default="en-us"),
+    Column("PRIMARYADDRESS", BigInteger, nullable=True),
+    UniqueConstraint("PARTYNUMBER", name="UQ_DIRPARTYTABLE_PARTYNUMBER"),
+)
+
+CUSTGROUP = Table(
+    "CUSTGROUP",
+    metadata,
+    *_system_columns(),
+    Column("DATAAREAID", String(4), nullable=False),
+    Column("CUSTGROUP", String(10), nullable=False),
+    Column("NAME", String(60), nullable=False, default=""),
+    Column("PAYMTERMID", String(10), nullable=False, default=""),
+    UniqueConstraint("DATAAREAID", "CUSTGROUP", name="UQ_CUSTGROUP"),
+)
+
+CUSTTABLE = Table(
+    "CUSTTABLE",
+    metadata,
+    *_system_columns(),
+    Column("DATAAREAID", String(4), nullable=False),
+    Column("ACCOUNTNUM", String(20), nullable=False),
+    Column("PARTY", BigInteger, nullable=False),
+    Column("CUSTGROUP", String(10), nullable=False, default=""),
+    Column("CURRENCY", String(3), nullable=False, default=""),
+    Column("CREDITMAX", Amount, nullable=False, default=0),
+    Column("BLOCKED", Integer, nullable=False, default=0),
+    Column("CREATEDDATETIME", DateTime, nullable=False),
+    Column("MODIFIEDDATETIME", DateTime, nullable=False),
+    UniqueConstraint("DATAAREAID", "ACCOUNTNUM", name="UQ_CUSTTABLE"),
+    Index("IX_CUSTTABLE_PARTY", "PARTY"),
+    Index("IX_CUSTTABLE_GROUP", "DATAAREAID", "CUSTGROUP"),
+)
+
+VENDGROUP = Table(
+    "VENDGROUP",
+    metadata,
+    *_system_columns(),
+    Column("DATAAREAID", String(4), nullable=False),
+    Column("VENDGROUP", String(10), nullable=False),
+    Column("NAME", String(60), nullable=False, default=""),
+    UniqueConstraint("DATAAREAID", "VENDGROUP", name="UQ_VENDGROUP"),
+)
+
+VENDTABLE = Table(
+    "VENDTABLE",
+    metadata,
+    *_system_columns(),
+    Column("DATAAREAID", String(4), nullable=False),
+    Column("ACCOUNTNUM", String(20), nullable=False),
+    Column("PARTY", BigInteger, nullable=False),
+    Column("VENDGROUP", String(10), nullable=False, default=""),
+    Column("CURRENCY", String(3), nullable=False, default=""),
+    Column("BLOCKED", Integer, nullable=False, default=0),
+    UniqueConstraint("DATAAREAID", "ACCOUNTNUM", name="UQ_VENDTABLE"),
+    Index("IX_VENDTABLE_PARTY", "PARTY"),
+)
+
+ECORESPRODUCT = Table(
+    "ECORESPRODUCT",
+    metadata,
+    *_system_columns(),
+    Column("DISPLAYPRODUCTNUMBER", String(70), nullable=False),
+    Column("SEARCHNAME", String(60), nullable=False, default=""),
+    Column("PRODUCTTYPE", Integer, nullable=False),
+    Column("PRODUCTSUBTYPE", Integer, nullable=False),
+    Column("PRODUCTMASTER", BigInteger, nullable=True),
+    Column("COLOR", String(10), nullable=False, default=""),
+    Column("SIZE_", String(10), nullable=False, default=""),
+    Column("STYLE", String(10), nullable=False, default=""),
+    Column("CONFIG", String(10), nullable=False, default=""),
+    UniqueConstraint("DISPLAYPRODUCTNUMBER", name="UQ_ECORESPRODUCT"),
+    Index("IX_ECORESPRODUCT_MASTER", "PRODUCTMASTER"),
+)
+
+
+def _dimension_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        *_system_columns(),
+        Column("NAME", String(10), nullable=False),
+        Column("DESCRIPTION", String(60), nullable=False, default=""),
+        UniqueConstraint("NAME", name=f"UQ_{name}"),
+    )
+
+
+ECORESCOLOR = _dimension_table("ECORESCOLOR")
+ECORESSIZE = _dimension_table("ECORESSIZE")
+ECORESSTYLE = _dimension_table("ECORESSTYLE")
+ECORESCONFIGURATION = _dimension_table("ECORESCONFIGURATION")
+
+UNITOFMEASURE = Table(
+    "UNITOFMEASURE",
+    metadata,
+    *_system_columns(),
+    Column("SYMBOL", String(10), nullable=False),
+    Column("UNITOFMEASURECLASS", Integer, nullable=False),
+    Column("DECIMALPRECISION", Integer, nullable=False, default=0),
+    UniqueConstraint("SYMBOL", name="UQ_UNITOFMEASURE"),
+)
+
+INVENTTABLE = Table(
+    "INVENTTABLE",
+    metadata,
+    *_system_columns(),
+    Column("DATAAREAID", String(4), nullable=False),
+    Column("ITEMID", String(20), nullable=False),
+    Column("PRODUCT", BigInteger, nullable=False),
+    Column("NAMEALIAS", String(20), nullable=False, default=""),
+    Column("PRIMARYVENDORID", String(20), nullable=False, default=""),
+    Column("NETWEIGHT", Amount, nullable=False, default=0),
+    Column("SALESPRICE", Amount, nullable=False, default=0),
+    Column("SALESUNIT", String(10), nullable=False, default=""),
+    Column("CREATEDDATETIME", DateTime, nullable=False),
+    UniqueConstraint("DATAAREAID", "ITEMID", name="UQ_INVENTTABLE"),
+    Index("IX_INVENTTABLE_PRODUCT", "PRODUCT"),
+)
+
+SALESTABLE = Table(
+    "SALESTABLE",
+    metadata,
+    *_system_columns(),
+    Column("DATAAREAID", String(4), nullable=False),
+    Column("SALESID", String(20), nullable=False),
+    Column("CUSTACCOUNT", String(20), nullable=False),
+    Column("SALESSTATUS", Integer, nullable=False, default=0),
+    Column("CURRENCYCODE", String(3), nullable=False, default=""),
+    Column("SHIPPINGDATEREQUESTED", Date, nullable=False),
+    Column("CUSTOMERREF", String(60), nullable=False, default=""),
+    Column("CREATEDDATETIME", DateTime, nullable=False),
+    UniqueConstraint("DATAAREAID", "SALESID", name="UQ_SALESTABLE"),
+    Index("IX_SALESTABLE_CUST", "DATAAREAID", "CUSTACCOUNT"),
+)
+
+SALESLINE = Table(
+    "SALESLINE",
+    metadata,
+    *_system_columns(),
+    Column("DATAAREAID", String(4), nullable=False),
+    Column("SALESID", String(20), nullable=False),
+    Column("LINENUM", Amount, nullable=False),
+    Column("INVENTTRANSID", String(20), nullable=False),
+    Column("ITEMID", String(20), nullable=False),
+    Column("SALESQTY", Amount, nullable=False, default=0),
+    Column("SALESPRICE", Amount, nullable=False, default=0),
+    Column("LINEAMOUNT", Amount, nullable=False, default=0),
+    Column("SALESUNIT", String(10), nullable=False, default=""),
+    Column("SALESSTATUS", Integer, nullable=False, default=0),
+    Column("INVENTCOLORID", String(10), nullable=False, default=""),
+    Column("INVENTSIZEID", String(10), nullable=False, default=""),
+    UniqueConstraint("DATAAREAID", "INVENTTRANSID", name="UQ_SALESLINE"),
+    Index("IX_SALESLINE_ORDER", "DATAAREAID", "SALESID", "LINENUM"),
+    Index("IX_SALESLINE_ITEM", "DATAAREAID", "ITEMID"),
+)

@@ -1,0 +1,469 @@
+"""Parse OData URL parts with the Lark grammar into the AST of grammar/ast.py.
+
+`parse(rule, text)` is the one entry point. Results are cached per (rule, text): a repeated query
+costs no parsing. Syntax errors become `ODataSyntaxError` with the 0-based position and a caret line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.tree import Meta
+
+from grammar import ast
+
+GRAMMAR_FILE = Path(__file__).with_name("odata.lark")
+
+START_RULES = (
+    "filter_option",
+    "orderby_option",
+    "select_option",
+    "expand_option",
+    "compute_option",
+    "search_option",
+    "resource_path",
+    "alias_value_option",
+)
+
+# Token names as a user would recognise them in "expected ..." messages.
+_TOKEN_DESCRIPTIONS = {
+    "RPAR": "')'",
+    "LPAR": "'('",
+    "COMMA": "','",
+    "SLASH": "'/'",
+    "EQUAL": "'='",
+    "COLON": "':'",
+    "SEMICOLON": "';'",
+    "STRING": "a string literal",
+    "INTEGER": "an integer",
+    "IDENTIFIER": "a property name",
+    "QUALIFIED_NAME": "a qualified name",
+    "ENUM_LITERAL": "an enum literal",
+    "$END": "the end of the text",
+}
+
+
+class ODataSyntaxError(ValueError):
+    """Text that the grammar rejects; `position` is the 0-based offset where it stops being valid."""
+
+    def __init__(self, message: str, text: str, position: int) -> None:
+        self.text = text
+        self.position = position
+        self.reason = message
+        super().__init__(f"{message} at position {position}\n{text}\n{' ' * position}^")
+
+
+class ODataLiteralError(ValueError):
+    """A literal of the right shape but an impossible value, e.g. 2023-02-30."""
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(
+        GRAMMAR_FILE.read_text(encoding="utf-8"),
+        parser="lalr",
+        start=list(START_RULES),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=False,
+    )
+
+
+def parse(rule: str, text: str) -> Any:
+    """Parse `text` with the start rule `rule` and return its AST node (cached)."""
+    return _parse_cached(rule, text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(rule: str, text: str) -> Any:
+    try:
+        tree = _parser().parse(text, start=rule)
+        return _ToAst().transform(tree)
+    except VisitError as error:
+        cause = error.orig_exc
+        if isinstance(cause, ODataSyntaxError):
+            raise ODataSyntaxError(cause.reason, text, cause.position) from None
+        raise
+    except UnexpectedInput as error:
+        raise _syntax_error(error, text) from None
+
+
+def _syntax_error(error: UnexpectedInput, text: str) -> ODataSyntaxError:
+    if isinstance(error, UnexpectedEOF):
+        return ODataSyntaxError("unexpected end of text", text, len(text))
+    if isinstance(error, UnexpectedCharacters):
+        position = error.pos_in_stream
+        if text[position] == "'":
+            return ODataSyntaxError("unterminated string literal (a quote inside a string is written '')", text, position)
+        return ODataSyntaxError(f"unexpected character {text[position]!r}", text, position)
+    if isinstance(error, UnexpectedToken):
+        token = error.token
+        if token.type == "$END":
+            position = len(text)
+            found = "end of text"
+        else:
+            position = token.start_pos or 0
+            found = repr(str(token))
+            if str(token).startswith("'") and not str(token).endswith("'"):
+                return ODataSyntaxError("unterminated string literal", text, position)
+        expected = sorted(_TOKEN_DESCRIPTIONS.get(name, _describe(name)) for name in error.expected)
+        hint = f"; expected {', '.join(expected[:8])}" if expected and len(expected) <= 12 else ""
+        return ODataSyntaxError(f"unexpected {found}{hint}", text, position)
+    return ODataSyntaxError("invalid syntax", text, 0)
+
+
+def _describe(token_name: str) -> str:
+    # Anonymous keyword tokens are named after their text by Lark (e.g. 'EQ' for "eq").
+    return f"'{token_name.lower()}'" if token_name.isupper() and token_name.isalpha() else token_name
+
+
+def _pos(meta: Meta) -> int:
+    return getattr(meta, "start_pos", 0) or 0
+
+
+def _literal_error(message: str, token: Token) -> ODataSyntaxError:
+    return ODataSyntaxError(message, "", token.start_pos or 0)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer[Token, Any]):
+    """One method per named alternative of odata.lark."""
+
+    # ---------------------------------------------------------- literals
+    def string(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        raw = str(children[0])
+        return ast.Literal(raw[1:-1].replace("''", "'"), "Edm.String", _pos(meta))
+
+    def integer(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        value = int(children[0])
+        if value <= 2**31 - 1:
+            edm = "Edm.Int32"
+        elif value <= 2**63 - 1:
+            edm = "Edm.Int64"
+        else:
+            return ast.Literal(Decimal(value), "Edm.Decimal", _pos(meta))
+        return ast.Literal(value, edm, _pos(meta))
+
+    def decimal(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(Decimal(str(children[0])), "Edm.Decimal", _pos(meta))
+
+    def double(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        text = str(children[0])
+        value = {"INF": float("inf"), "NaN": float("nan")}.get(text)
+        return ast.Literal(float(text) if value is None else value, "Edm.Double", _pos(meta))
+
+    def boolean(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(str(children[0]) == "true", "Edm.Boolean", _pos(meta))
+
+    def null(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(None, "null", _pos(meta))
+
+    def date(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(_convert(dt.date.fromisoformat, children[0], "date"), "Edm.Date", _pos(meta))
+
+    def datetimeoffset(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        value = _convert(dt.datetime.fromisoformat, children[0], "date/time")
+        return ast.Literal(value, "Edm.DateTimeOffset", _pos(meta))
+
+    def timeofday(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(_convert(dt.time.fromisoformat, children[0], "time of day"), "Edm.TimeOfDay", _pos(meta))
+
+    def guid(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(uuid.UUID(str(children[0])), "Edm.Guid", _pos(meta))
+
+    def duration(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        text = str(children[0])
+        return ast.Literal(text[text.index("'") + 1 : -1], "Edm.Duration", _pos(meta))
+
+    def binary(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        text = str(children[0])
+        body = text[text.index("'") + 1 : -1]
+        try:
+            value = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        except (binascii.Error, ValueError):
+            raise _literal_error("invalid binary literal", children[0]) from None
+        return ast.Literal(value, "Edm.Binary", _pos(meta))
+
+    def negative_number(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        token = children[0]
+        if token.type == "INTEGER":
+            literal = self.integer(meta, [token])
+        elif token.type == "DECIMAL":
+            literal = self.decimal(meta, [token])
+        else:
+            literal = self.double(meta, [token])
+        return ast.Literal(-literal.value, literal.type, _pos(meta))  # type: ignore[operator]
+
+    def enum_literal(self, meta: Meta, children: list[Token]) -> ast.EnumLiteral:
+        text = str(children[0])
+        type_name, _, rest = text.partition("'")
+        members = tuple(member.strip() for member in rest[:-1].split(","))
+        return ast.EnumLiteral(type_name, members, _pos(meta))
+
+    def parameter_alias(self, meta: Meta, children: list[Token]) -> ast.Alias:
+        return ast.Alias(str(children[0])[1:], _pos(meta))
+
+    # ---------------------------------------------------------- operators
+    def _binary(self, op: str, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return ast.BinaryOp(op, children[0], children[1], _pos(meta))
+
+    def or_(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("or", meta, children)
+
+    def and_(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("and", meta, children)
+
+    def eq(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("eq", meta, children)
+
+    def ne(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("ne", meta, children)
+
+    def lt(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("lt", meta, children)
+
+    def le(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("le", meta, children)
+
+    def gt(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("gt", meta, children)
+
+    def ge(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("ge", meta, children)
+
+    def add(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("add", meta, children)
+
+    def sub(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("sub", meta, children)
+
+    def mul(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("mul", meta, children)
+
+    def div(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("div", meta, children)
+
+    def divby(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("divby", meta, children)
+
+    def mod(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("mod", meta, children)
+
+    def has(self, meta: Meta, children: list[Any]) -> ast.BinaryOp:
+        return self._binary("has", meta, children)
+
+    def in_(self, meta: Meta, children: list[Any]) -> ast.In:
+        return ast.In(children[0], children[1], _pos(meta))
+
+    def negate(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        operand = children[0]
+        if isinstance(operand, ast.Literal) and operand.type in ("Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double"):
+            return ast.Literal(-operand.value, operand.type, _pos(meta))  # type: ignore[operator]
+        return ast.UnaryOp("negate", operand, _pos(meta))
+
+    def not_(self, meta: Meta, children: list[Any]) -> ast.UnaryOp:
+        return ast.UnaryOp("not", children[0], _pos(meta))
+
+    def list_expr(self, meta: Meta, children: list[Any]) -> ast.ListExpr:
+        return ast.ListExpr(tuple(child for child in children if child is not None), _pos(meta))
+
+    def function_call(self, meta: Meta, children: list[Any]) -> ast.FunctionCall:
+        name, *args = children
+        return ast.FunctionCall(str(name), tuple(arg for arg in args if arg is not None), _pos(meta))
+
+    def root_expr(self, meta: Meta, children: list[Any]) -> ast.RootPath:
+        return ast.RootPath(children[0], _pos(meta))
+
+    # ---------------------------------------------------------- member paths
+    def member_expr(self, meta: Meta, children: list[Any]) -> ast.MemberPath:
+        return ast.MemberPath(tuple(children), _pos(meta))
+
+    def property_step(self, meta: Meta, children: list[Token]) -> ast.PropertyStep:
+        return ast.PropertyStep(str(children[0]), _pos(meta))
+
+    def variable_step(self, meta: Meta, children: list[Token]) -> ast.VariableStep:
+        return ast.VariableStep(str(children[0]), _pos(meta))
+
+    def type_step(self, meta: Meta, children: list[Token]) -> ast.TypeStep:
+        return ast.TypeStep(str(children[0]), _pos(meta))
+
+    def count_step(self, meta: Meta, children: list[Any]) -> ast.CountStep:
+        return ast.CountStep(_pos(meta))
+
+    def any_empty_step(self, meta: Meta, children: list[Any]) -> ast.LambdaStep:
+        return ast.LambdaStep("any", None, None, _pos(meta))
+
+    def any_step(self, meta: Meta, children: list[Any]) -> ast.LambdaStep:
+        return ast.LambdaStep("any", str(children[0]), children[1], _pos(meta))
+
+    def all_step(self, meta: Meta, children: list[Any]) -> ast.LambdaStep:
+        return ast.LambdaStep("all", str(children[0]), children[1], _pos(meta))
+
+    def bound_function_step(self, meta: Meta, children: list[Any]) -> ast.FunctionStep:
+        name, *args = children
+        return ast.FunctionStep(str(name), tuple(arg for arg in args if arg is not None), _pos(meta))
+
+    # ---------------------------------------------------------- start rules and options
+    def filter_option(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return children[0]  # type: ignore[no-any-return]
+
+    alias_value_option = filter_option
+
+    def orderby_option(self, meta: Meta, children: list[ast.OrderItem]) -> tuple[ast.OrderItem, ...]:
+        return tuple(children)
+
+    def orderby_item(self, meta: Meta, children: list[Any]) -> ast.OrderItem:
+        expr, direction = children
+        return ast.OrderItem(expr, direction is not None and str(direction) == "desc")
+
+    def select_option(self, meta: Meta, children: list[ast.SelectItem]) -> tuple[ast.SelectItem, ...]:
+        return tuple(children)
+
+    def select_all(self, meta: Meta, children: list[Any]) -> ast.SelectItem:
+        return ast.SelectItem((), star=True, pos=_pos(meta))
+
+    def select_all_operations(self, meta: Meta, children: list[Any]) -> ast.SelectItem:
+        return ast.SelectItem((str(children[0]),), star=True, pos=_pos(meta))
+
+    def select_path(self, meta: Meta, children: list[Token]) -> tuple[str, ...]:
+        return tuple(str(child) for child in children)
+
+    expand_path = select_path
+
+    def select_path_item(self, meta: Meta, children: list[Any]) -> ast.SelectItem:
+        path, options = children
+        return ast.SelectItem(path, options=options, pos=_pos(meta))
+
+    def expand_option(self, meta: Meta, children: list[ast.ExpandItem]) -> tuple[ast.ExpandItem, ...]:
+        return tuple(children)
+
+    def expand_star(self, meta: Meta, children: list[Any]) -> ast.ExpandItem:
+        suffix = children[0] or {}
+        return ast.ExpandItem((), star=True, pos=_pos(meta), **suffix)
+
+    def expand_path_item(self, meta: Meta, children: list[Any]) -> ast.ExpandItem:
+        path, suffix, options = children
+        return ast.ExpandItem(path, options=options, pos=_pos(meta), **(suffix or {}))
+
+    def expand_ref(self, meta: Meta, children: list[Any]) -> dict[str, Any]:
+        return {"ref": True}
+
+    def expand_count(self, meta: Meta, children: list[Any]) -> dict[str, Any]:
+        return {"count": True}
+
+    def expand_levels(self, meta: Meta, children: list[Token]) -> dict[str, Any]:
+        return {"levels": _levels(children[1])}
+
+    def nested_options(self, meta: Meta, children: list[tuple[str, Any]]) -> ast.QueryOptions:
+        values: dict[str, Any] = {}
+        for name, value in children:
+            if name in values:
+                raise ODataSyntaxError(f"${name} is given twice", "", _pos(meta))
+            values[name] = value
+        return ast.QueryOptions(**values)
+
+    def nested_filter(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("filter", children[1])
+
+    def nested_select(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("select", children[1])
+
+    def nested_expand(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("expand", children[1])
+
+    def nested_orderby(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("orderby", children[1])
+
+    def nested_top(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("top", int(children[1]))
+
+    def nested_skip(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("skip", int(children[1]))
+
+    def nested_count(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("count", str(children[1]) == "true")
+
+    def nested_levels(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("levels", _levels(children[1]))
+
+    def nested_search(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("search", children[1])
+
+    def nested_compute(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("compute", children[1])
+
+    def compute_option(self, meta: Meta, children: list[ast.ComputeItem]) -> tuple[ast.ComputeItem, ...]:
+        return tuple(children)
+
+    def compute_item(self, meta: Meta, children: list[Any]) -> ast.ComputeItem:
+        return ast.ComputeItem(children[0], str(children[1]))
+
+    # ---------------------------------------------------------- $search
+    def search_option(self, meta: Meta, children: list[ast.Search]) -> ast.Search:
+        return children[0]
+
+    def search_or(self, meta: Meta, children: list[ast.Search]) -> ast.Search:
+        return children[0] if len(children) == 1 else ast.Search("or", children=tuple(children))
+
+    def search_and(self, meta: Meta, children: list[ast.Search]) -> ast.Search:
+        return children[0] if len(children) == 1 else ast.Search("and", children=tuple(children))
+
+    def search_not(self, meta: Meta, children: list[ast.Search]) -> ast.Search:
+        return ast.Search("not", children=(children[0],))
+
+    def search_word(self, meta: Meta, children: list[Token]) -> ast.Search:
+        return ast.Search("word", str(children[0]))
+
+    def search_phrase(self, meta: Meta, children: list[Token]) -> ast.Search:
+        text = str(children[0])[1:-1]
+        return ast.Search("phrase", text.replace('\\"', '"').replace("\\\\", "\\"))
+
+    # ---------------------------------------------------------- resource paths
+    def resource_path(self, meta: Meta, children: list[ast.Segment]) -> tuple[ast.Segment, ...]:
+        return tuple(children)
+
+    def named_segment(self, meta: Meta, children: list[Any]) -> ast.NamedSegment:
+        name, key = children
+        return ast.NamedSegment(str(name), key, _pos(meta))
+
+    def count_segment(self, meta: Meta, children: list[Any]) -> ast.SpecialSegment:
+        return ast.SpecialSegment("$count", pos=_pos(meta))
+
+    def value_segment(self, meta: Meta, children: list[Any]) -> ast.SpecialSegment:
+        return ast.SpecialSegment("$value", pos=_pos(meta))
+
+    def ref_segment(self, meta: Meta, children: list[Any]) -> ast.SpecialSegment:
+        return ast.SpecialSegment("$ref", pos=_pos(meta))
+
+    def type_segment(self, meta: Meta, children: list[Token]) -> ast.SpecialSegment:
+        return ast.SpecialSegment("type", str(children[0]), _pos(meta))
+
+    def simple_key(self, meta: Meta, children: list[Any]) -> tuple[ast.KeyValue, ...]:
+        return (ast.KeyValue(None, children[0]),)
+
+    def compound_key(self, meta: Meta, children: list[ast.KeyValue]) -> tuple[ast.KeyValue, ...]:
+        return tuple(children)
+
+    def key_pair(self, meta: Meta, children: list[Any]) -> ast.KeyValue:
+        return ast.KeyValue(str(children[0]), children[1])
+
+
+def _levels(token: Token) -> int:
+    return -1 if str(token) == "max" else int(token)
+
+
+def _convert(function: Any, token: Token, what: str) -> Any:
+    text = str(token)
+    try:
+        return function(text.replace("z", "Z"))
+    except ValueError:
+        raise _literal_error(f"invalid {what} literal {text}", token) from None
