@@ -22,6 +22,10 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# MariaDB compares strings with its connection collation unless told otherwise; a binary collation
+# makes `eq` and LIKE case-sensitive there as they are on PostgreSQL and SQLite (OData semantics).
+MARIADB_TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
 # F&O stores amounts as numeric(32,16); six places are plenty for the demo and keep MariaDB happy.
 Amount = Numeric(32, 6)
 
@@ -41,6 +45,7 @@ DATAAREA = Table(
     Column("ID", String(4), nullable=False),
     Column("NAME", String(60), nullable=False),
     UniqueConstraint("ID", name="UQ_DATAAREA_ID"),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 LOGISTICSPOSTALADDRESS = Table(
@@ -52,6 +57,7 @@ LOGISTICSPOSTALADDRESS = Table(
     Column("STATE", String(10), nullable=False, default=""),
     Column("ZIPCODE", String(10), nullable=False, default=""),
     Column("COUNTRYREGIONID", String(10), nullable=False, default=""),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 DIRPARTYTABLE = Table(
@@ -64,6 +70,7 @@ DIRPARTYTABLE = Table(
     Column("LANGUAGEID", String(7), nullable=False, default="en-us"),
     Column("PRIMARYADDRESS", BigInteger, nullable=True),
     UniqueConstraint("PARTYNUMBER", name="UQ_DIRPARTYTABLE_PARTYNUMBER"),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 CUSTGROUP = Table(
@@ -75,6 +82,7 @@ CUSTGROUP = Table(
     Column("NAME", String(60), nullable=False, default=""),
     Column("PAYMTERMID", String(10), nullable=False, default=""),
     UniqueConstraint("DATAAREAID", "CUSTGROUP", name="UQ_CUSTGROUP"),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 CUSTTABLE = Table(
@@ -93,6 +101,7 @@ CUSTTABLE = Table(
     UniqueConstraint("DATAAREAID", "ACCOUNTNUM", name="UQ_CUSTTABLE"),
     Index("IX_CUSTTABLE_PARTY", "PARTY"),
     Index("IX_CUSTTABLE_GROUP", "DATAAREAID", "CUSTGROUP"),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 VENDGROUP = Table(
@@ -103,6 +112,7 @@ VENDGROUP = Table(
     Column("VENDGROUP", String(10), nullable=False),
     Column("NAME", String(60), nullable=False, default=""),
     UniqueConstraint("DATAAREAID", "VENDGROUP", name="UQ_VENDGROUP"),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 VENDTABLE = Table(
@@ -117,6 +127,7 @@ VENDTABLE = Table(
     Column("BLOCKED", Integer, nullable=False, default=0),
     UniqueConstraint("DATAAREAID", "ACCOUNTNUM", name="UQ_VENDTABLE"),
     Index("IX_VENDTABLE_PARTY", "PARTY"),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 ECORESPRODUCT = Table(
@@ -134,6 +145,7 @@ ECORESPRODUCT = Table(
     Column("CONFIG", String(10), nullable=False, default=""),
     UniqueConstraint("DISPLAYPRODUCTNUMBER", name="UQ_ECORESPRODUCT"),
     Index("IX_ECORESPRODUCT_MASTER", "PRODUCTMASTER"),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 
@@ -145,6 +157,7 @@ def _dimension_table(name: str) -> Table:
         Column("NAME", String(10), nullable=False),
         Column("DESCRIPTION", String(60), nullable=False, default=""),
         UniqueConstraint("NAME", name=f"UQ_{name}"),
+        **MARIADB_TABLE_OPTIONS,
     )
 
 
@@ -161,6 +174,7 @@ UNITOFMEASURE = Table(
     Column("UNITOFMEASURECLASS", Integer, nullable=False),
     Column("DECIMALPRECISION", Integer, nullable=False, default=0),
     UniqueConstraint("SYMBOL", name="UQ_UNITOFMEASURE"),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 INVENTTABLE = Table(
@@ -178,6 +192,7 @@ INVENTTABLE = Table(
     Column("CREATEDDATETIME", DateTime, nullable=False),
     UniqueConstraint("DATAAREAID", "ITEMID", name="UQ_INVENTTABLE"),
     Index("IX_INVENTTABLE_PRODUCT", "PRODUCT"),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 SALESTABLE = Table(
@@ -194,6 +209,7 @@ SALESTABLE = Table(
     Column("CREATEDDATETIME", DateTime, nullable=False),
     UniqueConstraint("DATAAREAID", "SALESID", name="UQ_SALESTABLE"),
     Index("IX_SALESTABLE_CUST", "DATAAREAID", "CUSTACCOUNT"),
+    **MARIADB_TABLE_OPTIONS,
 )
 
 SALESLINE = Table(
@@ -215,4 +231,5 @@ SALESLINE = Table(
     UniqueConstraint("DATAAREAID", "INVENTTRANSID", name="UQ_SALESLINE"),
     Index("IX_SALESLINE_ORDER", "DATAAREAID", "SALESID", "LINENUM"),
     Index("IX_SALESLINE_ITEM", "DATAAREAID", "ITEMID"),
+    **MARIADB_TABLE_OPTIONS,
 )

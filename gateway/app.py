@@ -1,0 +1,128 @@
+"""The ASGI application: routes of the /data service and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.catalog.load import load_catalog
+from gateway.catalog.model import Catalog
+from gateway.db import make_engine
+from gateway.errors import DatabaseUnavailable, MethodNotAllowed, NotImplemented_, ODataError
+from gateway.negotiate import json_format, metadata_format
+from gateway.options import parse_query
+from gateway.principal import Principal
+from gateway.read import ReadService, handle_read
+from gateway.serialize.csdl import metadata_json, metadata_xml
+from gateway.settings import Settings
+
+log = logging.getLogger("fno_gateway")
+SERVICE_PREFIX = "/data"
+_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+_ALL_METHODS = ["GET", "HEAD", "OPTIONS", *_WRITE_METHODS]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    catalog = load_catalog(settings.entities)
+    engine = make_engine(settings.db)
+    principal = Principal("developer", _companies(catalog, engine, settings), settings.default_company.lower())
+    service = ReadService(catalog, engine, principal, settings.max_page_size, SERVICE_PREFIX)
+    documents = _MetadataDocuments(catalog)
+
+    async def service_document(request: Request) -> Response:
+        _only_get(request)
+        fmt = json_format(request.headers.get("accept"), parse_query(request.url.query).format)
+        base = str(request.base_url).rstrip("/") + SERVICE_PREFIX + "/"
+        body: dict[str, Any] = {"@odata.context": base + "$metadata"} if fmt.annotations else {}
+        body["value"] = [{"name": name, "kind": "EntitySet", "url": name} for name in catalog.entities]
+        return Response(orjson.dumps(body), media_type="application/json", headers={"OData-Version": "4.0"})
+
+    async def metadata(request: Request) -> Response:
+        _only_get(request)
+        kind = metadata_format(request.headers.get("accept"), request.query_params.get("$format"))
+        if kind == "json":
+            return Response(documents.json, media_type="application/json", headers={"OData-Version": "4.0"})
+        return Response(documents.xml, media_type="application/xml", headers={"OData-Version": "4.0"})
+
+    async def resource(request: Request) -> Response:
+        if request.method in _WRITE_METHODS:
+            raise NotImplemented_(f"{request.method} (writes) is not supported yet; this service is read-only")
+        _only_get(request)
+        return await handle_read(service, request, request.path_params["path"])
+
+    app = Starlette(
+        routes=[
+            Route(SERVICE_PREFIX, service_document, methods=_ALL_METHODS),
+            Route(SERVICE_PREFIX + "/", service_document, methods=_ALL_METHODS),
+            Route(SERVICE_PREFIX + "/$metadata", metadata, methods=_ALL_METHODS),
+            Route(SERVICE_PREFIX + "/{path:path}", resource, methods=_ALL_METHODS),
+        ],
+        exception_handlers={ODataError: _error_response, DBAPIError: _error_response, Exception: _error_response, 404: _not_found},
+    )
+    app.state.engine = engine
+    app.state.catalog = catalog
+    return app
+
+
+class _MetadataDocuments:
+    """$metadata is built once: no per-request metadata work."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.xml = metadata_xml(catalog)
+        self.json = orjson.dumps(metadata_json(catalog))
+
+
+def _only_get(request: Request) -> None:
+    if request.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed(f"{request.method} is not allowed here", headers={"Allow": "GET, HEAD"})
+
+
+def _companies(catalog: Catalog, engine: Engine, settings: Settings) -> tuple[str, ...]:
+    if settings.companies:
+        return tuple(company.strip().lower() for company in settings.companies.split(",") if company.strip())
+    table = catalog.service.companies
+    if table is None:
+        return (settings.default_company.lower(),)
+    from sqlalchemy import column, table as table_clause
+
+    statement = select(column(table.column)).select_from(table_clause(table.table, column(table.column)))
+    with engine.connect() as connection:
+        return tuple(str(row[0]).lower() for row in connection.execute(statement.order_by(column(table.column))))
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _payload_response(ODataError("not found"), status=404, code="NotFound",
+                             message=f"nothing is served at {request.url.path}; the service root is {SERVICE_PREFIX}/")
+
+
+async def _error_response(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ODataError):
+        return _payload_response(exc)
+    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        log.warning("database unavailable: %s", exc)
+        return _payload_response(DatabaseUnavailable("the database is not reachable; try again shortly"))
+    request_id = uuid.uuid4().hex[:12]
+    log.exception("internal error %s on %s", request_id, request.url, exc_info=exc)
+    return _payload_response(ODataError(f"internal error; request id {request_id}"))
+
+
+def _payload_response(error: ODataError, status: int | None = None, code: str | None = None,
+                      message: str | None = None) -> Response:
+    payload = error.payload()
+    if code is not None:
+        payload["error"]["code"] = code
+    if message is not None:
+        payload["error"]["message"] = message
+    headers = {"OData-Version": "4.0", **error.headers}
+    return Response(orjson.dumps(payload), status_code=status or error.status, media_type="application/json",
+                    headers=headers)

@@ -1,0 +1,122 @@
+"""The `fno-gateway` command: demo, demo-db, serve, check."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from gateway.settings import DEFAULT_DEMO_DB, HELP, Settings
+
+# Uvicorn's worker processes rebuild the app from these environment variables.
+_ENV_PREFIX = "FNO_GATEWAY_"
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    for field in fields(Settings):
+        flag = "--" + field.name.replace("_", "-")
+        parser.add_argument(flag, dest=field.name, type=type(field.default), default=field.default,
+                            help=f"{HELP[field.name]} (default: {field.default!r})")
+
+
+def _settings(arguments: argparse.Namespace) -> Settings:
+    return Settings(**{field.name: getattr(arguments, field.name) for field in fields(Settings)})
+
+
+def settings_from_environment() -> Settings:
+    values = {}
+    for field in fields(Settings):
+        raw = os.environ.get(_ENV_PREFIX + field.name.upper())
+        if raw is not None:
+            values[field.name] = type(field.default)(raw)
+    return Settings(**values)
+
+
+def app_from_environment():  # type: ignore[no-untyped-def]
+    """The ASGI app factory uvicorn calls in each worker process."""
+    from gateway.app import create_app
+
+    return create_app(settings_from_environment())
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    for field in fields(Settings):
+        os.environ[_ENV_PREFIX + field.name.upper()] = str(getattr(settings, field.name))
+    print(f"fno-gateway: serving {settings.db} at http://{settings.host}:{settings.port}/data/", file=sys.stderr)
+    uvicorn.run("gateway.cli:app_from_environment", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers, log_level="warning")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fno-gateway", description="F&O-style OData v4 virtual entities over SQL")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="build the demo database if it is missing, then serve it")
+    demo.add_argument("--scale", type=float, default=1.0, help="demo size: 1 ≈ 1,000 customers")
+    _add_settings(demo)
+
+    demo_db = commands.add_parser("demo-db", help="(re)build the demo F&O database")
+    demo_db.add_argument("--url", default=DEFAULT_DEMO_DB, help="SQLAlchemy URL to build into")
+    demo_db.add_argument("--scale", type=float, default=1.0, help="1 ≈ 1,000 customers; 100 ≈ 1,000,000 sales lines")
+    demo_db.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
+
+    serve_parser = commands.add_parser("serve", help="serve a database described by a catalog")
+    _add_settings(serve_parser)
+
+    check = commands.add_parser("check", help="check a catalog against a live database")
+    check.add_argument("--db", default=DEFAULT_DEMO_DB, help=HELP["db"])
+    check.add_argument("--entities", default=Settings.entities, help=HELP["entities"])
+
+    arguments = parser.parse_args(argv)
+    if arguments.command == "demo-db":
+        from gateway.db import normalize_url
+        from gateway.demo.generate import build_demo_database
+
+        summary = build_demo_database(normalize_url(arguments.url), scale=arguments.scale, seed=arguments.seed)
+        total = sum(summary.rows.values())
+        print(f"built {arguments.url}: {total:,} rows in {summary.seconds:.1f}s", file=sys.stderr)
+        return 0
+    if arguments.command == "check":
+        return _check(arguments.db, arguments.entities)
+    settings = _settings(arguments)
+    if arguments.command == "demo":
+        path = _sqlite_file(settings.db)
+        if path is not None and not path.exists():
+            from gateway.demo.generate import build_demo_database
+
+            print(f"building the demo database {path} (scale {arguments.scale})...", file=sys.stderr)
+            build_demo_database(settings.db, scale=arguments.scale)
+    serve(settings)
+    return 0
+
+
+def _check(db: str, entities: str) -> int:
+    from gateway.catalog.check import check_catalog
+    from gateway.catalog.load import CatalogError, load_catalog
+    from gateway.db import make_engine
+
+    try:
+        catalog = load_catalog(entities)
+    except CatalogError as error:
+        print(error, file=sys.stderr)
+        return 1
+    problems = check_catalog(catalog, make_engine(db))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {entities} against {db}", file=sys.stderr)
+        return 1
+    print(f"catalog {entities} matches {db}: {len(catalog.entities)} entity sets checked")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

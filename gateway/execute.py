@@ -1,0 +1,100 @@
+"""Run a read plan on a connection and shape its rows into OData JSON objects (with expansions).
+
+Expanded navigation is read in batches: one statement per navigation property per batch of parent
+rows, matched back to parents by their link values. A page of N rows never costs N queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from gateway.catalog.model import Catalog, Entity
+from gateway.plan.query import ExpandPlan, Layout, ReadPlan, child_count_statement, child_statement, next_token
+from gateway.plan.scope import PlanContext
+from gateway.serialize.values import JsonFormat, etag, row_converters
+
+# Parents per batch of expand statements; the IN list stays far below every driver's parameter limit.
+EXPAND_BATCH = 1000
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]]
+    count: int | None
+    next_skiptoken: str | None
+
+
+class RowShaper:
+    """Turns one result row into the JSON object of an entity, as the layout says."""
+
+    def __init__(self, entity: Entity, layout: Layout, catalog: Catalog, json_format: JsonFormat) -> None:
+        self.names = layout.visible
+        self.converters = row_converters(entity, layout.visible, catalog, json_format)
+        self.etag_slice = slice(layout.etag_start, layout.etag_start + layout.etag_width)
+        self.with_etag = json_format.annotations
+
+    def __call__(self, row: Sequence[Any]) -> dict[str, Any]:
+        shaped: dict[str, Any] = {}
+        if self.with_etag:
+            shaped["@odata.etag"] = etag(row[self.etag_slice])
+        for index, (name, convert) in enumerate(zip(self.names, self.converters)):
+            shaped[name] = convert(row[index])
+        return shaped
+
+
+def read_page(connection: Connection, context: PlanContext, plan: ReadPlan, json_format: JsonFormat) -> Page:
+    count = connection.execute(plan.count_statement).scalar_one() if plan.count_statement is not None else None
+    rows = connection.execute(plan.statement).all()
+    token = None
+    if plan.page_size is not None and len(rows) > plan.page_size:
+        rows = rows[: plan.page_size]
+        token = next_token(plan, rows[-1])
+    shaper = RowShaper(plan.entity, plan.layout, context.catalog, json_format)
+    shaped = [shaper(row) for row in rows]
+    for expand in plan.expands:
+        _expand(connection, context, expand, plan.layout, rows, shaped, json_format)
+    return Page(shaped, count, token)
+
+
+def _expand(
+    connection: Connection,
+    context: PlanContext,
+    plan: ExpandPlan,
+    parent_layout: Layout,
+    parent_rows: Sequence[Sequence[Any]],
+    parent_objects: list[dict[str, Any]],
+    json_format: JsonFormat,
+) -> None:
+    positions = [parent_layout.read.index(name) for name in plan.nav.link]
+    links = [tuple(row[position] for position in positions) for row in parent_rows]
+    unique_links = list(dict.fromkeys(links))
+    children: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    counts: dict[tuple[Any, ...], int] = {}
+    shaper = RowShaper(plan.target, plan.layout, context.catalog, json_format)
+    link_start = plan.layout.etag_start + plan.layout.etag_width
+    for start in range(0, len(unique_links), EXPAND_BATCH):
+        batch = unique_links[start : start + EXPAND_BATCH]
+        child_rows = connection.execute(child_statement(context, plan, batch)).all()
+        child_objects = [shaper(row) for row in child_rows]
+        for nested in plan.children:
+            _expand(connection, context, nested, plan.layout, child_rows, child_objects, json_format)
+        for row, shaped in zip(child_rows, child_objects):
+            children[tuple(row[link_start : link_start + len(positions)])].append(shaped)
+        if plan.options.count:
+            for row in connection.execute(child_count_statement(context, plan, batch)):
+                counts[tuple(row[:-1])] = row[-1]
+    name = plan.nav.name
+    for link, shaped_parent in zip(links, parent_objects):
+        matched = children.get(link, [])
+        if plan.nav.collection:
+            if plan.options.count:
+                shaped_parent[f"{name}@odata.count"] = counts.get(link, 0)
+            shaped_parent[name] = matched
+        else:
+            shaped_parent[name] = matched[0] if matched else None
+

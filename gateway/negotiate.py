@@ -1,0 +1,109 @@
+"""Content negotiation and preferences: Accept / $format → a JSON format, Prefer → page size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.errors import InvalidQueryOption, NotAcceptable
+from gateway.serialize.values import JsonFormat
+
+_METADATA_LEVELS = ("minimal", "full", "none")
+
+
+@dataclass(frozen=True)
+class MediaRange:
+    type: str
+    parameters: dict[str, str]
+    quality: float
+
+
+def parse_media_ranges(header: str) -> list[MediaRange]:
+    ranges: list[MediaRange] = []
+    for part in header.split(","):
+        pieces = [piece.strip() for piece in part.split(";")]
+        if not pieces[0]:
+            continue
+        parameters: dict[str, str] = {}
+        for piece in pieces[1:]:
+            name, _, value = piece.partition("=")
+            parameters[name.strip().lower()] = value.strip().strip('"')
+        try:
+            quality = float(parameters.pop("q", "1"))
+        except ValueError:
+            quality = 1.0
+        ranges.append(MediaRange(pieces[0].lower(), parameters, quality))
+    return ranges
+
+
+def _json_range(ranges: list[MediaRange]) -> MediaRange | None:
+    """The acceptable range that admits application/json, if any (best quality first)."""
+    for media in sorted(ranges, key=lambda media: -media.quality):
+        if media.quality > 0 and media.type in ("application/json", "application/*", "*/*"):
+            return media
+    return None
+
+
+def json_format(accept: str | None, format_option: str | None) -> JsonFormat:
+    """The JSON variant the client asked for; 406 when it accepts no JSON at all."""
+    if format_option is not None:
+        short = format_option.strip().lower()
+        ranges = parse_media_ranges("application/json" if short == "json" else format_option)
+        if not ranges or ranges[0].type != "application/json":
+            raise NotAcceptable(f"$format={format_option} is not available here; use $format=json")
+        chosen = ranges[0]
+    elif accept:
+        match = _json_range(parse_media_ranges(accept))
+        if match is None:
+            raise NotAcceptable(f"this resource is available as application/json only, not {accept}")
+        chosen = match
+    else:
+        chosen = MediaRange("application/json", {}, 1.0)
+    metadata = chosen.parameters.get("odata.metadata", "minimal").lower()
+    if metadata not in _METADATA_LEVELS:
+        raise NotAcceptable(f"odata.metadata={metadata} is not one of {', '.join(_METADATA_LEVELS)}")
+    ieee = chosen.parameters.get("ieee754compatible", "false").lower() == "true"
+    return JsonFormat(metadata=metadata, ieee754_compatible=ieee)
+
+
+def content_type(json_format: JsonFormat) -> str:
+    ieee = "true" if json_format.ieee754_compatible else "false"
+    return f"application/json;odata.metadata={json_format.metadata};odata.streaming=true;IEEE754Compatible={ieee}"
+
+
+def metadata_format(accept: str | None, format_option: str | None) -> str:
+    """'xml' or 'json' for $metadata (XML unless JSON is asked for explicitly)."""
+    if format_option is not None:
+        short = format_option.strip().lower()
+        if short in ("xml", "application/xml"):
+            return "xml"
+        if short == "json" or short.startswith("application/json"):
+            return "json"
+        raise NotAcceptable(f"$metadata is available as $format=xml or $format=json, not {format_option}")
+    if not accept:
+        return "xml"
+    for media in sorted(parse_media_ranges(accept), key=lambda media: -media.quality):
+        if media.quality <= 0:
+            continue
+        if media.type in ("application/xml", "text/xml", "application/*", "*/*"):
+            return "xml"
+        if media.type == "application/json":
+            return "json"
+    raise NotAcceptable(f"$metadata is available as application/xml or application/json, not {accept}")
+
+
+@dataclass(frozen=True)
+class Preferences:
+    max_page_size: int | None = None
+
+
+def parse_prefer(headers: list[str]) -> Preferences:
+    max_page_size = None
+    for header in headers:
+        for part in header.split(","):
+            name, _, value = part.strip().partition("=")
+            if name.strip().lower() in ("odata.maxpagesize", "maxpagesize"):
+                value = value.strip().strip('"')
+                if not value.isdigit() or int(value) == 0:
+                    raise InvalidQueryOption(f"Prefer: odata.maxpagesize needs a positive integer, not '{value}'")
+                max_page_size = int(value)
+    return Preferences(max_page_size)

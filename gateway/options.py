@@ -1,0 +1,111 @@
+"""Query string → parsed system query options, custom options and parameter aliases.
+
+System query option names may be written without '$' and in any case (OData 4.01). Each option's
+value is parsed with its own grammar rule; syntax errors name the option and point at the spot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from gateway.errors import InvalidQueryOption, NotImplemented_, SyntaxError_, caret
+from gateway.plan.query import OptionTexts
+from grammar import ast
+from grammar.parser import ODataSyntaxError, parse
+
+SYSTEM_OPTIONS = (
+    "filter", "select", "expand", "orderby", "top", "skip", "count", "search", "format",
+    "skiptoken", "compute", "apply", "levels", "schemaversion", "deltatoken", "id", "index",
+)
+_NOT_YET = ("apply", "deltatoken", "id", "index", "schemaversion")
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    options: ast.QueryOptions
+    texts: OptionTexts
+    format: str | None = None
+    skiptoken: str | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, Any] = field(default_factory=dict)
+    raw: tuple[tuple[str, str], ...] = ()  # every pair as given, for building nextLinks
+
+
+def parse_query(query_string: str) -> RequestOptions:
+    try:
+        pairs = parse_qsl(query_string, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidQueryOption("the query string is not valid UTF-8 after percent-decoding") from None
+    system: dict[str, str] = {}
+    custom: dict[str, str] = {}
+    aliases: dict[str, Any] = {}
+    for name, value in pairs:
+        if name.startswith("@"):
+            aliases[name[1:]] = _parse_option("alias_value_option", f"parameter alias {name}", value)
+            continue
+        canonical = name.lstrip("$").lower()
+        if canonical in SYSTEM_OPTIONS and (name.startswith("$") or canonical not in custom):
+            if canonical in system:
+                raise InvalidQueryOption(f"${canonical} is given more than once", target=f"${canonical}")
+            system[canonical] = value
+        elif name.startswith("$"):
+            raise InvalidQueryOption(
+                f"unknown system query option {name} (supported: {', '.join('$' + o for o in SYSTEM_OPTIONS)})",
+                target=name,
+            )
+        else:
+            custom[name] = value
+    for name in _NOT_YET:
+        if name in system:
+            raise NotImplemented_(f"${name} is not supported yet", target=f"${name}")
+    options = ast.QueryOptions(
+        filter=_parse_option("filter_option", "$filter", system["filter"]) if "filter" in system else None,
+        select=_parse_option("select_option", "$select", system["select"]) if "select" in system else None,
+        expand=_parse_option("expand_option", "$expand", system["expand"]) if "expand" in system else None,
+        orderby=_parse_option("orderby_option", "$orderby", system["orderby"]) if "orderby" in system else None,
+        top=_non_negative("$top", system.get("top")),
+        skip=_non_negative("$skip", system.get("skip")),
+        count=_boolean("$count", system.get("count")),
+        search=_parse_option("search_option", "$search", system["search"]) if "search" in system else None,
+        compute=_parse_option("compute_option", "$compute", system["compute"]) if "compute" in system else None,
+        levels=_non_negative("$levels", system.get("levels")),
+    )
+    texts = OptionTexts(
+        filter=system.get("filter", ""),
+        orderby=system.get("orderby", ""),
+        select=system.get("select", ""),
+        expand=system.get("expand", ""),
+        search=system.get("search", ""),
+    )
+    return RequestOptions(
+        options, texts, system.get("format"), system.get("skiptoken"), custom, aliases, tuple(pairs)
+    )
+
+
+def _parse_option(rule: str, label: str, value: str) -> Any:
+    if not value.strip():
+        raise InvalidQueryOption(f"{label} is empty", target=label)
+    try:
+        return parse(rule, value)
+    except ODataSyntaxError as error:
+        raise SyntaxError_(
+            f"{label}: {error.reason} at position {error.position}\n{caret(value, error.position)}", target=label
+        ) from None
+
+
+def _non_negative(label: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise InvalidQueryOption(f"{label} must be a non-negative integer, not '{value}'", target=label)
+    return int(value)
+
+
+def _boolean(label: str, value: str | None) -> bool | None:
+    if value is None:
+        return None
+    if value not in ("true", "false"):
+        raise InvalidQueryOption(f"{label} must be true or false, not '{value}'", target=label)
+    return value == "true"

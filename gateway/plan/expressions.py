@@ -1,0 +1,444 @@
+"""Bind an expression AST against an entity scope and compile it to a typed SQLAlchemy expression.
+
+One compiler serves $filter, $orderby, lambdas and nested $expand options. Names are resolved
+against the catalog, types are checked before any SQL exists, and every value becomes a bound
+parameter. Errors point at the offending character of the option text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    and_,
+    cast,
+    exists,
+    extract,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from gateway.errors import BadRequest, NotImplemented_, TypeMismatch, UnknownProperty, caret, did_you_mean
+from gateway.plan.scope import EntityScope, PlanContext
+from gateway.plan.types import comparable, is_numeric, sql_type, wider_numeric
+from grammar import ast
+
+BOOLEAN = "Edm.Boolean"
+STRING = "Edm.String"
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A compiled expression with its Edm type ('null' for the null literal, or an enum's name)."""
+
+    sql: ColumnElement[Any]
+    type: str
+    nullable: bool = True
+    literal: ast.Literal | None = None  # set when the expression is a plain literal
+
+
+class ExpressionCompiler:
+    def __init__(
+        self,
+        context: PlanContext,
+        scope: EntityScope,
+        text: str,
+        variables: dict[str, EntityScope] | None = None,
+    ) -> None:
+        self.context = context
+        self.catalog = context.catalog
+        self.scope = scope
+        self.text = text
+        self.variables = variables or {}
+
+    # ------------------------------------------------------------------ entry points
+    def predicate(self, node: ast.Expr) -> ColumnElement[bool]:
+        typed = self.compile(node)
+        if typed.type not in (BOOLEAN, "null"):
+            raise self._mismatch(node, f"the expression must be true or false, but it is of type {typed.type}")
+        return typed.sql
+
+    def compile(self, node: ast.Expr, expected: str | None = None) -> Typed:
+        handler = _HANDLERS.get(type(node))
+        if handler is None:
+            raise NotImplemented_(self._at(node, f"{type(node).__name__} expressions are not supported yet"))
+        return handler(self, node, expected)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ errors
+    def _at(self, node: Any, message: str) -> str:
+        position = getattr(node, "pos", 0)
+        return f"{message} (at position {position})\n{caret(self.text, position)}" if self.text else message
+
+    def _mismatch(self, node: Any, message: str) -> TypeMismatch:
+        return TypeMismatch(self._at(node, message))
+
+    # ------------------------------------------------------------------ literals
+    def _literal(self, node: ast.Literal, expected: str | None) -> Typed:
+        if node.type == "null":
+            return Typed(null(), "null", True, node)
+        if expected is not None and self.catalog.is_enum(expected) and node.type == STRING:
+            # OData 4.01: an enum member may be written as a plain string where the type is known.
+            return self._enum_value(node, expected, (str(node.value),))
+        value: object = node.value
+        if node.type == "Edm.Decimal" and not self.context.dialect.native_decimal:
+            value = float(node.value)  # type: ignore[arg-type]
+        if node.type == "Edm.DateTimeOffset":
+            value = _utc_naive(node.value)  # type: ignore[arg-type]
+        if node.type in ("Edm.Duration", "Edm.Binary"):
+            raise NotImplemented_(self._at(node, f"{node.type} literals are not supported yet"))
+        if node.type == "Edm.Guid":
+            value = str(node.value)
+        return Typed(literal(value, sql_type(node.type, self.catalog)), node.type, False, node)
+
+    def _enum_literal(self, node: ast.EnumLiteral, expected: str | None) -> Typed:
+        namespace = self.catalog.service.namespace
+        name = node.type_name.removeprefix(namespace + ".")
+        if not self.catalog.is_enum(name):
+            raise self._mismatch(
+                node, f"unknown enum type {node.type_name}." + did_you_mean(name, self.catalog.service.enums)
+            )
+        if expected is not None and expected != name and self.catalog.is_enum(expected):
+            raise self._mismatch(node, f"expected a value of {namespace}.{expected}, not {node.type_name}")
+        return self._enum_value(node, name, node.members)
+
+    def _enum_value(self, node: Any, enum_name: str, members: tuple[str, ...]) -> Typed:
+        values = {member: value for value, member in self.catalog.service.enums[enum_name].items()}
+        total = 0
+        for member in members:
+            if member in values:
+                total |= values[member]
+            elif member.lstrip("-").isdigit():
+                total |= int(member)
+            else:
+                raise self._mismatch(
+                    node, f"'{member}' is not a member of {enum_name} (members: {', '.join(values)})"
+                )
+        return Typed(literal(total), enum_name, False)
+
+    def _alias(self, node: ast.Alias, expected: str | None) -> Typed:
+        value = self.context.aliases.get(node.name)
+        if value is None:
+            # OData: a parameter alias that is given no value is null.
+            return Typed(null(), "null", True, ast.Literal(None, "null"))
+        if isinstance(value, ast.Alias):
+            raise BadRequest(self._at(node, f"parameter alias @{node.name} refers to another alias"))
+        return self.compile(value, expected)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ paths
+    def _member(self, node: ast.MemberPath, expected: str | None) -> Typed:
+        scope, steps = self._start(node)
+        for index, step in enumerate(steps):
+            last = index == len(steps) - 1
+            if isinstance(step, ast.PropertyStep):
+                entity = scope.entity
+                if step.name in entity.properties:
+                    if not last:
+                        raise BadRequest(self._at(steps[index + 1], f"{step.name} is a primitive property"))
+                    prop = entity.properties[step.name]
+                    nullable = prop.nullable or scope is not self.scope and scope not in self.variables.values()
+                    return Typed(scope.column(step.name), prop.type, nullable)
+                nav = entity.navigation.get(step.name)
+                if nav is None:
+                    raise UnknownProperty(
+                        self._at(
+                            step,
+                            f"{entity.entity_type} has no property {step.name}."
+                            + did_you_mean(step.name, [*entity.properties, *entity.navigation]),
+                        ),
+                        target=step.name,
+                    )
+                if nav.collection:
+                    if last:
+                        raise BadRequest(
+                            self._at(step, f"{step.name} is a collection: use {step.name}/any(...), all(...) or $count")
+                        )
+                    return self._collection(scope, nav.name, steps[index + 1], steps[index + 2 :])
+                if last:
+                    raise BadRequest(
+                        self._at(step, f"{step.name} is a navigation property: compare one of its properties")
+                    )
+                scope = scope.navigate(nav)
+                continue
+            if isinstance(step, ast.TypeStep):
+                raise NotImplemented_(self._at(step, "type casts in paths are not supported (no derived types)"))
+            raise BadRequest(self._at(step, "this path step is only allowed after a collection"))
+        raise BadRequest(self._at(node, "empty path"))
+
+    def _start(self, node: ast.MemberPath) -> tuple[EntityScope, tuple[ast.Step, ...]]:
+        first = node.steps[0]
+        if isinstance(first, ast.VariableStep):
+            if first.name == "$it" or first.name == "$this":
+                return self._outermost(), node.steps[1:]
+        if isinstance(first, ast.PropertyStep) and first.name in self.variables:
+            if len(node.steps) == 1:
+                raise BadRequest(self._at(first, f"lambda variable {first.name} must be followed by a property"))
+            return self.variables[first.name], node.steps[1:]
+        return self.scope, node.steps
+
+    def _outermost(self) -> EntityScope:
+        return self.variables.get("$it", self.scope)
+
+    def _collection(
+        self, scope: EntityScope, nav_name: str, step: ast.Step, rest: tuple[ast.Step, ...]
+    ) -> Typed:
+        if rest:
+            raise BadRequest(self._at(rest[0], "nothing may follow any(), all() or $count here"))
+        nav = scope.entity.navigation[nav_name]
+        target = EntityScope(self.catalog.entities[nav.target], self.context)
+        link = and_(scope.link_condition(nav, target), *target.conditions)
+        if isinstance(step, ast.CountStep):
+            counted = select(func.count()).select_from(target.from_clause()).where(link).scalar_subquery()
+            return Typed(counted, "Edm.Int64", False)
+        if not isinstance(step, ast.LambdaStep):
+            raise BadRequest(self._at(step, f"{nav_name} is a collection: use any(), all() or $count"))
+        if step.predicate is None:
+            return Typed(exists(select(literal(1)).select_from(target.from_clause()).where(link)), BOOLEAN, False)
+        assert step.variable is not None
+        variables = {"$it": self._outermost(), **self.variables, step.variable: target}
+        inner = ExpressionCompiler(self.context, target, self.text, variables)
+        condition = inner.predicate(step.predicate)
+        if step.kind == "any":
+            body = and_(link, condition)
+            return Typed(exists(select(literal(1)).select_from(target.from_clause()).where(body)), BOOLEAN, False)
+        failing = and_(link, not_(func.coalesce(condition, false())))
+        return Typed(~exists(select(literal(1)).select_from(target.from_clause()).where(failing)), BOOLEAN, False)
+
+    # ------------------------------------------------------------------ operators
+    def _binary(self, node: ast.BinaryOp, expected: str | None) -> Typed:
+        if node.op in ("and", "or"):
+            left, right = self.predicate(node.left), self.predicate(node.right)
+            combined = and_(left, right) if node.op == "and" else or_(left, right)
+            return Typed(combined, BOOLEAN, False)
+        left, right = self._operands(node.left, node.right)
+        if node.op in _COMPARISONS:
+            return self._comparison(node, left, right)
+        if node.op == "has":
+            if not self.catalog.is_enum(left.type):
+                raise self._mismatch(node, "'has' needs an enum value on its left")
+            # The catalog's enums are not flags, so 'has' is membership of that one value.
+            return Typed(left.sql == right.sql, BOOLEAN, False)
+        return self._arithmetic(node, left, right)
+
+    def _operands(self, left_node: ast.Expr, right_node: ast.Expr) -> tuple[Typed, Typed]:
+        """Compile both sides, letting a typed side tell an untyped enum/string literal its type."""
+        if isinstance(left_node, (ast.EnumLiteral, ast.Literal, ast.Alias)):
+            right = self.compile(right_node)
+            left = self.compile(left_node, right.type)
+        else:
+            left = self.compile(left_node)
+            right = self.compile(right_node, left.type)
+        return left, right
+
+    def _comparison(self, node: ast.BinaryOp, left: Typed, right: Typed) -> Typed:
+        if not comparable(left.type, right.type):
+            raise self._mismatch(
+                node, f"cannot compare {_describe(left.type)} with {_describe(right.type)} using '{node.op}'"
+            )
+        if node.op in ("eq", "ne"):
+            wildcard = self._wildcard(left, right)
+            if wildcard is not None:
+                matched = left.sql.like(wildcard, escape="\\")
+                if node.op == "eq":
+                    return Typed(matched, BOOLEAN, False)
+                return Typed(or_(~matched, left.sql.is_(None)) if left.nullable else ~matched, BOOLEAN, False)
+            return Typed(_equality(node.op, left, right), BOOLEAN, False)
+        if "null" in (left.type, right.type):
+            return Typed(false(), BOOLEAN, False)  # OData: an order comparison with null is false
+        operators: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+            "lt": lambda a, b: a < b,
+            "le": lambda a, b: a <= b,
+            "gt": lambda a, b: a > b,
+            "ge": lambda a, b: a >= b,
+        }
+        return Typed(operators[node.op](left.sql, right.sql), BOOLEAN, False)
+
+    def _wildcard(self, left: Typed, right: Typed) -> str | None:
+        """F&O's `Field eq '*text*'`: a string literal with '*' matches like a LIKE pattern."""
+        literal_node = right.literal
+        if left.type != STRING or literal_node is None or literal_node.type != STRING:
+            return None
+        text = str(literal_node.value)
+        if "*" not in text:
+            return None
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return escaped.replace("*", "%")
+
+    def _arithmetic(self, node: ast.BinaryOp, left: Typed, right: Typed) -> Typed:
+        if not (is_numeric(left.type) or left.type == "null") or not (is_numeric(right.type) or right.type == "null"):
+            raise self._mismatch(
+                node, f"'{node.op}' needs numbers, not {_describe(left.type)} and {_describe(right.type)}"
+            )
+        if "null" in (left.type, right.type):
+            return Typed(null(), "null")
+        result_type = wider_numeric(left.type, right.type)
+        a, b = left.sql, right.sql
+        if node.op == "add":
+            sql = a + b
+        elif node.op == "sub":
+            sql = a - b
+        elif node.op == "mul":
+            sql = a * b
+        elif node.op == "mod":
+            sql = a % b
+        elif node.op == "divby" or result_type in ("Edm.Decimal", "Edm.Double"):
+            sql = cast(a, Float()) / b if node.op == "divby" else a / b
+            result_type = "Edm.Double" if node.op == "divby" else result_type
+        else:
+            raise NotImplemented_(self._at(node, "integer 'div' is not supported yet; use divby"))
+        return Typed(sql, result_type, left.nullable or right.nullable)
+
+    def _in(self, node: ast.In, expected: str | None) -> Typed:
+        operand = self.compile(node.operand)
+        items = node.collection.items if isinstance(node.collection, ast.ListExpr) else (node.collection,)
+        values = [self.compile(item, operand.type) for item in items]
+        for item, value in zip(items, values):
+            if not comparable(operand.type, value.type):
+                raise self._mismatch(item, f"cannot compare {_describe(operand.type)} with {_describe(value.type)}")
+        non_null = [value.sql for value in values if value.type != "null"]
+        condition = operand.sql.in_(non_null) if non_null else false()
+        if len(non_null) < len(values):
+            condition = or_(condition, operand.sql.is_(None))
+        return Typed(condition, BOOLEAN, False)
+
+    def _unary(self, node: ast.UnaryOp, expected: str | None) -> Typed:
+        if node.op == "not":
+            return Typed(not_(self.predicate(node.operand)), BOOLEAN, False)
+        operand = self.compile(node.operand)
+        if not is_numeric(operand.type):
+            raise self._mismatch(node, f"cannot negate {_describe(operand.type)}")
+        return Typed(-operand.sql, operand.type, operand.nullable)
+
+    def _list(self, node: ast.ListExpr, expected: str | None) -> Typed:
+        raise BadRequest(self._at(node, "a list is only allowed on the right of 'in'"))
+
+    def _root(self, node: ast.RootPath, expected: str | None) -> Typed:
+        raise NotImplemented_(self._at(node, "$root is not supported yet"))
+
+    # ------------------------------------------------------------------ functions
+    def _function(self, node: ast.FunctionCall, expected: str | None) -> Typed:
+        spec = _FUNCTIONS.get(node.name)
+        if spec is None:
+            raise NotImplemented_(
+                self._at(node, f"function {node.name} is not supported." + did_you_mean(node.name, _FUNCTIONS))
+            )
+        arity, build = spec
+        if len(node.args) not in arity:
+            counts = " or ".join(str(n) for n in arity)
+            raise BadRequest(self._at(node, f"{node.name} takes {counts} argument(s), not {len(node.args)}"))
+        args = [self.compile(arg) for arg in node.args]
+        return build(self, node, args)
+
+    def expect(self, node: ast.FunctionCall, args: list[Typed], *types: tuple[str, ...]) -> None:
+        for index, (arg, allowed) in enumerate(zip(args, types)):
+            if arg.type != "null" and arg.type not in allowed:
+                raise self._mismatch(
+                    node.args[index],
+                    f"argument {index + 1} of {node.name} must be {' or '.join(allowed)}, not {_describe(arg.type)}",
+                )
+
+
+_COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+
+
+def _equality(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:
+    """OData equality: null eq null is true and null ne 'x' is true, unlike SQL's three values."""
+    if right.type == "null" or left.type == "null":
+        other = left if right.type == "null" else right
+        return other.sql.is_(None) if op == "eq" else other.sql.is_not(None)
+    both_nullable = left.nullable and right.nullable
+    if op == "eq":
+        return left.sql.is_not_distinct_from(right.sql) if both_nullable else left.sql == right.sql
+    if left.nullable or right.nullable:
+        return left.sql.is_distinct_from(right.sql)
+    return left.sql != right.sql
+
+
+def _describe(type_name: str) -> str:
+    return "null" if type_name == "null" else type_name
+
+
+def _utc_naive(value: dt.datetime) -> dt.datetime:
+    """The database stores UTC without an offset (as F&O does)."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+# ---------------------------------------------------------------------- canonical functions
+def _string_match(kind: str) -> Callable[[ExpressionCompiler, ast.FunctionCall, list[Typed]], Typed]:
+    def build(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
+        compiler.expect(node, args, (STRING,), (STRING,))
+        subject, pattern = args
+        method = getattr(subject.sql, kind)
+        if pattern.literal is not None and pattern.type == STRING:
+            # autoescape: % and _ in the user's text match themselves, not any character.
+            return Typed(method(str(pattern.literal.value), autoescape=True), BOOLEAN, False)
+        return Typed(method(pattern.sql), BOOLEAN, False)
+
+    return build
+
+
+def _string_function(
+    sql_function: Callable[[Any], ColumnElement[Any]], result: str = STRING
+) -> Callable[[ExpressionCompiler, ast.FunctionCall, list[Typed]], Typed]:
+    def build(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
+        compiler.expect(node, args, (STRING,))
+        return Typed(sql_function(args[0].sql), result, args[0].nullable)
+
+    return build
+
+
+def _date_part(part: str, allowed: tuple[str, ...]) -> Callable[[ExpressionCompiler, ast.FunctionCall, list[Typed]], Typed]:
+    def build(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
+        compiler.expect(node, args, allowed)
+        return Typed(cast(extract(part, args[0].sql), sql_type("Edm.Int32", compiler.catalog)), "Edm.Int32")
+
+    return build
+
+
+def _concat(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
+    compiler.expect(node, args, (STRING,), (STRING,))
+    return Typed(args[0].sql.concat(args[1].sql), STRING, args[0].nullable or args[1].nullable)
+
+
+_DATES = ("Edm.Date", "Edm.DateTimeOffset")
+_TIMES = ("Edm.DateTimeOffset", "Edm.TimeOfDay")
+_FUNCTIONS: dict[str, tuple[tuple[int, ...], Callable[[ExpressionCompiler, ast.FunctionCall, list[Typed]], Typed]]] = {
+    "contains": ((2,), _string_match("contains")),
+    "startswith": ((2,), _string_match("startswith")),
+    "endswith": ((2,), _string_match("endswith")),
+    "tolower": ((1,), _string_function(func.lower)),
+    "toupper": ((1,), _string_function(func.upper)),
+    "trim": ((1,), _string_function(func.trim)),
+    "length": ((1,), _string_function(func.length, "Edm.Int32")),
+    "concat": ((2,), _concat),
+    "year": ((1,), _date_part("year", _DATES)),
+    "month": ((1,), _date_part("month", _DATES)),
+    "day": ((1,), _date_part("day", _DATES)),
+    "hour": ((1,), _date_part("hour", _TIMES)),
+    "minute": ((1,), _date_part("minute", _TIMES)),
+}
+
+_HANDLERS: dict[type, Callable[..., Typed]] = {
+    ast.Literal: ExpressionCompiler._literal,
+    ast.EnumLiteral: ExpressionCompiler._enum_literal,
+    ast.Alias: ExpressionCompiler._alias,
+    ast.MemberPath: ExpressionCompiler._member,
+    ast.BinaryOp: ExpressionCompiler._binary,
+    ast.In: ExpressionCompiler._in,
+    ast.UnaryOp: ExpressionCompiler._unary,
+    ast.ListExpr: ExpressionCompiler._list,
+    ast.RootPath: ExpressionCompiler._root,
+    ast.FunctionCall: ExpressionCompiler._function,
+}

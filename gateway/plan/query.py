@@ -1,0 +1,297 @@
+"""Plan a read: query options over an entity → one SQLAlchemy statement per page (plus count/expands).
+
+The statement's columns are laid out as: the properties to read (visible ones first), then the
+RECID/RECVERSION pairs of every source table (for @odata.etag), then the sort keys (for the
+$skiptoken of the next page). `ReadPlan.layout` records where each part sits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, and_, func, not_, or_, select, tuple_
+from sqlalchemy.sql.elements import ColumnElement
+
+from gateway.catalog.model import Entity, Navigation
+from gateway.errors import BadRequest, InvalidQueryOption, NotImplemented_, UnknownProperty, did_you_mean
+from gateway.plan import paging
+from gateway.plan.expressions import ExpressionCompiler
+from gateway.plan.paging import SkipToken, SortKey
+from gateway.plan.scope import EntityScope, PlanContext
+from grammar import ast
+
+
+@dataclass(frozen=True)
+class OptionTexts:
+    """The raw text of each option, so that errors can point into it."""
+
+    filter: str = ""
+    orderby: str = ""
+    select: str = ""
+    expand: str = ""
+    search: str = ""
+
+
+@dataclass(frozen=True)
+class Layout:
+    visible: tuple[str, ...]  # properties written to the response, in order
+    read: tuple[str, ...]  # every property read (visible first, then keys/links needed internally)
+    etag_width: int
+    sort_width: int
+
+    @property
+    def etag_start(self) -> int:
+        return len(self.read)
+
+    @property
+    def sort_start(self) -> int:
+        return len(self.read) + self.etag_width
+
+
+@dataclass
+class ExpandPlan:
+    nav: Navigation
+    target: Entity
+    options: ast.QueryOptions
+    texts: OptionTexts
+    layout: Layout
+    children: list[ExpandPlan] = field(default_factory=list)
+
+
+@dataclass
+class ReadPlan:
+    entity: Entity
+    statement: Select[Any]
+    count_statement: Select[Any] | None
+    layout: Layout
+    expands: list[ExpandPlan]
+    page_size: int | None  # rows per page when a next page may follow; None when this page is all
+    remaining_top: int | None  # what is left of $top after this page, for the nextLink
+    shape: str
+
+
+def plan_read(
+    context: PlanContext,
+    entity: Entity,
+    options: ast.QueryOptions,
+    texts: OptionTexts,
+    fixed: tuple[tuple[str, object], ...] = (),
+    page_size: int | None = None,
+    skiptoken: str | None = None,
+) -> ReadPlan:
+    """The statement for one page of `entity` under `options`, restricted by `fixed` equalities."""
+    _reject_unsupported(options)
+    scope = EntityScope(entity, context)
+    conditions = [scope.where(), *(scope.column(name) == value for name, value in fixed)]
+    conditions.extend(_filters(context, scope, options, texts))
+    sort_keys = _sort_keys(context, scope, options, texts)
+    expands = [plan_expand(context, entity, item, texts.expand) for item in options.expand or ()]
+    layout = _layout(entity, options, texts, sort_keys, expands, scope)
+
+    shape = paging.shape_of(
+        entity.entity_set,
+        repr(options.filter),
+        repr(options.orderby),
+        repr(options.search),
+        ",".join(context.companies),
+        repr(fixed),
+    )
+    top = options.top
+    if skiptoken is not None:
+        token = paging.decode(skiptoken, shape, len(sort_keys))
+        conditions.append(paging.after(sort_keys, token.values))
+        top = token.remaining_top
+    count_statement = None
+    if options.count:
+        count_statement = select(func.count()).select_from(scope.from_clause()).where(*conditions)
+
+    columns = [scope.column(name).label(f"p{index}") for index, name in enumerate(layout.read)]
+    columns += [col.label(f"e{index}") for index, col in enumerate(scope.etag_columns())]
+    columns += [key.sql.label(f"k{index}") for index, key in enumerate(sort_keys)]
+    statement = select(*columns).select_from(scope.from_clause()).where(*conditions)
+    statement = statement.order_by(*paging.order_by(sort_keys, context.dialect))
+
+    if skiptoken is None and options.skip:
+        statement = statement.offset(options.skip)
+    paged = page_size is not None and (top is None or top > page_size)
+    if paged:
+        # One row more than the page shows whether a next page exists.
+        statement = statement.limit(page_size + 1)  # type: ignore[operator]
+    elif top is not None:
+        statement = statement.limit(top)
+    remaining = None if top is None or not paged else top - page_size  # type: ignore[operator]
+    return ReadPlan(entity, statement, count_statement, layout, expands, page_size if paged else None, remaining, shape)
+
+
+def next_token(plan: ReadPlan, last_row: Any) -> str:
+    start = plan.layout.sort_start
+    values = tuple(last_row[start : start + plan.layout.sort_width])
+    remaining = plan.remaining_top
+    return paging.encode(SkipToken(values, remaining, plan.shape))
+
+
+def _reject_unsupported(options: ast.QueryOptions) -> None:
+    if options.compute is not None:
+        raise NotImplemented_("$compute is not supported yet")
+    if options.levels is not None:
+        raise NotImplemented_("$levels is not supported yet")
+
+
+def _filters(
+    context: PlanContext, scope: EntityScope, options: ast.QueryOptions, texts: OptionTexts
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if options.filter is not None:
+        conditions.append(ExpressionCompiler(context, scope, texts.filter).predicate(options.filter))
+    if options.search is not None:
+        conditions.append(_search(scope, options.search))
+    return conditions
+
+
+def _search(scope: EntityScope, search: ast.Search) -> ColumnElement[bool]:
+    """$search: every word or phrase must occur in one of the entity's searchable properties."""
+    searchable = scope.entity.searchable
+    if not searchable:
+        raise InvalidQueryOption(f"{scope.entity.entity_set} declares no searchable properties; use $filter")
+    if search.kind in ("word", "phrase"):
+        return or_(*(scope.column(name).contains(search.text, autoescape=True) for name in searchable))
+    parts = [_search(scope, child) for child in search.children]
+    if search.kind == "not":
+        return not_(parts[0])
+    return and_(*parts) if search.kind == "and" else or_(*parts)
+
+
+def _sort_keys(
+    context: PlanContext, scope: EntityScope, options: ast.QueryOptions, texts: OptionTexts
+) -> list[SortKey]:
+    """The $orderby items, then every key property not already sorted on: a total order."""
+    keys: list[SortKey] = []
+    sorted_properties: set[str] = set()
+    compiler = ExpressionCompiler(context, scope, texts.orderby)
+    for item in options.orderby or ():
+        typed = compiler.compile(item.expr)
+        keys.append(SortKey(typed.sql, item.descending, typed.nullable))
+        if isinstance(item.expr, ast.MemberPath) and len(item.expr.steps) == 1:
+            step = item.expr.steps[0]
+            if isinstance(step, ast.PropertyStep):
+                sorted_properties.add(step.name)
+    for name in scope.entity.key:
+        if name not in sorted_properties:
+            keys.append(SortKey(scope.column(name), False, False))
+    return keys
+
+
+def _layout(
+    entity: Entity,
+    options: ast.QueryOptions,
+    texts: OptionTexts,
+    sort_keys: list[SortKey],
+    expands: list[ExpandPlan],
+    scope: EntityScope,
+) -> Layout:
+    visible = select_properties(entity, options.select, texts.select)
+    read = list(visible)
+    needed = list(entity.key) + [name for plan in expands for name in plan.nav.link]
+    read += [name for name in dict.fromkeys(needed) if name not in read]
+    return Layout(tuple(visible), tuple(read), len(scope.etag_columns()), len(sort_keys))
+
+
+def select_properties(entity: Entity, select_items: tuple[ast.SelectItem, ...] | None, text: str) -> list[str]:
+    """The properties $select asks for, in declaration order (all of them without $select)."""
+    if not select_items:
+        return list(entity.properties)
+    chosen: set[str] = set()
+    for item in select_items:
+        if item.star:
+            if item.path:
+                continue  # Namespace.* selects operations; the catalog has none
+            chosen.update(entity.properties)
+            continue
+        if item.options is not None:
+            raise NotImplemented_("nested options in $select are not supported yet")
+        name = item.path[0]
+        if len(item.path) > 1 or name in entity.navigation:
+            if name in entity.navigation:
+                raise NotImplemented_(
+                    f"selecting navigation properties ({name}) is not supported yet; use $expand={name}"
+                )
+            raise BadRequest(f"{name} has no properties to select from")
+        if name not in entity.properties:
+            raise UnknownProperty(
+                f"$select: {entity.entity_type} has no property {name}."
+                + did_you_mean(name, [*entity.properties, *entity.navigation]),
+                target=name,
+            )
+        chosen.add(name)
+    return [name for name in entity.properties if name in chosen]
+
+
+# ---------------------------------------------------------------------- $expand
+def plan_expand(context: PlanContext, entity: Entity, item: ast.ExpandItem, text: str) -> ExpandPlan:
+    if item.star:
+        raise NotImplemented_("$expand=* is not supported yet; name the navigation properties")
+    if item.ref or item.count or item.levels is not None:
+        raise NotImplemented_("$expand with /$ref, /$count or $levels is not supported yet")
+    if len(item.path) != 1:
+        raise NotImplemented_("$expand paths through several segments are not supported yet")
+    name = item.path[0]
+    nav = entity.navigation.get(name)
+    if nav is None:
+        raise UnknownProperty(
+            f"$expand: {entity.entity_type} has no navigation property {name}."
+            + did_you_mean(name, [*entity.navigation, *entity.properties]),
+            target=name,
+        )
+    target = context.catalog.entities[nav.target]
+    options = item.options or ast.QueryOptions()
+    _reject_unsupported(options)
+    if not nav.collection and (options.top is not None or options.skip is not None or options.orderby):
+        raise InvalidQueryOption(f"$expand={name}: $top, $skip and $orderby apply to collections only")
+    texts = OptionTexts(filter=text, orderby=text, select=text, expand=text, search=text)
+    children = [plan_expand(context, target, child, text) for child in options.expand or ()]
+    scope = EntityScope(target, context)
+    sort_keys = _sort_keys(context, scope, options, texts)
+    plan = ExpandPlan(nav, target, options, texts, _layout(target, options, texts, sort_keys, children, scope), children)
+    child_statement(context, plan, [])  # compile once now so that mistakes surface before any row is read
+    return plan
+
+
+def child_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]) -> Select[Any]:
+    """The expanded rows of every parent in `parent_links`, in one statement (never one per parent).
+
+    Columns: the layout's properties, etag pairs, then the link values (to match rows to parents).
+    With $top/$skip, ROW_NUMBER() per parent keeps each parent's own window.
+    """
+    scope = EntityScope(plan.target, context)
+    options = plan.options
+    links = [scope.column(theirs) for theirs in plan.nav.link.values()]
+    link_match = tuple_(*links).in_(parent_links) if len(links) > 1 else links[0].in_([v[0] for v in parent_links])
+    conditions = [scope.where(), link_match, *_filters(context, scope, options, plan.texts)]
+    sort_keys = _sort_keys(context, scope, options, plan.texts)
+    ordering = paging.order_by(sort_keys, context.dialect)
+    columns = [scope.column(name).label(f"p{index}") for index, name in enumerate(plan.layout.read)]
+    columns += [col.label(f"e{index}") for index, col in enumerate(scope.etag_columns())]
+    columns += [col.label(f"l{index}") for index, col in enumerate(links)]
+    windowed = options.top is not None or bool(options.skip)
+    if not windowed:
+        statement = select(*columns).select_from(scope.from_clause()).where(*conditions)
+        return statement.order_by(*links, *ordering)
+    row_number = func.row_number().over(partition_by=links, order_by=ordering).label("rn")
+    inner = select(*columns, row_number).select_from(scope.from_clause()).where(*conditions).subquery("w")
+    skip = options.skip or 0
+    window = [inner.c.rn > skip]
+    if options.top is not None:
+        window.append(inner.c.rn <= skip + options.top)
+    outer_columns = [column for column in inner.c if column.key != "rn"]
+    link_columns = [inner.c[f"l{index}"] for index in range(len(links))]
+    return select(*outer_columns).where(*window).order_by(*link_columns, inner.c.rn)
+
+
+def child_count_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]) -> Select[Any]:
+    """Nav@odata.count per parent: how many expanded rows match before $top/$skip."""
+    scope = EntityScope(plan.target, context)
+    links = [scope.column(theirs) for theirs in plan.nav.link.values()]
+    link_match = tuple_(*links).in_(parent_links) if len(links) > 1 else links[0].in_([v[0] for v in parent_links])
+    conditions = [scope.where(), link_match, *_filters(context, scope, plan.options, plan.texts)]
+    return select(*links, func.count()).select_from(scope.from_clause()).where(*conditions).group_by(*links)

@@ -1,0 +1,120 @@
+"""One use of an entity inside a SQL statement: its physical tables (aliased), joins and columns.
+
+An entity is never a view or a subquery: its tables are joined straight into the statement that
+uses it, so the database plans over the physical tables and their indexes. Single-valued navigation
+used in $filter/$orderby adds the target entity's tables as a LEFT OUTER JOIN, once per path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import count
+
+from sqlalchemy import BigInteger, Integer, and_, column, false, table, true
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause, TableClause
+
+from gateway.catalog.model import Catalog, Entity, Navigation
+from gateway.plan.dialects import DialectTraits
+from gateway.plan.types import sql_type
+
+
+@dataclass
+class PlanContext:
+    """What every scope of one request shares: the catalog, the caller's companies, the dialect."""
+
+    catalog: Catalog
+    companies: tuple[str, ...]  # companies this request may see (one unless cross-company)
+    dialect: DialectTraits
+    aliases: dict[str, object] = field(default_factory=dict)  # parameter aliases (@p) by name
+    _counter: count[int] = field(default_factory=count)
+
+    def unique(self, stem: str) -> str:
+        return f"{stem}_{next(self._counter)}"
+
+
+class EntityScope:
+    def __init__(self, entity: Entity, context: PlanContext) -> None:
+        self.entity = entity
+        self.context = context
+        self.tables: dict[str, TableClause] = {}
+        self._nav_joins: dict[str, tuple[EntityScope, ColumnElement[bool]]] = {}
+        columns_by_alias = _columns_by_alias(entity, context.catalog)
+        base: FromClause | None = None
+        self.conditions: list[ColumnElement[bool]] = []
+        for source in entity.sources:
+            physical = table(source.table, *columns_by_alias[source.alias])
+            aliased = physical.alias(context.unique(source.alias))
+            self.tables[source.alias] = aliased  # type: ignore[assignment]
+            restrictions = [aliased.c[name] == value for name, value in source.where.items()]
+            if base is None:
+                base = aliased
+                self.conditions.extend(restrictions)
+                continue
+            link = [aliased.c[mine] == self._reference(theirs) for mine, theirs in source.link.items()]
+            base = base.join(aliased, and_(*link, *restrictions), isouter=source.join == "left")
+        assert base is not None
+        self._base_from = base
+        if entity.company_specific:
+            self.conditions.append(self.company_condition())
+
+    def _reference(self, reference: str) -> ColumnElement[object]:
+        alias, name = reference.split(".", 1)
+        return self.tables[alias].c[name]
+
+    def company_condition(self) -> ColumnElement[bool]:
+        companies = self.context.companies
+        company = self.column(self.context.catalog.service.company_property)
+        if not companies:
+            return false()
+        if len(companies) == 1:
+            return company == companies[0]
+        return company.in_(companies)
+
+    def column(self, property_name: str) -> ColumnElement[object]:
+        prop = self.entity.properties[property_name]
+        return self.tables[prop.alias].c[prop.column_name]
+
+    def where(self) -> ColumnElement[bool]:
+        return and_(true(), *self.conditions) if self.conditions else true()
+
+    def from_clause(self) -> FromClause:
+        """The entity's tables plus every navigation join that expressions asked for."""
+        result = self._base_from
+        for target, onclause in self._nav_joins.values():
+            result = result.join(target.from_clause(), onclause, isouter=True)
+        return result
+
+    def navigate(self, nav: Navigation) -> EntityScope:
+        """The scope of a single-valued navigation target, LEFT JOINed into this scope (once per name)."""
+        if nav.name not in self._nav_joins:
+            target = EntityScope(self.context.catalog.entities[nav.target], self.context)
+            self._nav_joins[nav.name] = (target, and_(self.link_condition(nav, target), *target.conditions))
+        return self._nav_joins[nav.name][0]
+
+    def link_condition(self, nav: Navigation, target: EntityScope) -> ColumnElement[bool]:
+        return and_(*(self.column(mine) == target.column(theirs) for mine, theirs in nav.link.items()))
+
+    def etag_columns(self) -> list[ColumnElement[object]]:
+        """RECID and RECVERSION of every source table: the row's version, whichever table changed."""
+        columns: list[ColumnElement[object]] = []
+        for aliased in self.tables.values():
+            columns.extend((aliased.c.RECID, aliased.c.RECVERSION))
+        return columns
+
+
+def _columns_by_alias(entity: Entity, catalog: Catalog) -> dict[str, list[object]]:
+    """The lightweight column list of each source table: what properties, links and filters use."""
+    names: dict[str, dict[str, object]] = {
+        source.alias: {"RECID": BigInteger(), "RECVERSION": Integer()} for source in entity.sources
+    }
+    for source in entity.sources:
+        for mine, theirs in source.link.items():
+            names[source.alias].setdefault(mine, BigInteger())
+            alias, name = theirs.split(".", 1)
+            names[alias].setdefault(name, BigInteger())
+        for name in source.where:
+            names[source.alias].setdefault(name, Integer())
+    for prop in entity.properties.values():
+        names[prop.alias][prop.column_name] = sql_type(prop.type, catalog)
+    return {alias: [column(name, type_) for name, type_ in cols.items()] for alias, cols in names.items()}

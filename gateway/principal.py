@@ -1,0 +1,32 @@
+"""Who is asking: the companies a request may see, decided before any SQL is planned.
+
+The demo runs as a configured development principal. `company_scope` applies F&O's rules: the
+current company only, unless `cross-company=true` asks for every company the principal may see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.errors import Forbidden, InvalidQueryOption
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    companies: tuple[str, ...]
+    default_company: str
+
+
+def company_scope(principal: Principal, custom_options: dict[str, str]) -> tuple[str, ...]:
+    cross = custom_options.get("cross-company", "false").lower()
+    if cross not in ("true", "false"):
+        raise InvalidQueryOption(f"cross-company must be true or false, not '{cross}'", target="cross-company")
+    if cross == "true":
+        return principal.companies
+    company = custom_options.get("company", principal.default_company).lower()
+    if company not in principal.companies:
+        raise Forbidden(
+            f"company '{company}' is not one you may see (yours: {', '.join(principal.companies)})", target="company"
+        )
+    return (company,)

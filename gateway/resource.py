@@ -1,0 +1,180 @@
+"""Resolve a parsed resource path against the catalog: which entity, which rows, what shape of answer.
+
+Supported: Set, Set(key), Set/$count, Set(key)/Property, Set(key)/Property/$value,
+Set(key)/Nav (single or collection, then as Set or Set(key) again), and .../$count on collections.
+Keys may be composite and given in any order; `Set('x')` works for single-key entities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.catalog.model import Catalog, Entity
+from gateway.errors import BadRequest, InvalidKey, NotFound, NotImplemented_, UnknownEntitySet, UnknownProperty, did_you_mean
+from gateway.plan.types import comparable
+from grammar import ast
+
+Fixed = tuple[tuple[str, object], ...]
+# Reads the given properties of the one row of `entity` matching `fixed`, or None when there is none.
+RowLookup = Callable[[Entity, Fixed, tuple[str, ...]], tuple[Any, ...] | None]
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # 'collection' | 'entity' | 'property' | 'value' | 'count'
+    entity: Entity
+    fixed: Fixed = ()
+    property: str | None = None
+    key_text: str = ""  # the key predicate as a canonical URL fragment, for context URLs
+
+
+def resolve(
+    catalog: Catalog, segments: tuple[ast.Segment, ...], aliases: dict[str, Any], lookup: RowLookup
+) -> Target:
+    first = segments[0]
+    if not isinstance(first, ast.NamedSegment):
+        raise BadRequest("the resource path must start with an entity set")
+    entity = catalog.entities.get(first.name)
+    if entity is None:
+        raise UnknownEntitySet(
+            f"there is no entity set {first.name}." + did_you_mean(first.name, catalog.entities), target=first.name
+        )
+    fixed: Fixed = ()
+    single = False
+    key_text = ""
+    if first.key is not None:
+        fixed = _key(catalog, entity, first.key, aliases)
+        key_text = canonical_key(entity, dict(fixed))
+        single = True
+    rest = list(segments[1:])
+    while rest:
+        segment = rest.pop(0)
+        if isinstance(segment, ast.SpecialSegment):
+            if segment.kind == "$count" and not single and not rest:
+                return Target("count", entity, fixed)
+            if segment.kind == "$ref":
+                raise NotImplemented_("$ref is not supported yet")
+            raise BadRequest(f"{segment.kind if segment.kind != 'type' else segment.name} is not allowed here")
+        if not single:
+            raise BadRequest(f"{segment.name}: address one entity with a key before navigating or reading a property")
+        if segment.name in entity.properties:
+            if segment.key is not None:
+                raise BadRequest(f"{segment.name} is a primitive property and takes no key")
+            _require_row(lookup, entity, fixed)
+            if not rest:
+                return Target("property", entity, fixed, segment.name, key_text)
+            if len(rest) == 1 and isinstance(rest[0], ast.SpecialSegment) and rest[0].kind == "$value":
+                return Target("value", entity, fixed, segment.name, key_text)
+            raise BadRequest(f"only /$value may follow the property {segment.name}")
+        nav = entity.navigation.get(segment.name)
+        if nav is None:
+            raise UnknownProperty(
+                f"{entity.entity_type} has no property or navigation property {segment.name}."
+                + did_you_mean(segment.name, [*entity.properties, *entity.navigation]),
+                target=segment.name,
+            )
+        parent_values = _require_row(lookup, entity, fixed, tuple(nav.link))
+        target_entity = catalog.entities[nav.target]
+        fixed = tuple(zip(nav.link.values(), parent_values))
+        entity = target_entity
+        single = not nav.collection
+        if segment.key is not None:
+            if not nav.collection:
+                raise BadRequest(f"{segment.name} is single-valued and takes no key")
+            own = _key(catalog, entity, segment.key, aliases)
+            fixed = _merge(fixed, own)
+            single = True
+        key_text = canonical_key(entity, dict(fixed)) if single else ""
+        if single and not nav.collection:
+            key_text = ""
+            row = lookup(entity, fixed, tuple(entity.key))
+            if row is None:
+                raise NotFound(f"{nav.name} of this {entity.entity_type} does not exist")
+            fixed = tuple(zip(entity.key, row))
+            key_text = canonical_key(entity, dict(fixed))
+    return Target("entity" if single else "collection", entity, fixed, None, key_text)
+
+
+def _require_row(lookup: RowLookup, entity: Entity, fixed: Fixed, names: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    row = lookup(entity, fixed, names or tuple(entity.key))
+    if row is None:
+        raise NotFound(f"no {entity.entity_type} with key {canonical_key(entity, dict(fixed))}")
+    return row
+
+
+def _merge(link: Fixed, key: Fixed) -> Fixed:
+    merged = dict(link)
+    for name, value in key:
+        if name in merged and merged[name] != value:
+            raise NotFound(f"{name}={value!r} does not belong to this parent")
+        merged[name] = value
+    return tuple(merged.items())
+
+
+def _key(catalog: Catalog, entity: Entity, pairs: tuple[ast.KeyValue, ...], aliases: dict[str, Any]) -> Fixed:
+    names = entity.key
+    if len(pairs) == 1 and pairs[0].name is None:
+        if len(names) != 1:
+            raise InvalidKey(
+                f"{entity.entity_set} has a composite key: name every part, "
+                f"e.g. {entity.entity_set}({','.join(f'{name}=...' for name in names)})"
+            )
+        pairs = (ast.KeyValue(names[0], pairs[0].value),)
+    given: dict[str, object] = {}
+    for pair in pairs:
+        if pair.name is None:
+            raise InvalidKey("a composite key needs name=value for every part")
+        if pair.name not in names:
+            raise InvalidKey(
+                f"{pair.name} is not a key property of {entity.entity_set} (key: {', '.join(names)})."
+                + did_you_mean(pair.name, names),
+                target=pair.name,
+            )
+        if pair.name in given:
+            raise InvalidKey(f"key property {pair.name} is given twice", target=pair.name)
+        given[pair.name] = _key_value(catalog, entity, pair.name, pair.value, aliases)
+    missing = [name for name in names if name not in given]
+    if missing:
+        raise InvalidKey(f"the key of {entity.entity_set} is missing {', '.join(missing)}", target=missing[0])
+    return tuple((name, given[name]) for name in names)
+
+
+def _key_value(catalog: Catalog, entity: Entity, name: str, node: Any, aliases: dict[str, Any]) -> object:
+    if isinstance(node, ast.Alias):
+        if node.name not in aliases:
+            raise InvalidKey(f"parameter alias @{node.name} has no value", target=name)
+        node = aliases[node.name]
+    prop_type = entity.properties[name].type
+    if isinstance(node, ast.EnumLiteral) and catalog.is_enum(prop_type):
+        members = {member: value for value, member in catalog.service.enums[prop_type].items()}
+        if len(node.members) == 1 and node.members[0] in members:
+            return members[node.members[0]]
+    if isinstance(node, ast.Literal) and node.type != "null":
+        if catalog.is_enum(prop_type) and node.type == "Edm.String":
+            members = {member: value for value, member in catalog.service.enums[prop_type].items()}
+            if node.value in members:
+                return members[str(node.value)]
+        elif comparable(prop_type, node.type):
+            if isinstance(node.value, dt.datetime) and node.value.tzinfo is not None:
+                return node.value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            return node.value
+    raise InvalidKey(f"key property {name} needs a value of type {prop_type}", target=name)
+
+
+def canonical_key(entity: Entity, values: dict[str, object]) -> str:
+    """The canonical key predicate of a row, e.g. (dataAreaId='usmf',CustomerAccount='US-001')."""
+    names = [name for name in entity.key if name in values]
+    if len(entity.key) == 1 and names:
+        return f"({_key_literal(values[names[0]])})"
+    return "(" + ",".join(f"{name}={_key_literal(values[name])}" for name in names) + ")"
+
+
+def _key_literal(value: object) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, dt.datetime):
+        return value.isoformat() + "Z"
+    return str(value)

@@ -1,0 +1,136 @@
+"""Database values → OData JSON values, one converter per property chosen once per request.
+
+DateTimeOffset is stored as naive UTC and written with 'Z'; Decimal is written as an exact JSON
+number (a string with IEEE754Compatible=true); enums are written as member names.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from gateway.catalog.model import Catalog, Entity
+
+Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class JsonFormat:
+    metadata: str = "minimal"  # minimal | full | none
+    ieee754_compatible: bool = False
+
+    @property
+    def annotations(self) -> bool:
+        return self.metadata != "none"
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _decimal(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    return orjson.Fragment(_decimal_text(value))
+
+
+def _decimal_string(value: Any) -> Any:
+    if value is None:
+        return None
+    return _decimal_text(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+def _datetime(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):  # drivers without a datetime type hand back text
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    text = value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
+    return text + "Z"
+
+
+def _isoformat(value: Any) -> Any:
+    return None if value is None else value.isoformat() if not isinstance(value, str) else value
+
+
+def _double(value: Any) -> Any:
+    if value is None:
+        return None
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "INF" if value > 0 else "-INF"
+    return value
+
+
+def _int(value: Any) -> Any:
+    return None if value is None else int(value)
+
+
+def _int_string(value: Any) -> Any:
+    return None if value is None else str(int(value))
+
+
+def _bool(value: Any) -> Any:
+    return None if value is None else bool(value)
+
+
+def _string(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return base64.urlsafe_b64encode(value).decode()
+    return str(value)
+
+
+def _enum(members: dict[int, str]) -> Converter:
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        return members.get(int(value), str(value))
+
+    return convert
+
+
+def converter(type_name: str, catalog: Catalog, json_format: JsonFormat) -> Converter:
+    if catalog.is_enum(type_name):
+        return _enum(catalog.service.enums[type_name])
+    ieee = json_format.ieee754_compatible
+    return {
+        "Edm.Decimal": _decimal_string if ieee else _decimal,
+        "Edm.Int64": _int_string if ieee else _int,
+        "Edm.Int32": _int,
+        "Edm.Double": _double,
+        "Edm.Boolean": _bool,
+        "Edm.Date": _isoformat,
+        "Edm.TimeOfDay": _isoformat,
+        "Edm.DateTimeOffset": _datetime,
+    }.get(type_name, _string)
+
+
+def row_converters(entity: Entity, names: Sequence[str], catalog: Catalog, json_format: JsonFormat) -> list[Converter]:
+    return [converter(entity.properties[name].type, catalog, json_format) for name in names]
+
+
+def etag(values: Sequence[Any]) -> str:
+    """A weak ETag over the RECID/RECVERSION pairs of every table behind the row.
+
+    Any update bumps RECVERSION of the table it touches, so the tag changes with the row's data.
+    """
+    parts = ",".join("0" if value is None else str(value) for value in values)
+    return 'W/"' + base64.b64encode(parts.encode()).decode() + '"'
