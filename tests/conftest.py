@@ -1,0 +1,104 @@
+"""Shared fixtures: one demo database per backend (SQLite, PostgreSQL, MariaDB) and a client per backend.
+
+Server backends use their own database `fno_test` (created if missing, byte-order collation so that
+all three sort strings alike). A backend whose server is not reachable is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from starlette.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.demo.generate import build_demo_database
+from gateway.settings import Settings
+
+DEMO_SCALE = 0.1
+PG_ADMIN_URL = os.environ.get("FNO_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_URL = os.environ.get("FNO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/fno_test")
+MARIADB_ADMIN_URL = os.environ.get("FNO_TEST_MARIADB_ADMIN", "mysql+pymysql://root@127.0.0.1:3306/test")
+MARIADB_URL = os.environ.get("FNO_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/fno_test?charset=utf8mb4")
+BACKENDS = ("sqlite", "postgresql", "mariadb")
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    engine: Engine  # for the oracle's hand-written queries over the physical tables
+
+
+def _create_server_database(name: str) -> str:
+    """The URL of a fresh-enough test database on `name`'s server, or raise if the server is down."""
+    if name == "postgresql":
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = 'fno_test'")).first()
+            if exists is None:
+                connection.execute(
+                    text("CREATE DATABASE fno_test TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
+                )
+        admin.dispose()
+        return PG_URL
+    admin = create_engine(MARIADB_ADMIN_URL)
+    with admin.connect() as connection:
+        connection.execute(
+            text("CREATE DATABASE IF NOT EXISTS fno_test CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        )
+    admin.dispose()
+    return MARIADB_URL
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    name = request.param
+    if name == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'fno.db'}"
+    else:
+        try:
+            url = _create_server_database(name)
+        except Exception as error:  # noqa: BLE001 - any connection failure means "server not here"
+            pytest.skip(f"{name} server not reachable ({type(error).__name__}: {str(error).splitlines()[0]})")
+    build_demo_database(url, scale=DEMO_SCALE, seed=42, progress=False)
+    engine = create_engine(url)
+    yield Backend(name, url, engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """SQLite alone, for tests about HTTP behaviour that does not depend on the database."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite-only') / 'fno.db'}"
+    build_demo_database(url, scale=DEMO_SCALE, seed=42, progress=False)
+    engine = create_engine(url)
+    yield Backend("sqlite", url, engine)
+    engine.dispose()
+
+
+def make_client(backend: Backend, **settings: object) -> TestClient:
+    app = create_app(Settings(db=backend.url, **settings))  # type: ignore[arg-type]
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def client(backend: Backend) -> Iterator[TestClient]:
+    with make_client(backend) as test_client:
+        yield test_client
+        test_client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def sqlite_client(sqlite_backend: Backend) -> Iterator[TestClient]:
+    with make_client(sqlite_backend) as test_client:
+        yield test_client
+        test_client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+def repository_root() -> Path:
+    return Path(__file__).resolve().parents[1]
