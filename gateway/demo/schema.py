@@ -6,6 +6,8 @@ a catalog describes and never imports it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -24,7 +26,7 @@ metadata = MetaData()
 
 # MariaDB compares strings with its connection collation unless told otherwise; a binary collation
 # makes `eq` and LIKE case-sensitive there as they are on PostgreSQL and SQLite (OData semantics).
-MARIADB_TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+MARIADB_TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 
 # F&O stores amounts as numeric(32,16); six places are plenty for the demo and keep MariaDB happy.
 Amount = Numeric(32, 6)
