@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from gateway.catalog.model import Catalog, Entity
 from gateway.plan.query import ExpandPlan, Layout, ReadPlan, child_count_statement, child_statement, next_token
 from gateway.plan.scope import PlanContext
+from gateway.resource import canonical_key
 from gateway.serialize.values import JsonFormat, etag, row_converters
 
 # Parents per batch of expand statements; the IN list stays far below every driver's parameter limit.
@@ -32,14 +33,27 @@ class Page:
 class RowShaper:
     """Turns one result row into the JSON object of an entity, as the layout says."""
 
-    def __init__(self, entity: Entity, layout: Layout, catalog: Catalog, json_format: JsonFormat) -> None:
+    def __init__(
+        self, entity: Entity, layout: Layout, catalog: Catalog, json_format: JsonFormat, service_root: str = ""
+    ) -> None:
+        self.entity = entity
         self.names = layout.visible
         self.converters = row_converters(entity, layout.visible, catalog, json_format)
         self.etag_slice = slice(layout.etag_start, layout.etag_start + layout.etag_width)
         self.with_etag = json_format.annotations
+        # odata.metadata=full: type, id and edit link of every entity, computed from its key.
+        self.full = json_format.metadata == "full"
+        self.type_annotation = "#" + catalog.qualified(entity.entity_type)
+        self.key_positions = [(name, layout.read.index(name)) for name in entity.key]
+        self.service_root = service_root
 
     def __call__(self, row: Sequence[Any]) -> dict[str, Any]:
         shaped: dict[str, Any] = {}
+        if self.full:
+            key = canonical_key(self.entity, {name: row[position] for name, position in self.key_positions})
+            shaped["@odata.type"] = self.type_annotation
+            shaped["@odata.id"] = f"{self.service_root}{self.entity.entity_set}{key}"
+            shaped["@odata.editLink"] = f"{self.entity.entity_set}{key}"
         if self.with_etag:
             shaped["@odata.etag"] = etag(row[self.etag_slice])
         for index, (name, convert) in enumerate(zip(self.names, self.converters)):
@@ -47,17 +61,19 @@ class RowShaper:
         return shaped
 
 
-def read_page(connection: Connection, context: PlanContext, plan: ReadPlan, json_format: JsonFormat) -> Page:
+def read_page(
+    connection: Connection, context: PlanContext, plan: ReadPlan, json_format: JsonFormat, service_root: str = ""
+) -> Page:
     count = connection.execute(plan.count_statement).scalar_one() if plan.count_statement is not None else None
     rows = connection.execute(plan.statement).all()
     token = None
     if plan.page_size is not None and len(rows) > plan.page_size:
         rows = rows[: plan.page_size]
         token = next_token(plan, rows[-1])
-    shaper = RowShaper(plan.entity, plan.layout, context.catalog, json_format)
+    shaper = RowShaper(plan.entity, plan.layout, context.catalog, json_format, service_root)
     shaped = [shaper(row) for row in rows]
     for expand in plan.expands:
-        _expand(connection, context, expand, plan.layout, rows, shaped, json_format)
+        _expand(connection, context, expand, plan.layout, rows, shaped, json_format, service_root)
     return Page(shaped, count, token)
 
 
@@ -69,20 +85,21 @@ def _expand(
     parent_rows: Sequence[Sequence[Any]],
     parent_objects: list[dict[str, Any]],
     json_format: JsonFormat,
+    service_root: str,
 ) -> None:
     positions = [parent_layout.read.index(name) for name in plan.nav.link]
     links = [tuple(row[position] for position in positions) for row in parent_rows]
     unique_links = list(dict.fromkeys(links))
     children: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     counts: dict[tuple[Any, ...], int] = {}
-    shaper = RowShaper(plan.target, plan.layout, context.catalog, json_format)
+    shaper = RowShaper(plan.target, plan.layout, context.catalog, json_format, service_root)
     link_start = plan.layout.etag_start + plan.layout.etag_width
     for start in range(0, len(unique_links), EXPAND_BATCH):
         batch = unique_links[start : start + EXPAND_BATCH]
         child_rows = connection.execute(child_statement(context, plan, batch)).all()
         child_objects = [shaper(row) for row in child_rows]
         for nested in plan.children:
-            _expand(connection, context, nested, plan.layout, child_rows, child_objects, json_format)
+            _expand(connection, context, nested, plan.layout, child_rows, child_objects, json_format, service_root)
         for row, shaped in zip(child_rows, child_objects):
             children[tuple(row[link_start : link_start + len(positions)])].append(shaped)
         if plan.options.count:

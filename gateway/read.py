@@ -127,7 +127,7 @@ def _respond(
     plan = plan_read(context, entity, options, query.texts, target.fixed, page_size, query.skiptoken if not single else None)
     timings.mark("plan")
     with service.engine.connect() as connection:
-        page = read_page(connection, context, plan, fmt)
+        page = read_page(connection, context, plan, fmt, base)
     timings.mark("db")
     headers["Server-Timing"] = timings.header()
     headers["Content-Type"] = content_type(fmt)

@@ -170,6 +170,11 @@ def test_metadata_none_and_full(client: TestClient) -> None:
     full = client.get("/data/CustomersV3", params={"$top": "1", "$format": "application/json;odata.metadata=full"})
     assert full.status_code == 200
     assert "odata.metadata=full" in full.headers["content-type"]
+    row = full.json()["value"][0]
+    assert row["@odata.type"] == "#Microsoft.Dynamics.DataEntities.CustomerV3"
+    key = f"(dataAreaId='{row['dataAreaId']}',CustomerAccount='{row['CustomerAccount']}')"
+    assert row["@odata.id"] == f"http://testserver/data/CustomersV3{key}"
+    assert client.get(row["@odata.id"]).json()["CustomerAccount"] == row["CustomerAccount"]
 
 
 def test_ieee754_compatible_writes_decimals_as_strings(client: TestClient, backend: Backend) -> None:
