@@ -67,7 +67,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route(SERVICE_PREFIX + "/$metadata", metadata, methods=_ALL_METHODS),
             Route(SERVICE_PREFIX + "/{path:path}", resource, methods=_ALL_METHODS),
         ],
-        exception_handlers={ODataError: _error_response, DBAPIError: _error_response, Exception: _error_response, 404: _not_found},
+        exception_handlers={
+            ODataError: _error_response,
+            DBAPIError: _error_response,
+            Exception: _error_response,
+            404: _not_found,
+            405: _method_not_allowed,
+        },
     )
     app.state.engine = engine
     app.state.catalog = catalog
@@ -103,6 +109,11 @@ def _companies(catalog: Catalog, engine: Engine, settings: Settings) -> tuple[st
 async def _not_found(request: Request, exc: Exception) -> Response:
     return _payload_response(ODataError("not found"), status=404, code="NotFound",
                              message=f"nothing is served at {request.url.path}; the service root is {SERVICE_PREFIX}/")
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    """Methods outside every route's list (TRACE, PROPFIND, ...) get the OData shape too."""
+    return _payload_response(MethodNotAllowed(f"{request.method} is not allowed here", headers={"Allow": "GET, HEAD"}))
 
 
 async def _error_response(request: Request, exc: Exception) -> Response:

@@ -108,7 +108,13 @@ def _check(db: str, entities: str) -> int:
     except CatalogError as error:
         print(error, file=sys.stderr)
         return 1
-    problems = check_catalog(catalog, make_engine(db))
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        problems = check_catalog(catalog, make_engine(db))
+    except SQLAlchemyError as error:
+        print(f"cannot read the database {db}: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 1
     for problem in problems:
         print(problem)
     if problems:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.errors import InvalidQueryOption, NotAcceptable
+from gateway.options import non_negative
 from gateway.serialize.values import JsonFormat
 
 _METADATA_LEVELS = ("minimal", "full", "none")
@@ -102,8 +103,8 @@ def parse_prefer(headers: list[str]) -> Preferences:
         for part in header.split(","):
             name, _, value = part.strip().partition("=")
             if name.strip().lower() in ("odata.maxpagesize", "maxpagesize"):
-                value = value.strip().strip('"')
-                if not value.isdigit() or int(value) == 0:
-                    raise InvalidQueryOption(f"Prefer: odata.maxpagesize needs a positive integer, not '{value}'")
-                max_page_size = int(value)
+                size = non_negative("Prefer: odata.maxpagesize", value.strip().strip('"'))
+                if not size:
+                    raise InvalidQueryOption("Prefer: odata.maxpagesize needs a positive integer")
+                max_page_size = size
     return Preferences(max_page_size)

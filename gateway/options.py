@@ -6,6 +6,7 @@ value is parsed with its own grammar rule; syntax errors name the option and poi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -65,12 +66,12 @@ def parse_query(query_string: str) -> RequestOptions:
         select=_parse_option("select_option", "$select", system["select"]) if "select" in system else None,
         expand=_parse_option("expand_option", "$expand", system["expand"]) if "expand" in system else None,
         orderby=_parse_option("orderby_option", "$orderby", system["orderby"]) if "orderby" in system else None,
-        top=_non_negative("$top", system.get("top")),
-        skip=_non_negative("$skip", system.get("skip")),
+        top=non_negative("$top", system.get("top")),
+        skip=non_negative("$skip", system.get("skip")),
         count=_boolean("$count", system.get("count")),
         search=_parse_option("search_option", "$search", system["search"]) if "search" in system else None,
         compute=_parse_option("compute_option", "$compute", system["compute"]) if "compute" in system else None,
-        levels=_non_negative("$levels", system.get("levels")),
+        levels=non_negative("$levels", system.get("levels")),
     )
     texts = OptionTexts(
         filter=system.get("filter", ""),
@@ -95,11 +96,16 @@ def _parse_option(rule: str, label: str, value: str) -> Any:
         ) from None
 
 
-def _non_negative(label: str, value: str | None) -> int | None:
+# At most 18 ASCII digits: every database's 64-bit integers hold it (str.isdigit() also admits '²').
+_COUNT = re.compile(r"[0-9]{1,18}")
+
+
+def non_negative(label: str, value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit():
-        raise InvalidQueryOption(f"{label} must be a non-negative integer, not '{value}'", target=label)
+    if not _COUNT.fullmatch(value):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise InvalidQueryOption(f"{label} must be an integer from 0 to 999999999999999999, not '{shown}'", target=label)
     return int(value)
 
 

@@ -22,11 +22,9 @@ def company_scope(principal: Principal, custom_options: dict[str, str]) -> tuple
     cross = custom_options.get("cross-company", "false").lower()
     if cross not in ("true", "false"):
         raise InvalidQueryOption(f"cross-company must be true or false, not '{cross}'", target="cross-company")
-    if cross == "true":
-        return principal.companies
     company = custom_options.get("company", principal.default_company).lower()
     if company not in principal.companies:
         raise Forbidden(
             f"company '{company}' is not one you may see (yours: {', '.join(principal.companies)})", target="company"
         )
-    return (company,)
+    return principal.companies if cross == "true" else (company,)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.catalog.model import Catalog, Entity
-from gateway.errors import NotFound, SyntaxError_, caret
+from gateway.errors import BadRequest, NotFound, SyntaxError_, caret
 from gateway.execute import read_page
 from gateway.negotiate import content_type, json_format, parse_prefer
 from gateway.options import RequestOptions, parse_query
@@ -66,9 +66,12 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
     base = str(request.base_url).rstrip("/") + service.prefix + "/"
 
     def run() -> Response:
-        target = resolve(service.catalog, segments, query.aliases, _lookup(service.engine, context))
-        timings.mark("bind")
-        return _respond(service, context, target, query, fmt, preferences.max_page_size, base, request, timings)
+        try:
+            target = resolve(service.catalog, segments, query.aliases, _lookup(service.engine, context))
+            timings.mark("bind")
+            return _respond(service, context, target, query, fmt, preferences.max_page_size, base, request, timings)
+        except RecursionError:
+            raise BadRequest("the expression is nested too deeply; use 'in (...)' instead of long 'or' chains") from None
 
     return await run_in_threadpool(run)
 

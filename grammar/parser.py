@@ -9,13 +9,15 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
+import re
 import uuid
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.tree import Meta
 
@@ -32,6 +34,25 @@ START_RULES = (
     "search_option",
     "resource_path",
     "alias_value_option",
+    "key_predicate_option",
+    "top_option",
+    "skip_option",
+    "count_option",
+    "index_option",
+    "format_option",
+    "schemaversion_option",
+    "skiptoken_option",
+    "deltatoken_option",
+    "id_option",
+)
+
+_STRING = re.compile(r"'([^']|'')*'")
+_WORD = re.compile(r"[^\W\d]\w*|\S")
+
+# Catch-all terminals (option values, search words, key segments): when the error lexer found one of
+# them, nothing more specific matched there, so the error names the word or character at that spot.
+_FREE_TEXT_TERMINALS = frozenset(
+    {"FREE_TEXT", "FORMAT", "SCHEMA_VERSION", "SEARCH_WORD", "NESTED_SEARCH_WORD", "KEY_SEGMENT"}
 )
 
 # Token names as a user would recognise them in "expected ..." messages.
@@ -87,26 +108,40 @@ def parse(rule: str, text: str) -> Any:
 def _parse_cached(rule: str, text: str) -> Any:
     try:
         tree = _parser().parse(text, start=rule)
-        return _ToAst().transform(tree)
+        return _ToAst(text).transform(tree)
     except VisitError as error:
         cause = error.orig_exc
         if isinstance(cause, ODataSyntaxError):
             raise ODataSyntaxError(cause.reason, text, cause.position) from None
+        if isinstance(cause, (ValueError, ArithmeticError)):  # a literal Python cannot hold
+            node = error.obj
+            position = node.start_pos if isinstance(node, Token) else getattr(node.meta, "start_pos", 0)
+            raise ODataSyntaxError(f"invalid value: {cause}", text, position or 0) from None
         raise
     except UnexpectedInput as error:
         raise _syntax_error(error, text) from None
+    except RecursionError:
+        raise ODataSyntaxError("the text is nested too deeply", text, 0) from None
 
 
 def _syntax_error(error: UnexpectedInput, text: str) -> ODataSyntaxError:
     if isinstance(error, UnexpectedEOF):
         return ODataSyntaxError("unexpected end of text", text, len(text))
     if isinstance(error, UnexpectedCharacters):
-        position = error.pos_in_stream
+        position = error.pos_in_stream or 0
         if text[position] == "'":
             return ODataSyntaxError("unterminated string literal (a quote inside a string is written '')", text, position)
         return ODataSyntaxError(f"unexpected character {text[position]!r}", text, position)
     if isinstance(error, UnexpectedToken):
         token = error.token
+        if token.type in _FREE_TEXT_TERMINALS and token.start_pos is not None:
+            # A catch-all terminal matched where nothing fits: report the word (or character) there.
+            position = token.start_pos
+            if text[position] == "'" and not _STRING.match(text, position):
+                return ODataSyntaxError("unterminated string literal", text, position)
+            match = _STRING.match(text, position) or _WORD.match(text, position)
+            found = match.group() if match else text[position]
+            return ODataSyntaxError(f"unexpected {found!r}", text, position)
         if token.type == "$END":
             position = len(text)
             found = "end of text"
@@ -122,8 +157,15 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ODataSyntaxError:
 
 
 def _describe(token_name: str) -> str:
-    # Anonymous keyword tokens are named after their text by Lark (e.g. 'EQ' for "eq").
-    return f"'{token_name.lower()}'" if token_name.isupper() and token_name.isalpha() else token_name
+    # Anonymous keyword tokens are named after their text by Lark (e.g. 'NULL' for "null"); keyword
+    # operators are the filtered terminals _EQ, _AND, ...; other anonymous strings get __ANON names.
+    name = token_name.lstrip("_")
+    if name.isupper() and name.isalpha():
+        return f"'{name.lower()}'"
+    terminal = next((t for t in _parser().terminals if t.name == token_name), None)
+    if terminal is not None and terminal.pattern.type == "str":
+        return f"'{terminal.pattern.value}'"
+    return token_name
 
 
 def _pos(meta: Meta) -> int:
@@ -135,8 +177,13 @@ def _literal_error(message: str, token: Token) -> ODataSyntaxError:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer[Token, Any]):
-    """One method per named alternative of odata.lark."""
+class _ToAst(Transformer_NonRecursive[Token, Any]):
+    """One method per named alternative of odata.lark (non-recursive: a filter of a thousand 'or's
+    is as deep as it is long)."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._text = text  # for the constructs kept as source text (e.g. a $filter(...) path segment)
 
     # ---------------------------------------------------------- literals
     def string(self, meta: Meta, children: list[Token]) -> ast.Literal:
@@ -144,7 +191,10 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Literal(raw[1:-1].replace("''", "'"), "Edm.String", _pos(meta))
 
     def integer(self, meta: Meta, children: list[Token]) -> ast.Literal:
-        value = int(children[0])
+        text = str(children[0])
+        if len(text.lstrip("0")) > 19:  # beyond Int64; int() refuses over 4,300 digits, Decimal does not
+            return ast.Literal(Decimal(text), "Edm.Decimal", _pos(meta))
+        value = int(text)
         if value <= 2**31 - 1:
             edm = "Edm.Int32"
         elif value <= 2**63 - 1:
@@ -162,7 +212,7 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Literal(float(text) if value is None else value, "Edm.Double", _pos(meta))
 
     def boolean(self, meta: Meta, children: list[Token]) -> ast.Literal:
-        return ast.Literal(str(children[0]) == "true", "Edm.Boolean", _pos(meta))
+        return ast.Literal(str(children[0]).lower() == "true", "Edm.Boolean", _pos(meta))
 
     def null(self, meta: Meta, children: list[Token]) -> ast.Literal:
         return ast.Literal(None, "null", _pos(meta))
@@ -182,7 +232,10 @@ class _ToAst(Transformer[Token, Any]):
 
     def duration(self, meta: Meta, children: list[Token]) -> ast.Literal:
         text = str(children[0])
-        return ast.Literal(text[text.index("'") + 1 : -1], "Edm.Duration", _pos(meta))
+        body = text[text.index("'") + 1 : -1]
+        if not _DURATION.fullmatch(body):  # dayTimeDuration: no years or months
+            raise _literal_error(f"invalid duration literal {text}", children[0])
+        return ast.Literal(body, "Edm.Duration", _pos(meta))
 
     def binary(self, meta: Meta, children: list[Token]) -> ast.Literal:
         text = str(children[0])
@@ -203,10 +256,36 @@ class _ToAst(Transformer[Token, Any]):
             literal = self.double(meta, [token])
         return ast.Literal(-literal.value, literal.type, _pos(meta))  # type: ignore[operator]
 
+    def positive_number(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        token = children[0]
+        if token.type == "INTEGER":
+            literal = self.integer(meta, [token])
+        elif token.type == "DECIMAL":
+            literal = self.decimal(meta, [token])
+        else:
+            literal = self.double(meta, [token])
+        return literal
+
+    def geo(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        # Kept opaque: the well-known text after "SRID=n;", typed Edm.Geography<Kind>/Edm.Geometry<Kind>.
+        text = str(children[0])
+        prefix, _, rest = text.partition("'")
+        body = rest[:-1]
+        kind = re.match(r"SRID=\d+;([A-Za-z]+)", body, re.IGNORECASE)
+        name = kind.group(1) if kind else ""
+        canonical = {k.lower(): k for k in _GEO_KINDS}.get(name.lower())
+        if canonical is None:
+            raise _literal_error(f"unknown geo literal kind {name!r}", children[0])
+        family = "Edm.Geography" if prefix.lower() == "geography" else "Edm.Geometry"
+        kind_name = "Collection" if canonical == "GeometryCollection" else canonical
+        return ast.Literal(body, family + kind_name, _pos(meta))
+
     def enum_literal(self, meta: Meta, children: list[Token]) -> ast.EnumLiteral:
         text = str(children[0])
         type_name, _, rest = text.partition("'")
         members = tuple(member.strip() for member in rest[:-1].split(","))
+        if not all(_ENUM_MEMBER.fullmatch(member) for member in members):  # names or integers
+            raise _literal_error(f"invalid enum literal {text}", children[0])
         return ast.EnumLiteral(type_name, members, _pos(meta))
 
     def parameter_alias(self, meta: Meta, children: list[Token]) -> ast.Alias:
@@ -276,9 +355,42 @@ class _ToAst(Transformer[Token, Any]):
     def list_expr(self, meta: Meta, children: list[Any]) -> ast.ListExpr:
         return ast.ListExpr(tuple(child for child in children if child is not None), _pos(meta))
 
+    paren_list = list_expr
+
+    def json_string(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(_json_string(children[0]), "Edm.String", _pos(meta))
+
+    def json_member(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return (_json_string(children[0]), children[1])
+
+    def object_expr(self, meta: Meta, children: list[Any]) -> ast.Literal:
+        # A JSON object (complex or entity value): a Literal of type 'object' whose value is the tuple
+        # of (name, expression) members in order.
+        return ast.Literal(tuple(child for child in children if child is not None), "object", _pos(meta))
+
     def function_call(self, meta: Meta, children: list[Any]) -> ast.FunctionCall:
         name, *args = children
+        if str(name) in ("any", "all"):
+            # Lambda operators need a collection path before them (anyExpr, allExpr).
+            raise ODataSyntaxError(f"{name}() must follow a collection path", "", name.end_pos or 0)
         return ast.FunctionCall(str(name), tuple(arg for arg in args if arg is not None), _pos(meta))
+
+    def named_arg(self, meta: Meta, children: list[Any]) -> ast.KeyValue:
+        # name=value argument of a (bound or namespace-qualified) function; positional ones are plain Exprs.
+        return ast.KeyValue(str(children[0]), children[1])
+
+    def type_arg(self, meta: Meta, children: list[Token]) -> ast.MemberPath:
+        return ast.MemberPath((ast.TypeStep(str(children[0]), _pos(meta)),), _pos(meta))
+
+    def case_expr(self, meta: Meta, children: list[Any]) -> ast.FunctionCall:
+        # case(c1:v1,c2:v2): a FunctionCall 'case' whose arguments are (condition, value) ListExprs.
+        return ast.FunctionCall("case", tuple(children), _pos(meta))
+
+    def case_pair(self, meta: Meta, children: list[Any]) -> ast.ListExpr:
+        return ast.ListExpr((children[0], children[1]), _pos(meta))
+
+    def call_path(self, meta: Meta, children: list[Any]) -> ast.MemberPath:
+        return ast.MemberPath((self.bound_function_step(meta, children),), _pos(meta))
 
     def root_expr(self, meta: Meta, children: list[Any]) -> ast.RootPath:
         return ast.RootPath(children[0], _pos(meta))
@@ -312,18 +424,47 @@ class _ToAst(Transformer[Token, Any]):
         name, *args = children
         return ast.FunctionStep(str(name), tuple(arg for arg in args if arg is not None), _pos(meta))
 
+    def filter_step(self, meta: Meta, children: list[Any]) -> ast.FunctionStep:
+        # Collection/$filter(expr): a FunctionStep named '$filter' with the condition as its argument.
+        return ast.FunctionStep("$filter", (children[0],), _pos(meta))
+
     # ---------------------------------------------------------- start rules and options
     def filter_option(self, meta: Meta, children: list[Any]) -> ast.Expr:
         return children[0]  # type: ignore[no-any-return]
 
     alias_value_option = filter_option
 
+    def key_predicate_option(self, meta: Meta, children: list[Any]) -> tuple[ast.KeyValue, ...]:
+        return children[0]  # type: ignore[no-any-return]
+
+    def top_option(self, meta: Meta, children: list[Token]) -> int:
+        return int(children[0])
+
+    skip_option = top_option
+
+    def count_option(self, meta: Meta, children: list[Token]) -> bool:
+        return str(children[0]).lower() == "true"
+
+    def index_option(self, meta: Meta, children: list[Any]) -> int:
+        child = children[0]
+        return int(str(child)) if isinstance(child, Token) else int(child.value)  # a negative_number Literal
+
+    def format_option(self, meta: Meta, children: list[Token]) -> str:
+        return str(children[0])
+
+    def schemaversion_option(self, meta: Meta, children: list[Token]) -> str:
+        return str(children[0]) if children else "*"
+
+    skiptoken_option = format_option
+    deltatoken_option = format_option
+    id_option = format_option
+
     def orderby_option(self, meta: Meta, children: list[ast.OrderItem]) -> tuple[ast.OrderItem, ...]:
         return tuple(children)
 
     def orderby_item(self, meta: Meta, children: list[Any]) -> ast.OrderItem:
         expr, direction = children
-        return ast.OrderItem(expr, direction is not None and str(direction) == "desc")
+        return ast.OrderItem(expr, direction is not None and str(direction).lower() == "desc")
 
     def select_option(self, meta: Meta, children: list[ast.SelectItem]) -> tuple[ast.SelectItem, ...]:
         return tuple(children)
@@ -343,6 +484,12 @@ class _ToAst(Transformer[Token, Any]):
         path, options = children
         return ast.SelectItem(path, options=options, pos=_pos(meta))
 
+    def select_signature_item(self, meta: Meta, children: list[Any]) -> ast.SelectItem:
+        # Ns.Function(Param1,Param2) selects one overload; the signature stays part of the last step.
+        path, *parameters = children
+        last = f"{path[-1]}({','.join(str(p) for p in parameters)})"
+        return ast.SelectItem((*path[:-1], last), pos=_pos(meta))
+
     def expand_option(self, meta: Meta, children: list[ast.ExpandItem]) -> tuple[ast.ExpandItem, ...]:
         return tuple(children)
 
@@ -353,6 +500,14 @@ class _ToAst(Transformer[Token, Any]):
     def expand_path_item(self, meta: Meta, children: list[Any]) -> ast.ExpandItem:
         path, suffix, options = children
         return ast.ExpandItem(path, options=options, pos=_pos(meta), **(suffix or {}))
+
+    def expand_path_star(self, meta: Meta, children: list[Any]) -> ast.ExpandItem:
+        # Address/*: all navigation properties of a complex property.
+        path, suffix = children
+        return ast.ExpandItem(path, star=True, pos=_pos(meta), **(suffix or {}))
+
+    def expand_value(self, meta: Meta, children: list[Any]) -> ast.ExpandItem:
+        return ast.ExpandItem(("$value",), pos=_pos(meta))
 
     def expand_ref(self, meta: Meta, children: list[Any]) -> dict[str, Any]:
         return {"ref": True}
@@ -411,14 +566,24 @@ class _ToAst(Transformer[Token, Any]):
     def search_option(self, meta: Meta, children: list[ast.Search]) -> ast.Search:
         return children[0]
 
-    def search_or(self, meta: Meta, children: list[ast.Search]) -> ast.Search:
-        return children[0] if len(children) == 1 else ast.Search("or", children=tuple(children))
+    def search_or(self, meta: Meta, children: list[Any]) -> ast.Search:
+        operands = [child for child in children if isinstance(child, ast.Search)]  # drop the OR tokens
+        return operands[0] if len(operands) == 1 else ast.Search("or", children=tuple(operands))
 
-    def search_and(self, meta: Meta, children: list[ast.Search]) -> ast.Search:
-        return children[0] if len(children) == 1 else ast.Search("and", children=tuple(children))
+    def search_and(self, meta: Meta, children: list[Any]) -> ast.Search:
+        operands = [child for child in children if isinstance(child, ast.Search)]  # drop the AND tokens
+        return operands[0] if len(operands) == 1 else ast.Search("and", children=tuple(operands))
 
-    def search_not(self, meta: Meta, children: list[ast.Search]) -> ast.Search:
-        return ast.Search("not", children=(children[0],))
+    def search_not(self, meta: Meta, children: list[Any]) -> ast.Search:
+        operand = next(child for child in children if isinstance(child, ast.Search))
+        return ast.Search("not", children=(operand,))
+
+    def search_sequence(self, meta: Meta, children: list[Any]) -> ast.Search:
+        return _SearchBuilder(self, meta, children).build()
+
+    def search_incomplete(self, meta: Meta, children: list[Token]) -> ast.Search:
+        # searchExpr-incomplete: '...' taken literally, as a phrase.
+        return ast.Search("phrase", str(children[0])[1:-1].replace("''", "'"))
 
     def search_word(self, meta: Meta, children: list[Token]) -> ast.Search:
         return ast.Search("word", str(children[0]))
@@ -447,18 +612,118 @@ class _ToAst(Transformer[Token, Any]):
     def type_segment(self, meta: Meta, children: list[Token]) -> ast.SpecialSegment:
         return ast.SpecialSegment("type", str(children[0]), _pos(meta))
 
+    def key_segment(self, meta: Meta, children: list[Token]) -> ast.NamedSegment:
+        # Key-as-segment value or ordinal index (Customers/1, People/O'Neil): a NamedSegment whose name
+        # is the raw segment text, as for Employees/A1245 (the binder knows a collection precedes it).
+        return ast.NamedSegment(str(children[0]), None, _pos(meta))
+
+    def all_segment(self, meta: Meta, children: list[Any]) -> ast.SpecialSegment:
+        return ast.SpecialSegment("$all", pos=_pos(meta))
+
+    def entity_segment(self, meta: Meta, children: list[Any]) -> ast.SpecialSegment:
+        return ast.SpecialSegment("$entity", pos=_pos(meta))
+
+    def each_segment(self, meta: Meta, children: list[Any]) -> ast.SpecialSegment:
+        return ast.SpecialSegment("$each", pos=_pos(meta))
+
+    def query_segment(self, meta: Meta, children: list[Any]) -> ast.SpecialSegment:
+        return ast.SpecialSegment("$query", pos=_pos(meta))
+
+    def crossjoin_segment(self, meta: Meta, children: list[Token]) -> ast.SpecialSegment:
+        return ast.SpecialSegment("$crossjoin", ",".join(str(child) for child in children), _pos(meta))
+
+    def filter_segment(self, meta: Meta, children: list[Any]) -> ast.SpecialSegment:
+        # $filter(expr) in a resource path: kept as the source text of the condition (parse it with
+        # filter_option when needed).
+        source = self._text[_pos(meta) : meta.end_pos] if self._text else ""
+        return ast.SpecialSegment("$filter", source[source.find("(") + 1 : -1].strip(), _pos(meta))
+
     def simple_key(self, meta: Meta, children: list[Any]) -> tuple[ast.KeyValue, ...]:
         return (ast.KeyValue(None, children[0]),)
 
     def compound_key(self, meta: Meta, children: list[ast.KeyValue]) -> tuple[ast.KeyValue, ...]:
         return tuple(children)
 
+    def empty_key(self, meta: Meta, children: list[Any]) -> tuple[ast.KeyValue, ...]:
+        # "()" of a function call without parameters, e.g. TheBestProduct().
+        return ()
+
     def key_pair(self, meta: Meta, children: list[Any]) -> ast.KeyValue:
         return ast.KeyValue(str(children[0]), children[1])
 
 
+_DURATION = re.compile(r"-?P(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
+_ENUM_MEMBER = re.compile(r"[^\W\d]\w*|[+-]?\d+")
+_GEO_KINDS = (
+    "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection"
+)
+
+
+class _SearchBuilder:
+    """Precedence for a flat $search sequence: items are Search nodes or AND/OR/NOT tokens.
+
+    A keyword is an operator when some item follows it (and, for AND/OR, an operand precedes it);
+    otherwise it is a word. Runs of AND (explicit or implicit) and of OR give one n-ary node each.
+    """
+
+    def __init__(self, owner: _ToAst, meta: Meta, items: list[Any]) -> None:
+        self.owner, self.meta, self.items, self.index = owner, meta, items, 0
+
+    def build(self) -> ast.Search:
+        return self._or()
+
+    def _keyword(self, name: str) -> bool:
+        item = self.items[self.index] if self.index < len(self.items) else None
+        return isinstance(item, Token) and item.type == name
+
+    def _operator_follows(self, name: str) -> bool:
+        return self._keyword(name) and self.index + 1 < len(self.items)
+
+    def _or(self) -> ast.Search:
+        operands = [self._and()]
+        while self._operator_follows("SEARCH_OR"):
+            self.index += 1
+            operands.append(self._and())
+        return self.owner.search_or(self.meta, operands)
+
+    def _and(self) -> ast.Search:
+        operands = [self._not()]
+        while self.index < len(self.items):
+            if self._operator_follows("SEARCH_AND"):
+                self.index += 1
+            elif self._operator_follows("SEARCH_OR"):
+                break
+            operands.append(self._not())
+        return self.owner.search_and(self.meta, operands)
+
+    def _not(self) -> ast.Search:
+        negations = 0
+        while self._operator_follows("SEARCH_NOT"):
+            self.index += 1
+            negations += 1
+        item = self.items[self.index]
+        self.index += 1
+        result: ast.Search = ast.Search("word", str(item)) if isinstance(item, Token) else item
+        for _ in range(negations):
+            result = self.owner.search_not(self.meta, [result])
+        return result
+
+
 def _levels(token: Token) -> int:
-    return -1 if str(token) == "max" else int(token)
+    text = str(token)
+    if text.lower() == "max":
+        return -1
+    if text.startswith("0"):
+        raise _literal_error("$levels must be a positive integer without leading zeros, or max", token)
+    return int(text)
+
+
+def _json_string(token: Token) -> str:
+    try:
+        value = json.loads(str(token))
+    except ValueError:
+        raise _literal_error("invalid JSON string", token) from None
+    return value  # type: ignore[no-any-return]
 
 
 def _convert(function: Any, token: Token, what: str) -> Any:

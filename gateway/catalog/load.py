@@ -41,12 +41,20 @@ class _Document:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
         self.lines: dict[Location, int] = {}
-        if node is not None:
-            self._index(node, ())
-        self.data: Any = yaml.safe_load(text)
+        try:
+            text = path.read_text(encoding="utf-8")
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            if node is not None:
+                self._index(node, ())
+            self.data: Any = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+            line = mark.line + 1 if mark is not None else 1
+            problem = getattr(error, "problem", None) or str(error)
+            raise CatalogError([CatalogProblem(str(path), line, f"YAML syntax: {problem}")]) from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise CatalogError([CatalogProblem(str(path), 1, f"cannot read: {error}")]) from None
 
     def _index(self, node: yaml.Node, location: Location) -> None:
         self.lines[location] = node.start_mark.line + 1
@@ -68,7 +76,17 @@ class _Document:
         return CatalogProblem(str(self.path), self.line(location), message)
 
 
-def _validate(model: type[M], document: _Document, problems: list[CatalogProblem]) -> M | None:
+def _load(path: Path, problems: list[CatalogProblem]) -> _Document | None:
+    try:
+        return _Document(path)
+    except CatalogError as error:
+        problems.extend(error.problems)
+        return None
+
+
+def _validate(model: type[M], document: _Document | None, problems: list[CatalogProblem]) -> M | None:
+    if document is None:
+        return None
     try:
         return model.model_validate(document.data)
     except ValidationError as error:
@@ -86,13 +104,16 @@ def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
     service_path = root / "service.yaml"
     if not service_path.is_file():
         raise CatalogError([CatalogProblem(str(service_path), 1, "service.yaml is missing")])
-    service = _validate(Service, _Document(service_path), problems)
+    service = _validate(Service, _load(service_path, problems), problems)
     entities: dict[str, Entity] = {}
     documents: dict[str, _Document] = {}
+    broken: set[str] = set()  # entity sets whose file has mistakes: not reported again as unknown targets
     for path in sorted((root / "entities").glob("*.yaml")):
-        document = _Document(path)
+        document = _load(path, problems)
         entity = _validate(Entity, document, problems)
         if entity is None:
+            data = document.data if document is not None else None
+            broken.add(str(data.get("entity_set")) if isinstance(data, dict) else path.stem)
             continue
         if entity.entity_set in entities:
             problems.append(document.problem(("entity_set",), f"entity set {entity.entity_set} is defined twice"))
@@ -101,7 +122,11 @@ def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
         documents[entity.entity_set] = document
     if service is not None:
         for name, entity in entities.items():
-            problems.extend(_check_entity(entity, service, entities, documents[name]))
+            problems.extend(
+                problem
+                for problem in _check_entity(entity, service, entities, documents[name])
+                if not any(f"unknown entity set {set_name}" in problem.message for set_name in broken)
+            )
     if problems:
         raise CatalogError(problems)
     assert service is not None

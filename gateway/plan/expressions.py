@@ -8,6 +8,7 @@ parameter. Errors point at the offending character of the option text.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,9 +30,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from gateway.errors import BadRequest, NotImplemented_, TypeMismatch, UnknownProperty, caret, did_you_mean
+from gateway.errors import (
+    BadRequest,
+    NotImplemented_,
+    SyntaxError_,
+    TypeMismatch,
+    UnknownProperty,
+    caret,
+    did_you_mean,
+)
 from gateway.plan.scope import EntityScope, PlanContext
-from gateway.plan.types import comparable, is_numeric, sql_type, wider_numeric
+from gateway.plan.types import comparable, is_numeric, is_primitive, sql_type, wider_numeric
 from grammar import ast
 
 BOOLEAN = "Edm.Boolean"
@@ -94,8 +103,11 @@ class ExpressionCompiler:
         if node.type == "Edm.Decimal" and not self.context.dialect.native_decimal:
             value = float(node.value)  # type: ignore[arg-type]
         if node.type == "Edm.DateTimeOffset":
-            value = _utc_naive(node.value)  # type: ignore[arg-type]
-        if node.type in ("Edm.Duration", "Edm.Binary"):
+            try:
+                value = _utc_naive(node.value)  # type: ignore[arg-type]
+            except OverflowError:
+                raise self._mismatch(node, "this date/time is outside the range of dates in UTC") from None
+        if not is_primitive(node.type):
             raise NotImplemented_(self._at(node, f"{node.type} literals are not supported yet"))
         if node.type == "Edm.Guid":
             value = str(node.value)
@@ -118,7 +130,7 @@ class ExpressionCompiler:
         for member in members:
             if member in values:
                 total |= values[member]
-            elif member.lstrip("-").isdigit():
+            elif re.fullmatch(r"-?[0-9]{1,9}", member):
                 total |= int(member)
             else:
                 raise self._mismatch(
@@ -329,8 +341,10 @@ class ExpressionCompiler:
     def _function(self, node: ast.FunctionCall, expected: str | None) -> Typed:
         spec = _FUNCTIONS.get(node.name)
         if spec is None:
-            raise NotImplemented_(
-                self._at(node, f"function {node.name} is not supported." + did_you_mean(node.name, _FUNCTIONS))
+            if node.name in CANONICAL_FUNCTIONS:
+                raise NotImplemented_(self._at(node, f"the canonical function {node.name} is not supported yet"))
+            raise SyntaxError_(
+                self._at(node, f"unknown function {node.name}." + did_you_mean(node.name, CANONICAL_FUNCTIONS))
             )
         arity, build = spec
         if len(node.args) not in arity:
@@ -349,6 +363,14 @@ class ExpressionCompiler:
 
 
 _COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+# Every canonical function of OData 4.01 Part 2 §5.1.1: a name outside this list is a client mistake.
+CANONICAL_FUNCTIONS = (
+    "concat", "contains", "endswith", "indexof", "length", "matchesPattern", "startswith", "substring",
+    "tolower", "toupper", "trim", "day", "date", "fractionalseconds", "hour", "maxdatetime", "mindatetime",
+    "minute", "month", "now", "second", "time", "totaloffsetminutes", "totalseconds", "year", "ceiling",
+    "floor", "round", "cast", "isof", "geo.distance", "geo.intersects", "geo.length", "hassubset",
+    "hassubsequence", "case",
+)
 
 
 def _equality(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:
@@ -380,6 +402,8 @@ def _string_match(kind: str) -> Callable[[ExpressionCompiler, ast.FunctionCall, 
     def build(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
         compiler.expect(node, args, (STRING,), (STRING,))
         subject, pattern = args
+        if "null" in (subject.type, pattern.type):
+            return Typed(null(), BOOLEAN)  # OData: a function of null is null, which no row satisfies
         method = getattr(subject.sql, kind)
         if pattern.literal is not None and pattern.type == STRING:
             # autoescape: % and _ in the user's text match themselves, not any character.

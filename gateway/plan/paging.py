@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -83,7 +84,7 @@ def decode(text: str, shape: str, key_count: int) -> SkipToken:
         values = tuple(_untag(item) for item in payload["k"])
         remaining = payload["t"]
         token_shape = payload["s"]
-    except (ValueError, KeyError, TypeError, binascii.Error, InvalidOperation, orjson.JSONDecodeError):
+    except (ValueError, KeyError, TypeError, IndexError, binascii.Error, InvalidOperation, orjson.JSONDecodeError):
         raise InvalidSkipToken("the $skiptoken is not one this service issued") from None
     if token_shape != shape or len(values) != key_count:
         raise InvalidSkipToken("the $skiptoken belongs to a different query; follow @odata.nextLink as given")
@@ -102,7 +103,7 @@ def _tag(value: object) -> list[object]:
     if isinstance(value, Decimal):
         return ["d", str(value)]
     if isinstance(value, float):
-        return ["f", value]
+        return ["f", value] if math.isfinite(value) else ["f", repr(value)]  # 'inf', '-inf', 'nan' as text
     if isinstance(value, dt.datetime):
         return ["t", value.isoformat()]
     if isinstance(value, dt.date):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, func, not_, or_, select, tuple_
+from sqlalchemy import Float, Select, and_, case, func, not_, null, or_, select, tuple_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.catalog.model import Entity, Navigation
@@ -171,7 +171,14 @@ def _sort_keys(
     compiler = ExpressionCompiler(context, scope, texts.orderby)
     for item in options.orderby or ():
         typed = compiler.compile(item.expr)
-        keys.append(SortKey(typed.sql, item.descending, typed.nullable))
+        sql = typed.sql
+        if typed.type == "Edm.Boolean":
+            # Sort (and resume) on 0/1: databases differ in comparing boolean expressions with '>'.
+            sql = case((sql, 1), (not_(sql), 0), else_=null())
+        elif typed.type in ("Edm.Decimal", "Edm.Double") and not context.dialect.native_decimal:
+            # Read computed numbers as the database's own float so the $skiptoken keeps them exactly.
+            sql = type_coerce(sql, Float())
+        keys.append(SortKey(sql, item.descending, typed.nullable or typed.type == "Edm.Boolean"))
         if isinstance(item.expr, ast.MemberPath) and len(item.expr.steps) == 1:
             step = item.expr.steps[0]
             if isinstance(step, ast.PropertyStep):
@@ -245,6 +252,9 @@ def plan_expand(context: PlanContext, entity: Entity, item: ast.ExpandItem, text
         )
     target = context.catalog.entities[nav.target]
     options = item.options or ast.QueryOptions()
+    for label, value in (("$top", options.top), ("$skip", options.skip)):
+        if value is not None and value > 999999999999999999:
+            raise InvalidQueryOption(f"$expand={name}: {label} must be at most 999999999999999999")
     _reject_unsupported(options)
     if not nav.collection and (options.top is not None or options.skip is not None or options.orderby):
         raise InvalidQueryOption(f"$expand={name}: $top, $skip and $orderby apply to collections only")

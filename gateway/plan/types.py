@@ -32,6 +32,11 @@ def sql_type(edm_type: str, catalog: Catalog) -> TypeEngine[object]:
     return _SQL_TYPES[edm_type]
 
 
+def is_primitive(edm_type: str) -> bool:
+    """Whether the catalog's primitive types include `edm_type` (geo, binary, duration: not yet)."""
+    return edm_type in _SQL_TYPES
+
+
 def is_numeric(edm_type: str) -> bool:
     return edm_type in _NUMERIC_RANK
 
