@@ -17,7 +17,7 @@ from starlette.routing import Route
 from gateway.catalog.load import load_catalog
 from gateway.catalog.model import Catalog
 from gateway.db import make_engine
-from gateway.errors import DatabaseUnavailable, MethodNotAllowed, NotImplemented_, ODataError
+from gateway.errors import BadRequest, DatabaseUnavailable, MethodNotAllowed, NotImplemented_, ODataError
 from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
 from gateway.principal import Principal
@@ -119,9 +119,13 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
 async def _error_response(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ODataError):
         return _payload_response(exc)
-    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
-        log.warning("database unavailable: %s", exc)
-        return _payload_response(DatabaseUnavailable("the database is not reachable; try again shortly"))
+    if isinstance(exc, DBAPIError):
+        first_line = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
+        if exc.connection_invalidated or (isinstance(exc, OperationalError) and exc.statement is None):
+            log.warning("database unavailable: %s", first_line)
+            return _payload_response(DatabaseUnavailable("the database is not reachable; try again shortly"))
+        if any(word in first_line.lower() for word in ("too large", "too many", "too complex", "too deep")):
+            return _payload_response(BadRequest(f"the database refused the query as too large: {first_line}"))
     request_id = uuid.uuid4().hex[:12]
     log.exception("internal error %s on %s", request_id, request.url, exc_info=exc)
     return _payload_response(ODataError(f"internal error; request id {request_id}"))

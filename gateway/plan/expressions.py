@@ -229,9 +229,9 @@ class ExpressionCompiler:
     # ------------------------------------------------------------------ operators
     def _binary(self, node: ast.BinaryOp, expected: str | None) -> Typed:
         if node.op in ("and", "or"):
-            left, right = self.predicate(node.left), self.predicate(node.right)
-            combined = and_(left, right) if node.op == "and" else or_(left, right)
-            return Typed(combined, BOOLEAN, False)
+            # Flattened, so that a chain of thousands of 'or' terms is one flat SQL list, not a deep tree.
+            operands = [self.predicate(operand) for operand in _chain(node, node.op)]
+            return Typed(and_(*operands) if node.op == "and" else or_(*operands), BOOLEAN, False)
         left, right = self._operands(node.left, node.right)
         if node.op in _COMPARISONS:
             return self._comparison(node, left, right)
@@ -371,6 +371,19 @@ CANONICAL_FUNCTIONS = (
     "floor", "round", "cast", "isof", "geo.distance", "geo.intersects", "geo.length", "hassubset",
     "hassubsequence", "case",
 )
+
+
+def _chain(node: ast.BinaryOp, op: str) -> list[ast.Expr]:
+    """The operands of a left- or right-nested chain of one operator, in order, without recursion."""
+    operands: list[ast.Expr] = []
+    stack: list[ast.Expr] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.BinaryOp) and current.op == op:
+            stack.extend((current.right, current.left))
+        else:
+            operands.append(current)
+    return operands
 
 
 def _equality(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:

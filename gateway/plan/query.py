@@ -91,9 +91,9 @@ def plan_read(
 
     shape = paging.shape_of(
         entity.entity_set,
-        repr(options.filter),
-        repr(options.orderby),
-        repr(options.search),
+        texts.filter,
+        texts.orderby,
+        texts.search,
         ",".join(context.companies),
         repr(fixed),
     )
