@@ -89,7 +89,7 @@ def _lookup(engine: Engine, context: PlanContext) -> Any:
     def lookup(entity: Entity, fixed: Fixed, names: tuple[str, ...]) -> tuple[Any, ...] | None:
         scope = EntityScope(entity, context)
         statement = select(*(scope.column(name) for name in names)).select_from(scope.from_clause())
-        statement = statement.where(scope.where(), *(scope.column(name) == value for name, value in fixed))
+        statement = statement.where(scope.where(fixed))
         with engine.connect() as connection:
             row = connection.execute(statement.limit(1)).first()
         return None if row is None else tuple(row)
@@ -164,7 +164,7 @@ def _property(
     prop = entity.properties[target.property]
     scope = EntityScope(entity, context)
     statement = select(scope.column(prop.name)).select_from(scope.from_clause())
-    statement = statement.where(scope.where(), *(scope.column(name) == value for name, value in target.fixed))
+    statement = statement.where(scope.where(target.fixed))
     with service.engine.connect() as connection:
         row = connection.execute(statement.limit(1)).first()
     timings.mark("db")

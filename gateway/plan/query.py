@@ -83,7 +83,7 @@ def plan_read(
     """The statement for one page of `entity` under `options`, restricted by `fixed` equalities."""
     _reject_unsupported(options)
     scope = EntityScope(entity, context)
-    conditions = [scope.where(), *(scope.column(name) == value for name, value in fixed)]
+    conditions = [scope.where(fixed)]
     conditions.extend(_filters(context, scope, options, texts))
     sort_keys = _sort_keys(context, scope, options, texts)
     expands = [plan_expand(context, entity, item, texts.expand) for item in options.expand or ()]
@@ -275,8 +275,7 @@ def child_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[t
     """
     scope = EntityScope(plan.target, context)
     options = plan.options
-    links = [scope.column(theirs) for theirs in plan.nav.link.values()]
-    link_match = tuple_(*links).in_(parent_links) if len(links) > 1 else links[0].in_([v[0] for v in parent_links])
+    links, link_match = _link_match(scope, plan, parent_links)
     conditions = [scope.where(), link_match, *_filters(context, scope, options, plan.texts)]
     sort_keys = _sort_keys(context, scope, options, plan.texts)
     ordering = paging.order_by(sort_keys, context.dialect)
@@ -301,7 +300,16 @@ def child_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[t
 def child_count_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]) -> Select[Any]:
     """Nav@odata.count per parent: how many expanded rows match before $top/$skip."""
     scope = EntityScope(plan.target, context)
-    links = [scope.column(theirs) for theirs in plan.nav.link.values()]
-    link_match = tuple_(*links).in_(parent_links) if len(links) > 1 else links[0].in_([v[0] for v in parent_links])
+    links, link_match = _link_match(scope, plan, parent_links)
     conditions = [scope.where(), link_match, *_filters(context, scope, plan.options, plan.texts)]
     return select(*links, func.count()).select_from(scope.from_clause()).where(*conditions).group_by(*links)
+
+
+def _link_match(
+    scope: EntityScope, plan: ExpandPlan, parent_links: list[tuple[object, ...]]
+) -> tuple[list[ColumnElement[Any]], ColumnElement[bool]]:
+    """The target's link columns, and the condition that they equal one parent's link values."""
+    links = [scope.column(theirs) for theirs in plan.nav.link.values()]
+    if len(links) == 1:
+        return links, links[0].in_([values[0] for values in parent_links])
+    return links, tuple_(*links).in_(parent_links)

@@ -75,8 +75,10 @@ class EntityScope:
         prop = self.entity.properties[property_name]
         return self.tables[prop.alias].c[prop.column_name]
 
-    def where(self) -> ColumnElement[bool]:
-        return and_(true(), *self.conditions) if self.conditions else true()
+    def where(self, fixed: tuple[tuple[str, object], ...] = ()) -> ColumnElement[bool]:
+        """The entity's own restrictions (source filters, company scope) plus `property = value` pairs."""
+        conditions = [*self.conditions, *(self.column(name) == value for name, value in fixed)]
+        return and_(true(), *conditions) if conditions else true()
 
     def from_clause(self) -> FromClause:
         """The entity's tables plus every navigation join that expressions asked for."""
