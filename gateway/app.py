@@ -7,8 +7,10 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, column, select
+from sqlalchemy import table as table_clause
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.sql.elements import ColumnClause
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -99,11 +101,10 @@ def _companies(catalog: Catalog, engine: Engine, settings: Settings) -> tuple[st
     table = catalog.service.companies
     if table is None:
         return (settings.default_company.lower(),)
-    from sqlalchemy import column, table as table_clause
-
-    statement = select(column(table.column)).select_from(table_clause(table.table, column(table.column)))
+    company: ColumnClause[str] = column(table.column)
+    statement = select(company).select_from(table_clause(table.table, company)).order_by(company)
     with engine.connect() as connection:
-        return tuple(str(row[0]).lower() for row in connection.execute(statement.order_by(column(table.column))))
+        return tuple(str(row[0]).lower() for row in connection.execute(statement))
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -17,7 +17,8 @@ _ENV_PREFIX = "FNO_GATEWAY_"
 def _add_settings(parser: argparse.ArgumentParser) -> None:
     for field in fields(Settings):
         flag = "--" + field.name.replace("_", "-")
-        parser.add_argument(flag, dest=field.name, type=type(field.default), default=field.default,
+        kind: type = type(field.default)
+        parser.add_argument(flag, dest=field.name, type=kind, default=field.default,
                             help=f"{HELP[field.name]} (default: {field.default!r})")
 
 
@@ -30,7 +31,8 @@ def settings_from_environment() -> Settings:
     for field in fields(Settings):
         raw = os.environ.get(_ENV_PREFIX + field.name.upper())
         if raw is not None:
-            values[field.name] = type(field.default)(raw)
+            kind: type = type(field.default)
+            values[field.name] = kind(raw)
     return Settings(**values)
 
 

@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gateway.catalog.model import Catalog, Entity
-from gateway.plan.query import ExpandPlan, Layout, ReadPlan, child_count_statement, child_statement, next_token
+from gateway.plan.query import (
+    ExpandPlan,
+    Layout,
+    ReadPlan,
+    child_count_statement,
+    child_statement,
+    next_token,
+)
 from gateway.plan.scope import PlanContext
 from gateway.resource import canonical_key
 from gateway.serialize.values import JsonFormat, etag, row_converters

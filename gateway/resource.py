@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.catalog.model import Catalog, Entity
-from gateway.errors import BadRequest, InvalidKey, NotFound, NotImplemented_, UnknownEntitySet, UnknownProperty, did_you_mean
+from gateway.errors import (
+    BadRequest,
+    InvalidKey,
+    NotFound,
+    NotImplemented_,
+    UnknownEntitySet,
+    UnknownProperty,
+    did_you_mean,
+)
 from gateway.plan.types import comparable
 from grammar import ast
 
@@ -159,7 +167,7 @@ def _key_value(catalog: Catalog, entity: Entity, name: str, node: Any, aliases: 
                 return members[str(node.value)]
         elif comparable(prop_type, node.type):
             if isinstance(node.value, dt.datetime) and node.value.tzinfo is not None:
-                return node.value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                return node.value.astimezone(dt.UTC).replace(tzinfo=None)
             return node.value
     raise InvalidKey(f"key property {name} needs a value of type {prop_type}", target=name)
 

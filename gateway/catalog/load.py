@@ -115,6 +115,7 @@ def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
             data = document.data if document is not None else None
             broken.add(str(data.get("entity_set")) if isinstance(data, dict) else path.stem)
             continue
+        assert document is not None  # a document that failed to load validates to None above
         if entity.entity_set in entities:
             problems.append(document.problem(("entity_set",), f"entity set {entity.entity_set} is defined twice"))
             continue

@@ -26,7 +26,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -82,7 +81,7 @@ class ExpressionCompiler:
         handler = _HANDLERS.get(type(node))
         if handler is None:
             raise NotImplemented_(self._at(node, f"{type(node).__name__} expressions are not supported yet"))
-        return handler(self, node, expected)  # type: ignore[no-any-return]
+        return handler(self, node, expected)
 
     # ------------------------------------------------------------------ errors
     def _at(self, node: Any, message: str) -> str:
@@ -318,7 +317,7 @@ class ExpressionCompiler:
             if not comparable(operand.type, value.type):
                 raise self._mismatch(item, f"cannot compare {_describe(operand.type)} with {_describe(value.type)}")
         non_null = [value.sql for value in values if value.type != "null"]
-        condition = operand.sql.in_(non_null) if non_null else false()
+        condition: ColumnElement[bool] = operand.sql.in_(non_null) if non_null else false()
         if len(non_null) < len(values):
             condition = or_(condition, operand.sql.is_(None))
         return Typed(condition, BOOLEAN, False)
@@ -407,7 +406,7 @@ def _utc_naive(value: dt.datetime) -> dt.datetime:
     """The database stores UTC without an offset (as F&O does)."""
     if value.tzinfo is None:
         return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 # ---------------------------------------------------------------------- canonical functions

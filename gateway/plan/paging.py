@@ -12,6 +12,7 @@ import binascii
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -113,7 +114,7 @@ def _tag(value: object) -> list[object]:
     return ["s", str(value)]
 
 
-_UNTAG = {
+_UNTAG: dict[str, Callable[[Any], object]] = {
     "b": bool,
     "i": int,
     "d": Decimal,

@@ -8,7 +8,7 @@ $skiptoken of the next page). `ReadPlan.layout` records where each part sits.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Float, Select, and_, case, func, not_, null, or_, select, tuple_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +20,9 @@ from gateway.plan.expressions import ExpressionCompiler
 from gateway.plan.paging import SkipToken, SortKey
 from gateway.plan.scope import EntityScope, PlanContext
 from grammar import ast
+
+# A SELECT of any columns (SQLAlchemy 2.1 types a Select by the tuple of its column types).
+AnySelect = Select[Unpack[tuple[Any, ...]]]
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,8 @@ class ExpandPlan:
 @dataclass
 class ReadPlan:
     entity: Entity
-    statement: Select[Any]
-    count_statement: Select[Any] | None
+    statement: AnySelect
+    count_statement: AnySelect | None
     layout: Layout
     expands: list[ExpandPlan]
     page_size: int | None  # rows per page when a next page may follow; None when this page is all
@@ -267,7 +270,7 @@ def plan_expand(context: PlanContext, entity: Entity, item: ast.ExpandItem, text
     return plan
 
 
-def child_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]) -> Select[Any]:
+def child_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]) -> AnySelect:
     """The expanded rows of every parent in `parent_links`, in one statement (never one per parent).
 
     Columns: the layout's properties, etag pairs, then the link values (to match rows to parents).
@@ -297,7 +300,7 @@ def child_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[t
     return select(*outer_columns).where(*window).order_by(*link_columns, inner.c.rn)
 
 
-def child_count_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]) -> Select[Any]:
+def child_count_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]) -> AnySelect:
     """Nav@odata.count per parent: how many expanded rows match before $top/$skip."""
     scope = EntityScope(plan.target, context)
     links, link_match = _link_match(scope, plan, parent_links)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import count
+from typing import Any
 
 from sqlalchemy import BigInteger, Integer, and_, column, false, table, true
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, TableClause
+from sqlalchemy.types import TypeEngine
 
 from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.plan.dialects import DialectTraits
@@ -105,9 +107,9 @@ class EntityScope:
         return columns
 
 
-def _columns_by_alias(entity: Entity, catalog: Catalog) -> dict[str, list[object]]:
+def _columns_by_alias(entity: Entity, catalog: Catalog) -> dict[str, list[ColumnClause[Any]]]:
     """The lightweight column list of each source table: what properties, links and filters use."""
-    names: dict[str, dict[str, object]] = {
+    names: dict[str, dict[str, TypeEngine[Any]]] = {
         source.alias: {"RECID": BigInteger(), "RECVERSION": Integer()} for source in entity.sources
     }
     for source in entity.sources:

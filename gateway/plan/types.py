@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, Numeric, String, Time
 from sqlalchemy.types import TypeEngine
 
 from gateway.catalog.model import Catalog
 
-_SQL_TYPES: dict[str, TypeEngine[object]] = {
+_SQL_TYPES: dict[str, TypeEngine[Any]] = {
     "Edm.String": String(),
     "Edm.Int32": Integer(),
     "Edm.Int64": BigInteger(),
@@ -25,7 +27,7 @@ NUMERIC_TYPES = ("Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double")
 _NUMERIC_RANK = {name: rank for rank, name in enumerate(NUMERIC_TYPES)}
 
 
-def sql_type(edm_type: str, catalog: Catalog) -> TypeEngine[object]:
+def sql_type(edm_type: str, catalog: Catalog) -> TypeEngine[Any]:
     """The column type a property of `edm_type` is read with (enums are stored as integers)."""
     if catalog.is_enum(edm_type):
         return Integer()

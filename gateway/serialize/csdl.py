@@ -104,7 +104,8 @@ def metadata_xml(catalog: Catalog) -> bytes:
     container.append(_xml_annotation(f"{CAPABILITIES}.KeyAsSegmentSupported", False))
     container.append(_xml_annotation(f"{CORE}.ODataVersions", "4.0"))
     ET.indent(root)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
 def _xml_annotation(term: str, value: Any) -> ET.Element:

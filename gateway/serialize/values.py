@@ -58,7 +58,7 @@ def _datetime(value: Any) -> Any:
     if isinstance(value, str):  # drivers without a datetime type hand back text
         value = dt.datetime.fromisoformat(value)
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     text = value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
     return text + "Z"
 
