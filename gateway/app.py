@@ -26,6 +26,7 @@ from gateway.principal import Principal
 from gateway.read import ReadService, handle_read
 from gateway.serialize.csdl import metadata_json, metadata_xml
 from gateway.settings import Settings
+from grammar.parser import build_parser
 
 log = logging.getLogger("fno_gateway")
 SERVICE_PREFIX = "/data"
@@ -35,6 +36,7 @@ _ALL_METHODS = ["GET", "HEAD", "OPTIONS", *_WRITE_METHODS]
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    build_parser()  # the grammar's tables are built at start-up, not on the first request
     catalog = load_catalog(settings.entities)
     engine = make_engine(settings.db)
     principal = Principal("developer", _companies(catalog, engine, settings), settings.default_company.lower())

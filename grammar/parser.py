@@ -88,7 +88,8 @@ class ODataLiteralError(ValueError):
 
 
 @lru_cache(maxsize=1)
-def _parser() -> Lark:
+def build_parser() -> Lark:
+    """The LALR parser, built once per process (about 0.1 s); call it at start-up to keep it off requests."""
     return Lark(
         GRAMMAR_FILE.read_text(encoding="utf-8"),
         parser="lalr",
@@ -107,7 +108,7 @@ def parse(rule: str, text: str) -> Any:
 @lru_cache(maxsize=4096)
 def _parse_cached(rule: str, text: str) -> Any:
     try:
-        tree = _parser().parse(text, start=rule)
+        tree = build_parser().parse(text, start=rule)
         return _ToAst(text).transform(tree)
     except VisitError as error:
         cause = error.orig_exc
@@ -162,7 +163,7 @@ def _describe(token_name: str) -> str:
     name = token_name.lstrip("_")
     if name.isupper() and name.isalpha():
         return f"'{name.lower()}'"
-    terminal = next((t for t in _parser().terminals if t.name == token_name), None)
+    terminal = next((t for t in build_parser().terminals if t.name == token_name), None)
     if terminal is not None and terminal.pattern.type == "str":
         return f"'{terminal.pattern.value}'"
     return token_name
