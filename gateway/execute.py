@@ -24,7 +24,7 @@ from gateway.plan.query import (
 )
 from gateway.plan.scope import PlanContext
 from gateway.resource import canonical_key
-from gateway.serialize.values import JsonFormat, etag, row_converters
+from gateway.serialize.values import JsonFormat, converter, etag
 
 # Parents per batch of expand statements; the IN list stays far below every driver's parameter limit.
 EXPAND_BATCH = 1000
@@ -45,7 +45,12 @@ class RowShaper:
     ) -> None:
         self.entity = entity
         self.names = layout.visible
-        self.converters = row_converters(entity, layout.visible, catalog, json_format)
+        self.converters = [
+            converter(layout.computed_types[name], catalog, json_format)
+            if name in layout.computed_types
+            else converter(entity.properties[name].type, catalog, json_format)
+            for name in layout.visible
+        ]
         self.etag_slice = slice(layout.etag_start, layout.etag_start + layout.etag_width)
         self.with_etag = json_format.annotations
         # odata.metadata=full: type, id and edit link of every entity, computed from its key.

@@ -79,6 +79,7 @@ def parse_query(query_string: str) -> RequestOptions:
         select=system.get("select", ""),
         expand=system.get("expand", ""),
         search=system.get("search", ""),
+        compute=system.get("compute", ""),
     )
     return RequestOptions(
         options, texts, system.get("format"), system.get("skiptoken"), custom, aliases, tuple(pairs)

@@ -19,10 +19,11 @@ from gateway.execute import read_page
 from gateway.negotiate import content_type, json_format, parse_prefer
 from gateway.options import RequestOptions, parse_query
 from gateway.plan.dialects import dialect_traits
+from gateway.plan.keys import Fixed
 from gateway.plan.query import Layout, plan_read
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.principal import Principal, company_scope
-from gateway.resource import Fixed, Target, resolve
+from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter
 from grammar import ast

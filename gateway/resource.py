@@ -15,17 +15,15 @@ from typing import Any
 from gateway.catalog.model import Catalog, Entity
 from gateway.errors import (
     BadRequest,
-    InvalidKey,
     NotFound,
     NotImplemented_,
     UnknownEntitySet,
     UnknownProperty,
     did_you_mean,
 )
-from gateway.plan.types import comparable
+from gateway.plan.keys import Fixed, key_values
 from grammar import ast
 
-Fixed = tuple[tuple[str, object], ...]
 # Reads the given properties of the one row of `entity` matching `fixed`, or None when there is none.
 RowLookup = Callable[[Entity, Fixed, tuple[str, ...]], tuple[Any, ...] | None]
 
@@ -54,7 +52,7 @@ def resolve(
     single = False
     key_text = ""
     if first.key is not None:
-        fixed = _key(catalog, entity, first.key, aliases)
+        fixed = key_values(catalog, entity, first.key, aliases)
         key_text = canonical_key(entity, dict(fixed))
         single = True
     rest = list(segments[1:])
@@ -92,7 +90,7 @@ def resolve(
         if segment.key is not None:
             if not nav.collection:
                 raise BadRequest(f"{segment.name} is single-valued and takes no key")
-            own = _key(catalog, entity, segment.key, aliases)
+            own = key_values(catalog, entity, segment.key, aliases)
             fixed = _merge(fixed, own)
             single = True
         key_text = canonical_key(entity, dict(fixed)) if single else ""
@@ -120,56 +118,6 @@ def _merge(link: Fixed, key: Fixed) -> Fixed:
             raise NotFound(f"{name}={value!r} does not belong to this parent")
         merged[name] = value
     return tuple(merged.items())
-
-
-def _key(catalog: Catalog, entity: Entity, pairs: tuple[ast.KeyValue, ...], aliases: dict[str, Any]) -> Fixed:
-    names = entity.key
-    if len(pairs) == 1 and pairs[0].name is None:
-        if len(names) != 1:
-            raise InvalidKey(
-                f"{entity.entity_set} has a composite key: name every part, "
-                f"e.g. {entity.entity_set}({','.join(f'{name}=...' for name in names)})"
-            )
-        pairs = (ast.KeyValue(names[0], pairs[0].value),)
-    given: dict[str, object] = {}
-    for pair in pairs:
-        if pair.name is None:
-            raise InvalidKey("a composite key needs name=value for every part")
-        if pair.name not in names:
-            raise InvalidKey(
-                f"{pair.name} is not a key property of {entity.entity_set} (key: {', '.join(names)})."
-                + did_you_mean(pair.name, names),
-                target=pair.name,
-            )
-        if pair.name in given:
-            raise InvalidKey(f"key property {pair.name} is given twice", target=pair.name)
-        given[pair.name] = _key_value(catalog, entity, pair.name, pair.value, aliases)
-    missing = [name for name in names if name not in given]
-    if missing:
-        raise InvalidKey(f"the key of {entity.entity_set} is missing {', '.join(missing)}", target=missing[0])
-    return tuple((name, given[name]) for name in names)
-
-
-def _key_value(catalog: Catalog, entity: Entity, name: str, node: Any, aliases: dict[str, Any]) -> object:
-    if isinstance(node, ast.Alias):
-        if node.name not in aliases:
-            raise InvalidKey(f"parameter alias @{node.name} has no value", target=name)
-        node = aliases[node.name]
-    prop_type = entity.properties[name].type
-    if isinstance(node, ast.EnumLiteral) and catalog.is_enum(prop_type):
-        members = {member: value for value, member in catalog.service.enums[prop_type].items()}
-        if len(node.members) == 1 and node.members[0] in members:
-            return members[node.members[0]]
-    if isinstance(node, ast.Literal) and node.type != "null":
-        if catalog.is_enum(prop_type) and node.type == "Edm.String":
-            members = {member: value for value, member in catalog.service.enums[prop_type].items()}
-            if node.value in members:
-                return members[str(node.value)]
-        elif comparable(prop_type, node.type):
-            if isinstance(node.value, dt.datetime) and node.value.tzinfo is not None:
-                return node.value.astimezone(dt.UTC).replace(tzinfo=None)
-            return node.value
-    raise InvalidKey(f"key property {name} needs a value of type {prop_type}", target=name)
 
 
 def canonical_key(entity: Entity, values: dict[str, object]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -78,6 +79,35 @@ CUSTOMER_FILTERS: list[tuple[str, str, Callable[[Row, Any], bool]]] = [
     ("nav-count", "SalesOrders/$count gt 1", lambda r, x: x["all"].get((r["dataAreaId"], r["CustomerAccount"]), 0) > 1),
     ("arithmetic", "CreditLimit mul 2 gt 300000", lambda r, x: r["CreditLimit"] * 2 > 300000),
     ("length", "length(CustomerAccount) eq 6", lambda r, x: len(r["CustomerAccount"]) == 6),
+    ("length-counts-characters", "length(OrganizationName) eq 11", lambda r, x: len(r["OrganizationName"]) == 11),
+    ("indexof-found", "indexof(OrganizationName,'Outlet') ge 0", lambda r, x: "Outlet" in r["OrganizationName"]),
+    ("indexof-position", "indexof(OrganizationName,'o') eq 1", lambda r, x: r["OrganizationName"].find("o") == 1),
+    ("substring-from", "substring(CustomerAccount,3) eq '002'", lambda r, x: r["CustomerAccount"][3:] == "002"),
+    ("substring-length", "substring(OrganizationName,1,3) eq 'ont'", lambda r, x: r["OrganizationName"][1:4] == "ont"),
+    ("matches-pattern", "matchesPattern(OrganizationName,'^C.*s$')", lambda r, x: re.search("^C.*s$", r["OrganizationName"]) is not None),
+    (
+        "concat-nested",
+        "concat(concat(CustomerAccount,'/'),CustomerGroupId) eq 'US-001/30'",
+        lambda r, x: f"{r['CustomerAccount']}/{r['CustomerGroupId']}" == "US-001/30",
+    ),
+    ("trim", "trim(OrganizationName) eq OrganizationName", lambda r, x: r["OrganizationName"].strip() == r["OrganizationName"]),
+    ("date", "date(CreatedDateTime) lt 2020-01-01", lambda r, x: r["CreatedDateTime"].date() < dt.date(2020, 1, 1)),
+    ("time", "time(CreatedDateTime) lt 12:00:00", lambda r, x: r["CreatedDateTime"].time() < dt.time(12)),
+    ("hour-second", "hour(CreatedDateTime) ge 12 and second(CreatedDateTime) lt 30", lambda r, x: r["CreatedDateTime"].hour >= 12 and r["CreatedDateTime"].second < 30),
+    ("fractionalseconds", "fractionalseconds(CreatedDateTime) eq 0", lambda r, x: r["CreatedDateTime"].microsecond == 0),
+    ("totaloffsetminutes", "totaloffsetminutes(CreatedDateTime) eq 0", lambda r, x: True),
+    ("now", "CreatedDateTime lt now() and CreatedDateTime gt mindatetime()", lambda r, x: True),
+    ("floor", "floor(CreditLimit) eq CreditLimit", lambda r, x: r["CreditLimit"] == int(r["CreditLimit"])),
+    ("ceiling", "ceiling(CreditLimit) gt CreditLimit", lambda r, x: r["CreditLimit"] != int(r["CreditLimit"])),
+    ("round", "round(CreditLimit) ge 100000", lambda r, x: r["CreditLimit"].quantize(Decimal(1), "ROUND_HALF_UP") >= 100000),
+    ("decimal-div", "CreditLimit div 3 gt 50000", lambda r, x: r["CreditLimit"] / 3 > 50000),
+    ("integer-div", "length(OrganizationName) div 4 eq 3", lambda r, x: len(r["OrganizationName"]) // 4 == 3),
+    ("integer-mod", "length(OrganizationName) mod 2 eq 0", lambda r, x: len(r["OrganizationName"]) % 2 == 0),
+    ("cast-truncates", "cast(CreditLimit,Edm.Int32) eq 2000", lambda r, x: int(r["CreditLimit"]) == 2000),
+    ("isof", "isof(OrganizationName,Edm.String) and not isof(CreditLimit,Edm.String)", lambda r, x: True),
+    ("root", "CreditLimit lt $root/CustomersV3(dataAreaId='usmf',CustomerAccount='US-001')/CreditLimit", lambda r, x: r["CreditLimit"] < Decimal(2000)),
+    ("enum-in", "OnHoldStatus in ('Invoice','All')", lambda r, x: r["OnHoldStatus"] in ("Invoice", "All")),
+    ("lambda-it", "SalesOrders/any(o:o/OrderingCustomerAccountNumber eq $it/CustomerAccount)", lambda r, x: x["all"].get((r["dataAreaId"], r["CustomerAccount"]), 0) > 0),
 ]
 
 
@@ -115,7 +145,7 @@ def test_filters_are_not_vacuous(backend: Backend, extra: dict[str, Any]) -> Non
     for _, _, predicate in CUSTOMER_FILTERS:
         hits = sum(1 for row in rows if predicate(row, extra))
         informative += 0 < hits < len(rows)
-    assert informative >= len(CUSTOMER_FILTERS) - 6
+    assert informative >= len(CUSTOMER_FILTERS) - 12
 
 
 def test_parameter_alias(client: TestClient, backend: Backend) -> None:
@@ -204,3 +234,24 @@ def test_values_are_serialized_per_type(client: TestClient, backend: Backend) ->
     first = orders.json()["value"][0]
     (order,) = [o for o in oracle.sales_orders(backend.engine, ["usmf"]) if o["SalesOrderNumber"] == first["SalesOrderNumber"]]
     assert first["RequestedShippingDate"] == order["RequestedShippingDate"].isoformat()
+
+
+def test_compute_can_be_selected_filtered_and_sorted(client: TestClient, backend: Backend) -> None:
+    response = client.get(
+        "/data/CustomersV3",
+        params={
+            "$compute": "CreditLimit mul 2 as DoubleLimit,length(OrganizationName) as NameLength",
+            "$select": "CustomerAccount,DoubleLimit,NameLength",
+            "$filter": "DoubleLimit gt 200000",
+            "$orderby": "NameLength desc,CustomerAccount",
+        },
+    )
+    assert response.status_code == 200, response.text
+    rows = [r for r in oracle.customers(backend.engine, ["usmf"]) if r["CreditLimit"] * 2 > 200000]
+    rows.sort(key=lambda r: r["CustomerAccount"])
+    rows.sort(key=lambda r: len(r["OrganizationName"]), reverse=True)
+    body = response.json()["value"]
+    assert [row["CustomerAccount"] for row in body] == [r["CustomerAccount"] for r in rows]
+    assert [Decimal(str(row["DoubleLimit"])) for row in body] == [r["CreditLimit"] * 2 for r in rows]
+    assert [row["NameLength"] for row in body] == [len(r["OrganizationName"]) for r in rows]
+    assert response.json()["@odata.context"].endswith("#CustomersV3(CustomerAccount,DoubleLimit,NameLength)")

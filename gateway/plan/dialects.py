@@ -1,29 +1,102 @@
 """What differs between the databases, as data: one small declarative entry per dialect.
 
-Code asks `dialect_traits(name)` for a fact and never tests a dialect name itself.
+Code asks `dialect_traits(name)` for a fact or a SQL builder and never tests a dialect name itself.
+`functions` maps an operation to the SQL that computes it on that database; entries not given
+fall back to `_STANDARD`, which most databases understand.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, Float, Integer, Time, cast, extract, func
+from sqlalchemy.sql.elements import ColumnElement
+
+SqlBuilder = Callable[..., ColumnElement[Any]]
+
+
+def _substring(text: Any, start: Any, length: Any = None) -> ColumnElement[Any]:
+    # OData counts from 0, SQL from 1.
+    return func.substr(text, start + 1) if length is None else func.substr(text, start + 1, length)
+
+
+def _nonzero(value: Any) -> ColumnElement[Any]:
+    # x / 0 is an error on some databases and null on others: null everywhere.
+    return func.nullif(value, 0)
+
+
+_STANDARD: dict[str, SqlBuilder] = {
+    "length": func.length,
+    "indexof": lambda text, part: func.instr(text, part) - 1,
+    "substring": _substring,
+    "date": lambda value: cast(value, Date()),
+    "time": lambda value: cast(value, Time()),
+    "fractionalseconds": lambda value: extract("second", value) - func.floor(extract("second", value)),
+    # SQLAlchemy's '/' is true division; '//' on integers is the database's own truncating division.
+    "integer_div": lambda a, b: a // func.nullif(b, 0, type_=Integer()),
+    "decimal_div": lambda a, b: a / _nonzero(b),
+    "mod": lambda a, b: a % _nonzero(b),
+    "round": func.round,
+    "floor": func.floor,
+    "ceiling": func.ceiling,
+    "truncate_to_int": lambda value: cast(func.trunc(value), BigInteger()),
+}
 
 
 @dataclass(frozen=True)
 class DialectTraits:
+    name: str
     # Whether NULL sorts before every value in ascending order without being told (OData wants it so).
     nulls_sort_first_by_default: bool
     # Whether the driver takes Decimal parameters natively (SQLite's gets floats, exact enough there).
     native_decimal: bool
     # How many parameters one statement may carry (bounds the IN lists of $expand batches).
     max_parameters: int
+    functions: dict[str, SqlBuilder] = field(default_factory=dict)
 
+    def sql(self, operation: str) -> SqlBuilder:
+        return self.functions.get(operation) or _STANDARD[operation]
+
+
+_SQLITE_FUNCTIONS: dict[str, SqlBuilder] = {
+    # SQLite keeps datetimes as text 'YYYY-MM-DD HH:MM:SS.ffffff', the format SQLAlchemy binds with.
+    "date": lambda value: func.substr(value, 1, 10),
+    "time": lambda value: func.substr(value, 12),
+    "fractionalseconds": lambda value: cast(func.substr(value, 20), Float()) / 1000000,
+    # NUMERIC values without a fraction are stored as integers: divide as reals, not integers.
+    "decimal_div": lambda a, b: cast(a, Float()) / _nonzero(b),
+    "truncate_to_int": lambda value: cast(value, Integer()),
+}
+_MYSQL_FUNCTIONS: dict[str, SqlBuilder] = {
+    "length": func.char_length,  # LENGTH counts bytes there
+    "integer_div": lambda a, b: a.op("DIV")(_nonzero(b)),  # '/' gives a decimal there
+    "fractionalseconds": lambda value: func.microsecond(value) / 1000000,
+    "truncate_to_int": lambda value: cast(func.truncate(value, 0), BigInteger()),
+}
 
 _TRAITS = {
-    "sqlite": DialectTraits(nulls_sort_first_by_default=True, native_decimal=False, max_parameters=30000),
-    "postgresql": DialectTraits(nulls_sort_first_by_default=False, native_decimal=True, max_parameters=30000),
-    "mysql": DialectTraits(nulls_sort_first_by_default=True, native_decimal=True, max_parameters=30000),
-    "mariadb": DialectTraits(nulls_sort_first_by_default=True, native_decimal=True, max_parameters=30000),
-    "mssql": DialectTraits(nulls_sort_first_by_default=True, native_decimal=True, max_parameters=2000),
+    "sqlite": DialectTraits("sqlite", True, False, 30000, _SQLITE_FUNCTIONS),
+    "postgresql": DialectTraits(
+        "postgresql", False, True, 30000, {"indexof": lambda text, part: func.strpos(text, part) - 1}
+    ),
+    "mysql": DialectTraits("mysql", True, True, 30000, _MYSQL_FUNCTIONS),
+    "mariadb": DialectTraits("mariadb", True, True, 30000, _MYSQL_FUNCTIONS),
+    "mssql": DialectTraits(
+        "mssql",
+        True,
+        True,
+        2000,
+        {
+            "length": func.len,
+            "indexof": lambda text, part: func.charindex(part, text) - 1,
+            "substring": lambda text, start, length=None: func.substring(
+                text, start + 1, func.len(text) if length is None else length
+            ),
+            "truncate_to_int": lambda value: cast(func.round(value, 0, 1), BigInteger()),
+        },
+    ),
 }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -18,7 +17,6 @@ from sqlalchemy import (
     and_,
     cast,
     exists,
-    extract,
     false,
     func,
     literal,
@@ -38,22 +36,12 @@ from gateway.errors import (
     caret,
     did_you_mean,
 )
+from gateway.plan.functions import CANONICAL_FUNCTIONS, FUNCTIONS
+from gateway.plan.keys import key_values
 from gateway.plan.scope import EntityScope, PlanContext
+from gateway.plan.typed import BOOLEAN, STRING, TYPE_NAME_PREFIX, Typed
 from gateway.plan.types import comparable, is_numeric, is_primitive, sql_type, wider_numeric
 from grammar import ast
-
-BOOLEAN = "Edm.Boolean"
-STRING = "Edm.String"
-
-
-@dataclass(frozen=True)
-class Typed:
-    """A compiled expression with its Edm type ('null' for the null literal, or an enum's name)."""
-
-    sql: ColumnElement[Any]
-    type: str
-    nullable: bool = True
-    literal: ast.Literal | None = None  # set when the expression is a plain literal
 
 
 class ExpressionCompiler:
@@ -63,12 +51,14 @@ class ExpressionCompiler:
         scope: EntityScope,
         text: str,
         variables: dict[str, EntityScope] | None = None,
+        computed: dict[str, Typed] | None = None,
     ) -> None:
         self.context = context
         self.catalog = context.catalog
         self.scope = scope
         self.text = text
         self.variables = variables or {}
+        self.computed = computed or {}  # $compute aliases, usable like properties of the root entity
 
     # ------------------------------------------------------------------ entry points
     def predicate(self, node: ast.Expr) -> ColumnElement[bool]:
@@ -148,6 +138,9 @@ class ExpressionCompiler:
 
     # ------------------------------------------------------------------ paths
     def _member(self, node: ast.MemberPath, expected: str | None) -> Typed:
+        first = node.steps[0]
+        if len(node.steps) == 1 and isinstance(first, ast.PropertyStep) and first.name in self.computed:
+            return self.computed[first.name]
         scope, steps = self._start(node)
         for index, step in enumerate(steps):
             last = index == len(steps) - 1
@@ -301,12 +294,13 @@ class ExpressionCompiler:
         elif node.op == "mul":
             sql = a * b
         elif node.op == "mod":
-            sql = a % b
-        elif node.op == "divby" or result_type in ("Edm.Decimal", "Edm.Double"):
-            sql = cast(a, Float()) / b if node.op == "divby" else a / b
-            result_type = "Edm.Double" if node.op == "divby" else result_type
+            sql = self.context.dialect.sql("mod")(a, b)
+        elif node.op == "divby":
+            sql, result_type = self.context.dialect.sql("decimal_div")(cast(a, Float()), b), "Edm.Double"
+        elif result_type in ("Edm.Decimal", "Edm.Double"):
+            sql = self.context.dialect.sql("decimal_div")(a, b)
         else:
-            raise NotImplemented_(self._at(node, "integer 'div' is not supported yet; use divby"))
+            sql = self.context.dialect.sql("integer_div")(a, b)  # OData: integer div truncates
         return Typed(sql, result_type, left.nullable or right.nullable)
 
     def _in(self, node: ast.In, expected: str | None) -> Typed:
@@ -334,11 +328,21 @@ class ExpressionCompiler:
         raise BadRequest(self._at(node, "a list is only allowed on the right of 'in'"))
 
     def _root(self, node: ast.RootPath, expected: str | None) -> Typed:
-        raise NotImplemented_(self._at(node, "$root is not supported yet"))
+        """$root/Set(key)/Property: one value of another entity, as a scalar subquery."""
+        head, rest = node.path.steps[0], node.path.steps[1:]
+        entity = self.catalog.entities.get(head.name) if isinstance(head, ast.FunctionStep) else None
+        if entity is None or not rest or not isinstance(head, ast.FunctionStep):
+            raise BadRequest(self._at(node, "$root must be followed by EntitySet(key)/Property"))
+        pairs = tuple(arg if isinstance(arg, ast.KeyValue) else ast.KeyValue(None, arg) for arg in head.args)
+        fixed = key_values(self.catalog, entity, pairs, self.context.aliases)
+        scope = EntityScope(entity, self.context)
+        value = ExpressionCompiler(self.context, scope, self.text).compile(ast.MemberPath(rest, rest[0].pos))
+        subquery = select(value.sql).select_from(scope.from_clause()).where(scope.where(fixed)).limit(1)
+        return Typed(subquery.scalar_subquery(), value.type, True)
 
     # ------------------------------------------------------------------ functions
     def _function(self, node: ast.FunctionCall, expected: str | None) -> Typed:
-        spec = _FUNCTIONS.get(node.name)
+        spec = FUNCTIONS.get(node.name)
         if spec is None:
             if node.name in CANONICAL_FUNCTIONS:
                 raise NotImplemented_(self._at(node, f"the canonical function {node.name} is not supported yet"))
@@ -349,8 +353,25 @@ class ExpressionCompiler:
         if len(node.args) not in arity:
             counts = " or ".join(str(n) for n in arity)
             raise BadRequest(self._at(node, f"{node.name} takes {counts} argument(s), not {len(node.args)}"))
-        args = [self.compile(arg) for arg in node.args]
+        args = [self._argument(arg) for arg in node.args]
         return build(self, node, args)
+
+    def _argument(self, node: ast.Expr) -> Typed:
+        """A function argument; a bare type name (cast(X, Edm.String)) becomes a 'type:' Typed."""
+        if isinstance(node, ast.MemberPath) and len(node.steps) == 1 and isinstance(node.steps[0], ast.TypeStep):
+            return Typed(null(), TYPE_NAME_PREFIX + node.steps[0].qualified_name)
+        if isinstance(node, ast.KeyValue):
+            raise NotImplemented_(self._at(node.value, "named arguments are not supported by canonical functions"))
+        return self.compile(node)
+
+    def not_supported(self, node: Any, what: str) -> NotImplemented_:
+        return NotImplemented_(self._at(node, f"{what} is not supported yet"))
+
+    def mismatch(self, node: Any, message: str) -> TypeMismatch:
+        return self._mismatch(node, message)
+
+    def sql_type(self, edm_type: str) -> Any:
+        return sql_type(edm_type, self.catalog)
 
     def expect(self, node: ast.FunctionCall, args: list[Typed], *types: tuple[str, ...]) -> None:
         for index, (arg, allowed) in enumerate(zip(args, types)):
@@ -362,14 +383,6 @@ class ExpressionCompiler:
 
 
 _COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
-# Every canonical function of OData 4.01 Part 2 §5.1.1: a name outside this list is a client mistake.
-CANONICAL_FUNCTIONS = (
-    "concat", "contains", "endswith", "indexof", "length", "matchesPattern", "startswith", "substring",
-    "tolower", "toupper", "trim", "day", "date", "fractionalseconds", "hour", "maxdatetime", "mindatetime",
-    "minute", "month", "now", "second", "time", "totaloffsetminutes", "totalseconds", "year", "ceiling",
-    "floor", "round", "cast", "isof", "geo.distance", "geo.intersects", "geo.length", "hassubset",
-    "hassubsequence", "case",
-)
 
 
 def _chain(node: ast.BinaryOp, op: str) -> list[ast.Expr]:
@@ -408,63 +421,6 @@ def _utc_naive(value: dt.datetime) -> dt.datetime:
         return value
     return value.astimezone(dt.UTC).replace(tzinfo=None)
 
-
-# ---------------------------------------------------------------------- canonical functions
-def _string_match(kind: str) -> Callable[[ExpressionCompiler, ast.FunctionCall, list[Typed]], Typed]:
-    def build(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
-        compiler.expect(node, args, (STRING,), (STRING,))
-        subject, pattern = args
-        if "null" in (subject.type, pattern.type):
-            return Typed(null(), BOOLEAN)  # OData: a function of null is null, which no row satisfies
-        method = getattr(subject.sql, kind)
-        if pattern.literal is not None and pattern.type == STRING:
-            # autoescape: % and _ in the user's text match themselves, not any character.
-            return Typed(method(str(pattern.literal.value), autoescape=True), BOOLEAN, False)
-        return Typed(method(pattern.sql), BOOLEAN, False)
-
-    return build
-
-
-def _string_function(
-    sql_function: Callable[[Any], ColumnElement[Any]], result: str = STRING
-) -> Callable[[ExpressionCompiler, ast.FunctionCall, list[Typed]], Typed]:
-    def build(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
-        compiler.expect(node, args, (STRING,))
-        return Typed(sql_function(args[0].sql), result, args[0].nullable)
-
-    return build
-
-
-def _date_part(part: str, allowed: tuple[str, ...]) -> Callable[[ExpressionCompiler, ast.FunctionCall, list[Typed]], Typed]:
-    def build(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
-        compiler.expect(node, args, allowed)
-        return Typed(cast(extract(part, args[0].sql), sql_type("Edm.Int32", compiler.catalog)), "Edm.Int32")
-
-    return build
-
-
-def _concat(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
-    compiler.expect(node, args, (STRING,), (STRING,))
-    return Typed(args[0].sql.concat(args[1].sql), STRING, args[0].nullable or args[1].nullable)
-
-
-_DATES = ("Edm.Date", "Edm.DateTimeOffset")
-_TIMES = ("Edm.DateTimeOffset", "Edm.TimeOfDay")
-_FUNCTIONS: dict[str, tuple[tuple[int, ...], Callable[[ExpressionCompiler, ast.FunctionCall, list[Typed]], Typed]]] = {
-    "contains": ((2,), _string_match("contains")),
-    "startswith": ((2,), _string_match("startswith")),
-    "endswith": ((2,), _string_match("endswith")),
-    "tolower": ((1,), _string_function(func.lower)),
-    "toupper": ((1,), _string_function(func.upper)),
-    "trim": ((1,), _string_function(func.trim)),
-    "length": ((1,), _string_function(func.length, "Edm.Int32")),
-    "concat": ((2,), _concat),
-    "year": ((1,), _date_part("year", _DATES)),
-    "month": ((1,), _date_part("month", _DATES)),
-    "day": ((1,), _date_part("day", _DATES)),
-    "hour": ((1,), _date_part("hour", _TIMES)),
-    "minute": ((1,), _date_part("minute", _TIMES)),
-}
 
 _HANDLERS: dict[type, Callable[..., Typed]] = {
     ast.Literal: ExpressionCompiler._literal,

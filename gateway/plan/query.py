@@ -19,6 +19,7 @@ from gateway.plan import paging
 from gateway.plan.expressions import ExpressionCompiler
 from gateway.plan.paging import SkipToken, SortKey
 from gateway.plan.scope import EntityScope, PlanContext
+from gateway.plan.typed import Typed
 from grammar import ast
 
 # A SELECT of any columns (SQLAlchemy 2.1 types a Select by the tuple of its column types).
@@ -34,6 +35,7 @@ class OptionTexts:
     select: str = ""
     expand: str = ""
     search: str = ""
+    compute: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Layout:
     read: tuple[str, ...]  # every property read (visible first, then keys/links needed internally)
     etag_width: int
     sort_width: int
+    computed_types: dict[str, str] = field(default_factory=dict)  # $compute aliases among `read`
 
     @property
     def etag_start(self) -> int:
@@ -86,17 +89,19 @@ def plan_read(
     """The statement for one page of `entity` under `options`, restricted by `fixed` equalities."""
     _reject_unsupported(options)
     scope = EntityScope(entity, context)
+    computed = _computed(context, scope, options, texts)
     conditions = [scope.where(fixed)]
-    conditions.extend(_filters(context, scope, options, texts))
-    sort_keys = _sort_keys(context, scope, options, texts)
+    conditions.extend(_filters(context, scope, options, texts, computed))
+    sort_keys = _sort_keys(context, scope, options, texts, computed)
     expands = [plan_expand(context, entity, item, texts.expand) for item in options.expand or ()]
-    layout = _layout(entity, options, texts, sort_keys, expands, scope)
+    layout = _layout(entity, options, texts, sort_keys, expands, scope, computed)
 
     shape = paging.shape_of(
         entity.entity_set,
         texts.filter,
         texts.orderby,
         texts.search,
+        texts.compute,
         ",".join(context.companies),
         repr(fixed),
     )
@@ -109,7 +114,10 @@ def plan_read(
     if options.count:
         count_statement = select(func.count()).select_from(scope.from_clause()).where(*conditions)
 
-    columns = [scope.column(name).label(f"p{index}") for index, name in enumerate(layout.read)]
+    columns = [
+        (computed[name].sql if name in computed else scope.column(name)).label(f"p{index}")
+        for index, name in enumerate(layout.read)
+    ]
     columns += [col.label(f"e{index}") for index, col in enumerate(scope.etag_columns())]
     columns += [key.sql.label(f"k{index}") for index, key in enumerate(sort_keys)]
     statement = select(*columns).select_from(scope.from_clause()).where(*conditions)
@@ -134,19 +142,40 @@ def next_token(plan: ReadPlan, last_row: Any) -> str:
     return paging.encode(SkipToken(values, remaining, plan.shape))
 
 
-def _reject_unsupported(options: ast.QueryOptions) -> None:
-    if options.compute is not None:
-        raise NotImplemented_("$compute is not supported yet")
+def _computed(
+    context: PlanContext, scope: EntityScope, options: ast.QueryOptions, texts: OptionTexts
+) -> dict[str, Typed]:
+    """$compute: each alias's typed SQL; later aliases may use earlier ones."""
+    computed: dict[str, Typed] = {}
+    for item in options.compute or ():
+        if item.name in scope.entity.properties or item.name in scope.entity.navigation or item.name in computed:
+            raise InvalidQueryOption(f"$compute: {item.name} is already a property name", target=item.name)
+        compiler = ExpressionCompiler(context, scope, texts.compute, computed=computed)
+        typed = compiler.compile(item.expr)
+        if typed.type == "null" or typed.type_name is not None:
+            raise InvalidQueryOption(f"$compute: {item.name} has no type (null or a type name)", target=item.name)
+        computed[item.name] = typed
+    return computed
+
+
+def _reject_unsupported(options: ast.QueryOptions, nested: bool = False) -> None:
+    if nested and options.compute is not None:
+        raise NotImplemented_("$compute inside $expand is not supported yet")
     if options.levels is not None:
         raise NotImplemented_("$levels is not supported yet")
 
 
 def _filters(
-    context: PlanContext, scope: EntityScope, options: ast.QueryOptions, texts: OptionTexts
+    context: PlanContext,
+    scope: EntityScope,
+    options: ast.QueryOptions,
+    texts: OptionTexts,
+    computed: dict[str, Typed] | None = None,
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if options.filter is not None:
-        conditions.append(ExpressionCompiler(context, scope, texts.filter).predicate(options.filter))
+        compiler = ExpressionCompiler(context, scope, texts.filter, computed=computed)
+        conditions.append(compiler.predicate(options.filter))
     if options.search is not None:
         conditions.append(_search(scope, options.search))
     return conditions
@@ -166,12 +195,16 @@ def _search(scope: EntityScope, search: ast.Search) -> ColumnElement[bool]:
 
 
 def _sort_keys(
-    context: PlanContext, scope: EntityScope, options: ast.QueryOptions, texts: OptionTexts
+    context: PlanContext,
+    scope: EntityScope,
+    options: ast.QueryOptions,
+    texts: OptionTexts,
+    computed: dict[str, Typed] | None = None,
 ) -> list[SortKey]:
     """The $orderby items, then every key property not already sorted on: a total order."""
     keys: list[SortKey] = []
     sorted_properties: set[str] = set()
-    compiler = ExpressionCompiler(context, scope, texts.orderby)
+    compiler = ExpressionCompiler(context, scope, texts.orderby, computed=computed)
     for item in options.orderby or ():
         typed = compiler.compile(item.expr)
         sql = typed.sql
@@ -199,18 +232,23 @@ def _layout(
     sort_keys: list[SortKey],
     expands: list[ExpandPlan],
     scope: EntityScope,
+    computed: dict[str, Typed] | None = None,
 ) -> Layout:
-    visible = select_properties(entity, options.select, texts.select)
+    computed = computed or {}
+    visible = select_properties(entity, options.select, texts.select, tuple(computed))
     read = list(visible)
     needed = list(entity.key) + [name for plan in expands for name in plan.nav.link]
     read += [name for name in dict.fromkeys(needed) if name not in read]
-    return Layout(tuple(visible), tuple(read), len(scope.etag_columns()), len(sort_keys))
+    types = {name: typed.type for name, typed in computed.items() if name in read}
+    return Layout(tuple(visible), tuple(read), len(scope.etag_columns()), len(sort_keys), types)
 
 
-def select_properties(entity: Entity, select_items: tuple[ast.SelectItem, ...] | None, text: str) -> list[str]:
-    """The properties $select asks for, in declaration order (all of them without $select)."""
+def select_properties(
+    entity: Entity, select_items: tuple[ast.SelectItem, ...] | None, text: str, computed: tuple[str, ...] = ()
+) -> list[str]:
+    """The properties $select asks for, in declaration order, then $compute aliases (all without $select)."""
     if not select_items:
-        return list(entity.properties)
+        return [*entity.properties, *computed]
     chosen: set[str] = set()
     for item in select_items:
         if item.star:
@@ -221,6 +259,9 @@ def select_properties(entity: Entity, select_items: tuple[ast.SelectItem, ...] |
         if item.options is not None:
             raise NotImplemented_("nested options in $select are not supported yet")
         name = item.path[0]
+        if name in computed and len(item.path) == 1:
+            chosen.add(name)
+            continue
         if len(item.path) > 1 or name in entity.navigation:
             if name in entity.navigation:
                 raise NotImplemented_(
@@ -234,7 +275,7 @@ def select_properties(entity: Entity, select_items: tuple[ast.SelectItem, ...] |
                 target=name,
             )
         chosen.add(name)
-    return [name for name in entity.properties if name in chosen]
+    return [name for name in (*entity.properties, *computed) if name in chosen]
 
 
 # ---------------------------------------------------------------------- $expand
@@ -258,7 +299,7 @@ def plan_expand(context: PlanContext, entity: Entity, item: ast.ExpandItem, text
     for label, value in (("$top", options.top), ("$skip", options.skip)):
         if value is not None and value > 999999999999999999:
             raise InvalidQueryOption(f"$expand={name}: {label} must be at most 999999999999999999")
-    _reject_unsupported(options)
+    _reject_unsupported(options, nested=True)
     if not nav.collection and (options.top is not None or options.skip is not None or options.orderby):
         raise InvalidQueryOption(f"$expand={name}: $top, $skip and $orderby apply to collections only")
     texts = OptionTexts(filter=text, orderby=text, select=text, expand=text, search=text)

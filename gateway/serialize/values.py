@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from gateway.catalog.model import Catalog, Entity
+from gateway.catalog.model import Catalog
 
 Converter = Callable[[Any], Any]
 
@@ -121,10 +121,6 @@ def converter(type_name: str, catalog: Catalog, json_format: JsonFormat) -> Conv
         "Edm.TimeOfDay": _isoformat,
         "Edm.DateTimeOffset": _datetime,
     }.get(type_name, _string)
-
-
-def row_converters(entity: Entity, names: Sequence[str], catalog: Catalog, json_format: JsonFormat) -> list[Converter]:
-    return [converter(entity.properties[name].type, catalog, json_format) for name in names]
 
 
 def etag(values: Sequence[Any]) -> str:
