@@ -59,6 +59,11 @@ class RowShaper:
         self.key_positions = [(name, layout.read.index(name)) for name in entity.key]
         self.service_root = service_root
 
+    def reference(self, row: Sequence[Any]) -> dict[str, Any]:
+        """The entity reference of a row ($ref): its canonical id and nothing else."""
+        key = canonical_key(self.entity, {name: row[position] for name, position in self.key_positions})
+        return {"@odata.id": f"{self.service_root}{self.entity.entity_set}{key}"}
+
     def __call__(self, row: Sequence[Any]) -> dict[str, Any]:
         shaped: dict[str, Any] = {}
         if self.full:
@@ -106,24 +111,28 @@ def _expand(
     counts: dict[tuple[Any, ...], int] = {}
     shaper = RowShaper(plan.target, plan.layout, context.catalog, json_format, service_root)
     link_start = plan.layout.etag_start + plan.layout.etag_width
+    with_count = plan.mode == "count" or bool(plan.options.count)
     for start in range(0, len(unique_links), EXPAND_BATCH):
         batch = unique_links[start : start + EXPAND_BATCH]
-        child_rows = connection.execute(child_statement(context, plan, batch)).all()
-        child_objects = [shaper(row) for row in child_rows]
-        for nested in plan.children:
-            _expand(connection, context, nested, plan.layout, child_rows, child_objects, json_format, service_root)
-        for row, shaped in zip(child_rows, child_objects):
-            children[tuple(row[link_start : link_start + len(positions)])].append(shaped)
-        if plan.options.count:
+        if with_count:
             for row in connection.execute(child_count_statement(context, plan, batch)):
                 counts[tuple(row[:-1])] = row[-1]
+        if plan.mode == "count":
+            continue  # Nav/$count: the count is all that is asked for
+        child_rows = connection.execute(child_statement(context, plan, batch)).all()
+        if plan.mode == "ref":
+            child_objects = [shaper.reference(row) for row in child_rows]
+        else:
+            child_objects = [shaper(row) for row in child_rows]
+            for nested in plan.children:
+                _expand(connection, context, nested, plan.layout, child_rows, child_objects, json_format, service_root)
+        for row, shaped in zip(child_rows, child_objects):
+            children[tuple(row[link_start : link_start + len(positions)])].append(shaped)
     name = plan.nav.name
     for link, shaped_parent in zip(links, parent_objects):
+        if with_count and plan.nav.collection:
+            shaped_parent[f"{name}@odata.count"] = counts.get(link, 0)
+        if plan.mode == "count":
+            continue
         matched = children.get(link, [])
-        if plan.nav.collection:
-            if plan.options.count:
-                shaped_parent[f"{name}@odata.count"] = counts.get(link, 0)
-            shaped_parent[name] = matched
-        else:
-            shaped_parent[name] = matched[0] if matched else None
-
+        shaped_parent[name] = matched if plan.nav.collection else (matched[0] if matched else None)

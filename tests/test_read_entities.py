@@ -206,3 +206,37 @@ def test_etag_changes_when_any_source_row_changes(client: TestClient, backend: B
         with backend.engine.begin() as connection:
             connection.execute(update(party).where(party.c.RECID == party_recid).values(RECVERSION=party.c.RECVERSION - 1))
     assert client.get(US001).json()["@odata.etag"] == before
+
+
+def test_expand_star_expands_every_navigation_property(client: TestClient, backend: Backend) -> None:
+    response = client.get(US001, params={"$expand": "*", "$select": "CustomerAccount"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["CustomerGroup"]["CustomerGroupId"] == next(
+        r["CustomerGroupId"] for r in oracle.customers(backend.engine, ["usmf"]) if r["CustomerAccount"] == "US-001"
+    )
+    expected = sorted(o["SalesOrderNumber"] for o in oracle.sales_orders(backend.engine, ["usmf"]) if o["OrderingCustomerAccountNumber"] == "US-001")
+    assert sorted(order["SalesOrderNumber"] for order in body["SalesOrders"]) == expected
+
+
+def test_expand_count_and_ref(client: TestClient, backend: Backend) -> None:
+    response = client.get(
+        "/data/CustomersV3",
+        params={"$select": "CustomerAccount", "$expand": "SalesOrders/$count,SalesOrders/$ref", "$top": "15"},
+    )
+    assert response.status_code == 200, response.text
+    orders = oracle.sales_orders(backend.engine, ["usmf"])
+    for row in response.json()["value"]:
+        own = sorted(o["SalesOrderNumber"] for o in orders if o["OrderingCustomerAccountNumber"] == row["CustomerAccount"])
+        assert row["SalesOrders@odata.count"] == len(own)
+        ids = [ref["@odata.id"] for ref in row["SalesOrders"]]
+        assert ids == [f"http://testserver/data/SalesOrderHeadersV2(dataAreaId='usmf',SalesOrderNumber='{n}')" for n in own]
+    first_ref = next(row["SalesOrders"][0]["@odata.id"] for row in response.json()["value"] if row["SalesOrders"])
+    assert client.get(first_ref).status_code == 200
+
+
+def test_levels_on_a_non_recursive_navigation_is_one_level(client: TestClient) -> None:
+    one = client.get(US001, params={"$expand": "SalesOrders($select=SalesOrderNumber)", "$select": "CustomerAccount"})
+    two = client.get(US001, params={"$expand": "SalesOrders($levels=2;$select=SalesOrderNumber)", "$select": "CustomerAccount"})
+    assert one.status_code == two.status_code == 200
+    assert one.json()["SalesOrders"] == two.json()["SalesOrders"]

@@ -7,7 +7,7 @@ $skiptoken of the next page). `ReadPlan.layout` records where each part sits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Unpack
 
 from sqlalchemy import Float, Select, and_, case, func, not_, null, or_, select, tuple_, type_coerce
@@ -63,6 +63,7 @@ class ExpandPlan:
     texts: OptionTexts
     layout: Layout
     children: list[ExpandPlan] = field(default_factory=list)
+    mode: str = "entities"  # 'entities', 'ref' (Nav/$ref: entity ids) or 'count' (Nav/$count: the count only)
 
 
 @dataclass
@@ -93,7 +94,7 @@ def plan_read(
     conditions = [scope.where(fixed)]
     conditions.extend(_filters(context, scope, options, texts, computed))
     sort_keys = _sort_keys(context, scope, options, texts, computed)
-    expands = [plan_expand(context, entity, item, texts.expand) for item in options.expand or ()]
+    expands = plan_expands(context, entity, options.expand, texts.expand)
     layout = _layout(entity, options, texts, sort_keys, expands, scope, computed)
 
     shape = paging.shape_of(
@@ -161,8 +162,8 @@ def _computed(
 def _reject_unsupported(options: ast.QueryOptions, nested: bool = False) -> None:
     if nested and options.compute is not None:
         raise NotImplemented_("$compute inside $expand is not supported yet")
-    if options.levels is not None:
-        raise NotImplemented_("$levels is not supported yet")
+    if not nested and options.levels is not None:
+        raise InvalidQueryOption("$levels belongs inside $expand, e.g. $expand=Nav($levels=2)")
 
 
 def _filters(
@@ -279,11 +280,24 @@ def select_properties(
 
 
 # ---------------------------------------------------------------------- $expand
+# $levels=max stops here: deep enough for any hierarchy a page can show, bounded against cycles.
+MAX_LEVELS = 8
+
+
+def plan_expands(
+    context: PlanContext, entity: Entity, items: tuple[ast.ExpandItem, ...] | None, text: str
+) -> list[ExpandPlan]:
+    """One plan per expanded navigation property; '*' stands for every navigation property."""
+    plans: list[ExpandPlan] = []
+    for item in items or ():
+        if item.star and item.path:
+            raise NotImplemented_("$expand=Property/* (complex types) is not supported; the catalog has none")
+        named = [replace(item, path=(name,), star=False) for name in entity.navigation] if item.star else [item]
+        plans.extend(plan_expand(context, entity, one, text) for one in named)
+    return plans
+
+
 def plan_expand(context: PlanContext, entity: Entity, item: ast.ExpandItem, text: str) -> ExpandPlan:
-    if item.star:
-        raise NotImplemented_("$expand=* is not supported yet; name the navigation properties")
-    if item.ref or item.count or item.levels is not None:
-        raise NotImplemented_("$expand with /$ref, /$count or $levels is not supported yet")
     if len(item.path) != 1:
         raise NotImplemented_("$expand paths through several segments are not supported yet")
     name = item.path[0]
@@ -303,12 +317,32 @@ def plan_expand(context: PlanContext, entity: Entity, item: ast.ExpandItem, text
     if not nav.collection and (options.top is not None or options.skip is not None or options.orderby):
         raise InvalidQueryOption(f"$expand={name}: $top, $skip and $orderby apply to collections only")
     texts = OptionTexts(filter=text, orderby=text, select=text, expand=text, search=text)
-    children = [plan_expand(context, target, child, text) for child in options.expand or ()]
+    children = plan_expands(context, target, _with_next_level(item, nav, target, options), text)
     scope = EntityScope(target, context)
     sort_keys = _sort_keys(context, scope, options, texts)
-    plan = ExpandPlan(nav, target, options, texts, _layout(target, options, texts, sort_keys, children, scope), children)
+    mode = "ref" if item.ref else "count" if item.count else "entities"
+    layout = _layout(target, options, texts, sort_keys, children, scope)
+    plan = ExpandPlan(nav, target, options, texts, layout, children, mode)
     child_statement(context, plan, [])  # compile once now so that mistakes surface before any row is read
     return plan
+
+
+def _with_next_level(
+    item: ast.ExpandItem, nav: Navigation, target: Entity, options: ast.QueryOptions
+) -> tuple[ast.ExpandItem, ...]:
+    """Nested expands, plus the same navigation one level deeper when $levels asks for a hierarchy.
+
+    $levels only means something for a navigation property that leads to an entity with the same
+    navigation property (a recursive hierarchy); elsewhere one level is all there is.
+    """
+    levels = item.levels if item.levels is not None else options.levels
+    nested = options.expand or ()
+    recursive = target.navigation.get(nav.name)
+    if levels is None or levels in (0, 1) or recursive is None or recursive.target != nav.target:
+        return nested
+    remaining = MAX_LEVELS - 1 if levels == -1 else min(levels, MAX_LEVELS) - 1
+    deeper = replace(item, levels=remaining, options=replace(options, levels=None))
+    return (*nested, deeper)
 
 
 def child_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]) -> AnySelect:
