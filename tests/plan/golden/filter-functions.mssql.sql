@@ -1,0 +1,6 @@
+-- filter-functions: CustomersV3?%24filter=indexof%28OrganizationName%2C%27a%27%29+ge+1+and+length%28substring%28OrganizationName%2C1%2C3%29%29+eq+3+and+year%28CreatedDateTime%29+eq+2020+and+date%28CreatedDateTime%29+lt+2021-01-01&%24select=CustomerAccount
+-- page
+SELECT TOP __[POSTCOMPILE_param_1] cust_0.[ACCOUNTNUM] AS p0, cust_0.[DATAAREAID] AS p1, cust_0.[RECID] AS e0, cust_0.[RECVERSION] AS e1, party_1.[RECID] AS e2, party_1.[RECVERSION] AS e3, addr_2.[RECID] AS e4, addr_2.[RECVERSION] AS e5, cust_0.[DATAAREAID] AS k0, cust_0.[ACCOUNTNUM] AS k1 
+FROM [CUSTTABLE] AS cust_0 JOIN [DIRPARTYTABLE] AS party_1 ON party_1.[RECID] = cust_0.[PARTY] LEFT OUTER JOIN [LOGISTICSPOSTALADDRESS] AS addr_2 ON addr_2.[RECID] = party_1.[PRIMARYADDRESS] 
+WHERE cust_0.[DATAAREAID] = :DATAAREAID_1 AND charindex(:param_2, party_1.[NAME]) - :charindex_1 >= :param_3 AND len(substring(party_1.[NAME], :param_4 + :param_5, :param_6)) = :param_7 AND CAST(DATEPART(year, cust_0.[CREATEDDATETIME]) AS INTEGER) = :param_8 AND CAST(cust_0.[CREATEDDATETIME] AS DATE) < :param_9 ORDER BY cust_0.[DATAAREAID] ASC, cust_0.[ACCOUNTNUM] ASC
+-- parameters: [('DATAAREAID_1', 'usmf'), ('charindex_1', 1), ('param_1', 101), ('param_2', 'a'), ('param_3', 1), ('param_4', 1), ('param_5', 1), ('param_6', 3), ('param_7', 3), ('param_8', 2020), ('param_9', datetime.date(2021, 1, 1))]

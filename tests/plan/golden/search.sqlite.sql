@@ -1,0 +1,7 @@
+-- search: CustomersV3?%24search=Contoso+OR+%22Outlet%22+NOT+West&%24select=CustomerAccount
+-- page
+SELECT cust_0."ACCOUNTNUM" AS p0, cust_0."DATAAREAID" AS p1, cust_0."RECID" AS e0, cust_0."RECVERSION" AS e1, party_1."RECID" AS e2, party_1."RECVERSION" AS e3, addr_2."RECID" AS e4, addr_2."RECVERSION" AS e5, cust_0."DATAAREAID" AS k0, cust_0."ACCOUNTNUM" AS k1 
+FROM "CUSTTABLE" AS cust_0 JOIN "DIRPARTYTABLE" AS party_1 ON party_1."RECID" = cust_0."PARTY" LEFT OUTER JOIN "LOGISTICSPOSTALADDRESS" AS addr_2 ON addr_2."RECID" = party_1."PRIMARYADDRESS" 
+WHERE cust_0."DATAAREAID" = ? AND ((cust_0."ACCOUNTNUM" LIKE '%' || ? || '%' ESCAPE '/') OR (party_1."NAME" LIKE '%' || ? || '%' ESCAPE '/') OR (addr_2."CITY" LIKE '%' || ? || '%' ESCAPE '/') OR ((cust_0."ACCOUNTNUM" LIKE '%' || ? || '%' ESCAPE '/') OR (party_1."NAME" LIKE '%' || ? || '%' ESCAPE '/') OR (addr_2."CITY" LIKE '%' || ? || '%' ESCAPE '/')) AND NOT ((cust_0."ACCOUNTNUM" LIKE '%' || ? || '%' ESCAPE '/') OR (party_1."NAME" LIKE '%' || ? || '%' ESCAPE '/') OR (addr_2."CITY" LIKE '%' || ? || '%' ESCAPE '/'))) ORDER BY cust_0."DATAAREAID" ASC, cust_0."ACCOUNTNUM" ASC
+ LIMIT ? OFFSET ?
+-- parameters: [('ACCOUNTNUM_1', 'Contoso'), ('ACCOUNTNUM_2', 'Outlet'), ('ACCOUNTNUM_3', 'West'), ('CITY_1', 'Contoso'), ('CITY_2', 'Outlet'), ('CITY_3', 'West'), ('DATAAREAID_1', 'usmf'), ('NAME_1', 'Contoso'), ('NAME_2', 'Outlet'), ('NAME_3', 'West'), ('param_1', 101), ('param_2', 0)]
