@@ -34,25 +34,25 @@ class Backend:
     engine: Engine  # for the oracle's hand-written queries over the physical tables
 
 
-def _create_server_database(name: str) -> str:
-    """The URL of a fresh-enough test database on `name`'s server, or raise if the server is down."""
+def create_server_database(name: str, database: str = "fno_test") -> str:
+    """The URL of a test database on `name`'s server (created if missing), or raise if the server is down."""
     if name == "postgresql":
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = 'fno_test'")).first()
-            if exists is None:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database})
+            if exists.first() is None:
                 connection.execute(
-                    text("CREATE DATABASE fno_test TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
+                    text(f"CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
                 )
         admin.dispose()
-        return PG_URL
+        return PG_URL.rsplit("/", 1)[0] + f"/{database}"
     admin = create_engine(MARIADB_ADMIN_URL)
     with admin.connect() as connection:
         connection.execute(
-            text("CREATE DATABASE IF NOT EXISTS fno_test CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+            text(f"CREATE DATABASE IF NOT EXISTS {database} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
         )
     admin.dispose()
-    return MARIADB_URL
+    return MARIADB_URL.replace("/fno_test?", f"/{database}?")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -62,7 +62,7 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'fno.db'}"
     else:
         try:
-            url = _create_server_database(name)
+            url = create_server_database(name)
         except Exception as error:  # noqa: BLE001 - any connection failure means "server not here"
             pytest.skip(f"{name} server not reachable ({type(error).__name__}: {str(error).splitlines()[0]})")
     build_demo_database(url, scale=DEMO_SCALE, seed=42, progress=False)

@@ -116,7 +116,7 @@ def plan_read(
         count_statement = select(func.count()).select_from(scope.from_clause()).where(*conditions)
 
     columns = [
-        (computed[name].sql if name in computed else scope.column(name)).label(f"p{index}")
+        (_as_read(context, computed[name]) if name in computed else scope.column(name)).label(f"p{index}")
         for index, name in enumerate(layout.read)
     ]
     columns += [col.label(f"e{index}") for index, col in enumerate(scope.etag_columns())]
@@ -157,6 +157,14 @@ def _computed(
             raise InvalidQueryOption(f"$compute: {item.name} has no type (null or a type name)", target=item.name)
         computed[item.name] = typed
     return computed
+
+
+def _as_read(context: PlanContext, typed: Typed) -> ColumnElement[Any]:
+    """A computed number read as the database's own value: on a database without a decimal type,
+    the float itself (a $skiptoken keeps it exactly; JSON writes it to 15 digits), not a rounded copy."""
+    if typed.type in ("Edm.Decimal", "Edm.Double") and not context.dialect.native_decimal:
+        return type_coerce(typed.sql, Float())
+    return typed.sql
 
 
 def _reject_unsupported(options: ast.QueryOptions, nested: bool = False) -> None:
@@ -212,9 +220,8 @@ def _sort_keys(
         if typed.type == "Edm.Boolean":
             # Sort (and resume) on 0/1: databases differ in comparing boolean expressions with '>'.
             sql = case((sql, 1), (not_(sql), 0), else_=null())
-        elif typed.type in ("Edm.Decimal", "Edm.Double") and not context.dialect.native_decimal:
-            # Read computed numbers as the database's own float so the $skiptoken keeps them exactly.
-            sql = type_coerce(sql, Float())
+        else:
+            sql = _as_read(context, typed)
         keys.append(SortKey(sql, item.descending, typed.nullable or typed.type == "Edm.Boolean"))
         if isinstance(item.expr, ast.MemberPath) and len(item.expr.steps) == 1:
             step = item.expr.steps[0]

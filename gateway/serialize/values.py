@@ -38,18 +38,22 @@ def _decimal_text(value: Decimal) -> str:
     return text or "0"
 
 
+def _as_decimal(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        # Databases without a decimal type (SQLite) compute in binary floating point: 15 significant
+        # digits undo the binary noise (828918.9399999999 → 828918.94) and are exact for every input.
+        return Decimal(format(value, ".15g"))
+    return Decimal(str(value))
+
+
 def _decimal(value: Any) -> Any:
-    if value is None:
-        return None
-    if not isinstance(value, Decimal):
-        value = Decimal(str(value))
-    return orjson.Fragment(_decimal_text(value))
+    return None if value is None else orjson.Fragment(_decimal_text(_as_decimal(value)))
 
 
 def _decimal_string(value: Any) -> Any:
-    if value is None:
-        return None
-    return _decimal_text(value if isinstance(value, Decimal) else Decimal(str(value)))
+    return None if value is None else _decimal_text(_as_decimal(value))
 
 
 def _datetime(value: Any) -> Any:
