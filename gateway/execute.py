@@ -7,11 +7,10 @@ rows, matched back to parents by their link values. A page of N rows never costs
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from gateway.catalog.model import Catalog, Entity
 from gateway.plan.query import (
@@ -28,13 +27,8 @@ from gateway.serialize.values import JsonFormat, converter, etag
 
 # Parents per batch of expand statements; the IN list stays far below every driver's parameter limit.
 EXPAND_BATCH = 1000
-
-
-@dataclass
-class Page:
-    rows: list[dict[str, Any]]
-    count: int | None
-    next_skiptoken: str | None
+# Rows fetched from the cursor at a time (and shaped, expanded and written as one piece).
+CHUNK_ROWS = 1000
 
 
 class RowShaper:
@@ -78,20 +72,79 @@ class RowShaper:
         return shaped
 
 
-def read_page(
-    connection: Connection, context: PlanContext, plan: ReadPlan, json_format: JsonFormat, service_root: str = ""
-) -> Page:
-    count = connection.execute(plan.count_statement).scalar_one() if plan.count_statement is not None else None
-    rows = connection.execute(plan.statement).all()
-    token = None
-    if plan.page_size is not None and len(rows) > plan.page_size:
-        rows = rows[: plan.page_size]
-        token = next_token(plan, rows[-1])
-    shaper = RowShaper(plan.entity, plan.layout, context.catalog, json_format, service_root)
-    shaped = [shaper(row) for row in rows]
-    for expand in plan.expands:
-        _expand(connection, context, expand, plan.layout, rows, shaped, json_format, service_root)
-    return Page(shaped, count, token)
+class PageReader:
+    """One page of a collection, read from the cursor in chunks as the response is written.
+
+    The count and the first chunk are read when the reader is made, so that database errors still
+    become proper error responses; the rest streams. Memory holds one chunk, whatever the page size.
+    Expanded rows are read on a second connection (a streaming cursor may own the first).
+    """
+
+    def __init__(
+        self, engine: Engine, context: PlanContext, plan: ReadPlan, json_format: JsonFormat, service_root: str = ""
+    ) -> None:
+        self.plan = plan
+        self.context = context
+        self.json_format = json_format
+        self.service_root = service_root
+        self.next_skiptoken: str | None = None
+        self._engine = engine
+        self._expand_connection: Connection | None = None
+        self._connection = engine.connect()
+        try:
+            statement = plan.count_statement
+            self.count = self._connection.execute(statement).scalar_one() if statement is not None else None
+            streaming = self._connection.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS)
+            self._result = streaming.execute(plan.statement)
+            self._first = self._result.fetchmany(CHUNK_ROWS)
+        except BaseException:
+            self.close()
+            raise
+
+    def chunks(self) -> Iterator[list[dict[str, Any]]]:
+        """Shaped rows, a chunk at a time; sets `next_skiptoken` when the page is full and more rows exist."""
+        plan = self.plan
+        shaper = RowShaper(plan.entity, plan.layout, self.context.catalog, self.json_format, self.service_root)
+        served = 0
+        last_row: Sequence[Any] | None = None
+        rows = self._first
+        try:
+            while rows:
+                room = len(rows) if plan.page_size is None else plan.page_size - served
+                if room <= 0:  # the row after a full page exists: resume after the last one served
+                    self.next_skiptoken = next_token(plan, last_row)
+                    break
+                taken = rows[:room]
+                shaped = [shaper(row) for row in taken]
+                for expand in plan.expands:
+                    _expand(self._expander(), self.context, expand, plan.layout, taken, shaped, self.json_format,
+                            self.service_root)
+                served += len(taken)
+                last_row = taken[-1]
+                yield shaped
+                if len(taken) < len(rows):
+                    self.next_skiptoken = next_token(plan, last_row)
+                    break
+                rows = self._result.fetchmany(CHUNK_ROWS)
+        finally:
+            self.close()
+
+    def all_rows(self) -> list[dict[str, Any]]:
+        return [row for chunk in self.chunks() for row in chunk]
+
+    def _expander(self) -> Connection:
+        if self._expand_connection is None:
+            self._expand_connection = self._engine.connect()
+        return self._expand_connection
+
+    def close(self) -> None:
+        """Close the cursor and give both connections back to the pool (safe to call more than once)."""
+        result = getattr(self, "_result", None)
+        if result is not None:
+            result.close()  # a page that stops early leaves a server-side cursor open
+        for connection in (self._expand_connection, getattr(self, "_connection", None)):
+            if connection is not None and not connection.closed:
+                connection.close()
 
 
 def _expand(

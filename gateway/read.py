@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import Engine, select
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.catalog.model import Catalog, Entity
 from gateway.errors import BadRequest, NotFound, SyntaxError_, caret
-from gateway.execute import read_page
+from gateway.execute import PageReader
+from gateway.execute_apply import ApplyReader
 from gateway.negotiate import content_type, json_format, parse_prefer
 from gateway.options import RequestOptions, parse_query
+from gateway.plan.apply import plan_apply
 from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
 from gateway.plan.query import Layout, plan_read
@@ -109,6 +111,8 @@ def _respond(
     request: Request,
     timings: Timings,
 ) -> Response:
+    if query.options.apply is not None:
+        return _respond_apply(service, context, target, query, fmt, max_page_size, base, request, timings)
     entity = target.entity
     headers = {"OData-Version": "4.0"}
     if target.kind == "count":
@@ -130,25 +134,70 @@ def _respond(
     options = query.options if not single else _single_options(query.options)
     plan = plan_read(context, entity, options, query.texts, target.fixed, page_size, query.skiptoken if not single else None)
     timings.mark("plan")
-    with service.engine.connect() as connection:
-        page = read_page(connection, context, plan, fmt, base)
-    timings.mark("db")
+    reader = PageReader(service.engine, context, plan, fmt, base)
+    timings.mark("db")  # the count and the first chunk; the rest streams after the headers
     headers["Server-Timing"] = timings.header()
     headers["Content-Type"] = content_type(fmt)
     context_url = base + "$metadata#" + entity.entity_set + _context_projection(plan.layout, options)
     if single:
-        if not page.rows:
+        rows = reader.all_rows()
+        if not rows:
             raise NotFound(f"no {entity.entity_type} with key {target.key_text}")
-        row = page.rows[0]
-        if "@odata.etag" in row:
-            headers["ETag"] = row["@odata.etag"]
-        body = entity_body(row, fmt, context_url + "/$entity")
-        return Response(body, headers=headers, media_type=None)
-    next_link = None
-    if page.next_skiptoken is not None:
-        next_link = _next_link(request, page.next_skiptoken, plan.remaining_top)
-    chunks: Iterator[bytes] = collection_chunks(page.rows, fmt, context_url, page.count, next_link)
-    return StreamingResponse(chunks, headers=headers)
+        if "@odata.etag" in rows[0]:
+            headers["ETag"] = rows[0]["@odata.etag"]
+        return Response(entity_body(rows[0], fmt, context_url + "/$entity"), headers=headers, media_type=None)
+
+    def next_link() -> str | None:
+        token = reader.next_skiptoken
+        return None if token is None else _next_link(request, token, plan.remaining_top)
+
+    chunks = collection_chunks(reader.chunks(), fmt, context_url, reader.count, next_link)
+    return StreamingResponse(chunks, headers=headers, background=BackgroundTask(reader.close))
+
+
+def _respond_apply(
+    service: ReadService,
+    context: PlanContext,
+    target: Target,
+    query: RequestOptions,
+    fmt: JsonFormat,
+    max_page_size: int | None,
+    base: str,
+    request: Request,
+    timings: Timings,
+) -> Response:
+    """$apply: aggregated rows (no key, no etag), paged by position: the nextLink carries $skip."""
+    if target.kind not in ("collection", "count"):
+        raise BadRequest("$apply transforms collections; address an entity set or a collection-valued navigation")
+    headers = {"OData-Version": "4.0"}
+    options, page_size = query.options, service.max_page_size
+    if target.kind == "count":
+        options = ast.QueryOptions(apply=options.apply, filter=options.filter, compute=options.compute, count=True)
+    elif max_page_size is not None:
+        page_size = min(max_page_size, service.max_page_size)
+        headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
+    plan = plan_apply(
+        context, target.entity, options, query.texts, query.apply_text, target.fixed, page_size, query.skiptoken
+    )
+    timings.mark("plan")
+    if target.kind == "count":
+        with service.engine.connect() as connection:
+            total = connection.execute(plan.count_statement).scalar_one()  # type: ignore[arg-type]
+        timings.mark("db")
+        headers["Server-Timing"] = timings.header()
+        return Response(str(total), media_type="text/plain", headers=headers)
+    reader = ApplyReader(service.engine, context.catalog, plan, fmt)
+    timings.mark("db")
+    headers["Server-Timing"] = timings.header()
+    headers["Content-Type"] = content_type(fmt)
+
+    def next_link() -> str | None:
+        skip = reader.next_skip
+        return None if skip is None else _next_link(request, None, plan.remaining_top, skip)
+
+    context_url = base + "$metadata#" + target.entity.entity_set + plan.projection
+    chunks = collection_chunks(reader.chunks(), fmt, context_url, reader.count, next_link)
+    return StreamingResponse(chunks, headers=headers, background=BackgroundTask(reader.close))
 
 
 def _property(
@@ -206,7 +255,7 @@ def _context_projection(layout: Layout, options: ast.QueryOptions) -> str:
     return "(" + ",".join(parts) + ")" if parts else ""
 
 
-def _next_link(request: Request, skiptoken: str, remaining_top: int | None) -> str:
+def _next_link(request: Request, skiptoken: str | None, remaining_top: int | None, skip: int | None = None) -> str:
     kept = [
         (name, value)
         for name, value in request.query_params.multi_items()
@@ -214,6 +263,6 @@ def _next_link(request: Request, skiptoken: str, remaining_top: int | None) -> s
     ]
     if remaining_top is not None:
         kept.append(("$top", str(remaining_top)))
-    kept.append(("$skiptoken", skiptoken))
+    kept.append(("$skip", str(skip)) if skiptoken is None else ("$skiptoken", skiptoken))
     return str(request.url.replace(query=urlencode(kept, quote_via=quote, safe="$@,'()*/:")))
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Null
 
 from gateway.errors import (
     BadRequest,
@@ -71,7 +71,11 @@ class ExpressionCompiler:
         handler = _HANDLERS.get(type(node))
         if handler is None:
             raise NotImplemented_(self._at(node, f"{type(node).__name__} expressions are not supported yet"))
-        return handler(self, node, expected)
+        typed: Typed = handler(self, node, expected)
+        if isinstance(typed.sql, Null) and typed.type != "null":
+            # A function of null is null: from here on it is the null literal, whatever its declared type.
+            return Typed(typed.sql, "null", True)
+        return typed
 
     # ------------------------------------------------------------------ errors
     def _at(self, node: Any, message: str) -> str:

@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
 
 from gateway.serialize.values import JsonFormat
 
-# Rows encoded per chunk written to the socket: large enough to amortise, small enough to stream.
-ROWS_PER_CHUNK = 200
-
 
 def collection_chunks(
-    rows: list[dict[str, Any]],
+    chunks: Iterable[list[dict[str, Any]]],
     json_format: JsonFormat,
     context_url: str,
     count: int | None,
-    next_link: str | None,
+    next_link: Callable[[], str | None],
 ) -> Iterator[bytes]:
+    """The collection document, written as the row chunks arrive; the nextLink is known only at the end."""
     head: dict[str, Any] = {}
     if json_format.annotations:
         head["@odata.context"] = context_url
     if count is not None:
         head["@odata.count"] = count
     yield orjson.dumps(head)[:-1] + (b',"value":[' if head else b'"value":[')
-    for start in range(0, len(rows), ROWS_PER_CHUNK):
-        encoded = b",".join(orjson.dumps(row) for row in rows[start : start + ROWS_PER_CHUNK])
-        yield encoded if start == 0 else b"," + encoded
+    separator = b""
+    for rows in chunks:
+        if rows:
+            yield separator + b",".join([orjson.dumps(row) for row in rows])
+            separator = b","
     tail = b"]"
-    if next_link is not None:
-        tail += b',"@odata.nextLink":' + orjson.dumps(next_link)
+    link = next_link()
+    if link is not None:
+        tail += b',"@odata.nextLink":' + orjson.dumps(link)
     yield tail + b"}"
 
 
