@@ -526,6 +526,11 @@ class _Context:
         self.writer.add(table, columns)
         return recid
 
+    def sequences(self) -> None:
+        """Queue SYSTEMSEQUENCES: where the gateway's writers continue the RECID and party numbers."""
+        for name, counter in (("RECID", self._recids), ("PARTYNUMBER", self._party_numbers)):
+            self.writer.add(schema.SYSTEMSEQUENCES, {"NAME": name, "NEXTVAL": next(counter)})
+
     def party_number(self) -> str:
         return f"{next(self._party_numbers):0{self._party_width}d}"
 
@@ -1018,6 +1023,7 @@ def _generate(ctx: _Context, scale: float) -> None:
     ctx.writer.expect(ctx.writer.pending + sum(len(p) + sum(o.lines for o in p) for p in plans))
     for company, company_plans, company_items in zip(COMPANIES, plans, items, strict=True):
         _write_orders(ctx, company, company_plans, company_items)
+    ctx.sequences()
 
 
 def _party_width(scale: float) -> int:

@@ -235,3 +235,14 @@ SALESLINE = Table(
     Index("IX_SALESLINE_ITEM", "DATAAREAID", "ITEMID"),
     **MARIADB_TABLE_OPTIONS,
 )
+
+
+# Like F&O's SYSTEMSEQUENCES: the next RECID (one counter for every table) and other number sequences.
+# Writers take numbers from here in short transactions of their own, so numbers are never reused.
+SYSTEMSEQUENCES = Table(
+    "SYSTEMSEQUENCES",
+    metadata,
+    Column("NAME", String(40), primary_key=True),
+    Column("NEXTVAL", BigInteger, nullable=False),
+    **MARIADB_TABLE_OPTIONS,
+)
