@@ -19,11 +19,12 @@ from starlette.routing import Route
 from gateway.catalog.load import load_catalog
 from gateway.catalog.model import Catalog
 from gateway.db import make_engine
-from gateway.errors import BadRequest, DatabaseUnavailable, MethodNotAllowed, NotImplemented_, ODataError
+from gateway.errors import BadRequest, DatabaseUnavailable, MethodNotAllowed, ODataError
 from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
 from gateway.principal import Principal
 from gateway.read import ReadService, handle_read
+from gateway.write.http import handle_write
 from gateway.serialize.csdl import metadata_json, metadata_xml
 from gateway.settings import Settings
 from grammar.parser import build_parser
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def resource(request: Request) -> Response:
         if request.method in _WRITE_METHODS:
-            raise NotImplemented_(f"{request.method} (writes) is not supported yet; this service is read-only")
+            return await handle_write(service, request, request.path_params["path"], settings.require_if_match)
         _only_get(request)
         return await handle_read(service, request, request.path_params["path"])
 

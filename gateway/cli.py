@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 from dataclasses import fields
 from pathlib import Path
 
@@ -17,6 +18,9 @@ _ENV_PREFIX = "FNO_GATEWAY_"
 def _add_settings(parser: argparse.ArgumentParser) -> None:
     for field in fields(Settings):
         flag = "--" + field.name.replace("_", "-")
+        if isinstance(field.default, bool):
+            parser.add_argument(flag, dest=field.name, action="store_true", help=HELP[field.name])
+            continue
         kind: type = type(field.default)
         parser.add_argument(flag, dest=field.name, type=kind, default=field.default,
                             help=f"{HELP[field.name]} (default: {field.default!r})")
@@ -27,12 +31,12 @@ def _settings(arguments: argparse.Namespace) -> Settings:
 
 
 def settings_from_environment() -> Settings:
-    values = {}
+    values: dict[str, Any] = {}
     for field in fields(Settings):
         raw = os.environ.get(_ENV_PREFIX + field.name.upper())
         if raw is not None:
             kind: type = type(field.default)
-            values[field.name] = kind(raw)
+            values[field.name] = raw.lower() in ("1", "true") if kind is bool else kind(raw)
     return Settings(**values)
 
 

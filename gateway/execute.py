@@ -72,6 +72,20 @@ class RowShaper:
         return shaped
 
 
+def read_one(
+    connection: Connection, context: PlanContext, plan: ReadPlan, json_format: JsonFormat, service_root: str = ""
+) -> dict[str, Any] | None:
+    """The first row of a plan, shaped and expanded, read on a connection the caller owns
+    (a write reads its result back inside its own transaction, before a dry run rolls it back)."""
+    row = connection.execute(plan.statement).first()
+    if row is None:
+        return None
+    shaped = RowShaper(plan.entity, plan.layout, context.catalog, json_format, service_root)(row)
+    for expand in plan.expands:
+        _expand(connection, context, expand, plan.layout, [row], [shaped], json_format, service_root)
+    return shaped
+
+
 class PageReader:
     """One page of a collection, read from the cursor in chunks as the response is written.
 

@@ -20,7 +20,7 @@ SYSTEM_OPTIONS = (
     "filter", "select", "expand", "orderby", "top", "skip", "count", "search", "format",
     "skiptoken", "compute", "apply", "levels", "schemaversion", "deltatoken", "id", "index",
 )
-_NOT_YET = ("apply", "deltatoken", "id", "index", "schemaversion")
+_NOT_YET = ("deltatoken", "id", "index", "schemaversion")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class RequestOptions:
     custom: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, Any] = field(default_factory=dict)
     raw: tuple[tuple[str, str], ...] = ()  # every pair as given, for building nextLinks
+    apply_text: str = ""  # the text of $apply, so that errors can point into it
 
 
 def parse_query(query_string: str) -> RequestOptions:
@@ -72,7 +73,9 @@ def parse_query(query_string: str) -> RequestOptions:
         search=_parse_option("search_option", "$search", system["search"]) if "search" in system else None,
         compute=_parse_option("compute_option", "$compute", system["compute"]) if "compute" in system else None,
         levels=non_negative("$levels", system.get("levels")),
+        apply=_parse_option("apply_option", "$apply", system["apply"]) if "apply" in system else None,
     )
+    _reject_nested_apply(options.expand or ())
     texts = OptionTexts(
         filter=system.get("filter", ""),
         orderby=system.get("orderby", ""),
@@ -82,8 +85,17 @@ def parse_query(query_string: str) -> RequestOptions:
         compute=system.get("compute", ""),
     )
     return RequestOptions(
-        options, texts, system.get("format"), system.get("skiptoken"), custom, aliases, tuple(pairs)
+        options, texts, system.get("format"), system.get("skiptoken"), custom, aliases, tuple(pairs),
+        apply_text=system.get("apply", ""),
     )
+
+
+def _reject_nested_apply(items: tuple[ast.ExpandItem, ...]) -> None:
+    for item in items:
+        if item.options is not None:
+            if item.options.apply is not None:
+                raise NotImplemented_("$apply inside $expand is not supported yet", target="$expand")
+            _reject_nested_apply(item.options.expand or ())
 
 
 def _parse_option(rule: str, label: str, value: str) -> Any:

@@ -145,6 +145,9 @@ def _respond(
             raise NotFound(f"no {entity.entity_type} with key {target.key_text}")
         if "@odata.etag" in rows[0]:
             headers["ETag"] = rows[0]["@odata.etag"]
+            unchanged = request.headers.get("if-none-match")
+            if unchanged is not None and (unchanged.strip() == "*" or headers["ETag"] in unchanged.split(",")):
+                return Response(status_code=304, headers={"ETag": headers["ETag"], "OData-Version": "4.0"})
         return Response(entity_body(rows[0], fmt, context_url + "/$entity"), headers=headers, media_type=None)
 
     def next_link() -> str | None:

@@ -19,6 +19,7 @@ class Settings:
     default_company: str = "usmf"
     companies: str = ""
     workers: int = 1
+    require_if_match: bool = False
 
 
 HELP = {
@@ -30,6 +31,7 @@ HELP = {
     "default_company": "the caller's current company when a request does not choose one",
     "companies": "comma-separated companies the development principal may see (empty: every company in the database)",
     "workers": "uvicorn worker processes",
+    "require_if_match": "refuse PATCH, PUT and DELETE without an If-Match header (428)",
 }
 
 

@@ -41,6 +41,17 @@ class Source(_Frozen):
     link: dict[str, str] = Field(default_factory=dict)
     # Constant restrictions on this table, e.g. {PRODUCTSUBTYPE: 3}.
     where: dict[str, int | str] = Field(default_factory=dict)
+    # Writes: values for columns a new row needs but no property gives ("$now": the UTC time).
+    defaults: dict[str, int | str] = Field(default_factory=dict)
+    # Writes: columns set on every update of this table's row (e.g. {MODIFIEDDATETIME: $now}).
+    on_update: dict[str, int | str] = Field(default_factory=dict)
+    # Writes: columns numbered from SYSTEMSEQUENCES, {column: {name: SEQUENCE, width: 6}}.
+    sequences: dict[str, SequenceSpec] = Field(default_factory=dict)
+
+
+class SequenceSpec(_Frozen):
+    name: str
+    width: int = 0  # zero-padded to this many digits; 0 keeps the bare number
 
 
 class Property(_Frozen):
@@ -51,6 +62,12 @@ class Property(_Frozen):
     precision: int | None = None
     scale: int | None = None
     nullable: bool = False
+    # Writes: a value the client may not set (computed, generated or owned by another table).
+    read_only: bool = False
+    # Writes: a create must give it (keys always must); otherwise a missing value gets `default`
+    # or the type's empty value (F&O's '', 0, 1900-01-01).
+    required: bool = False
+    default: int | str | None = None
 
     @property
     def alias(self) -> str:
@@ -78,6 +95,10 @@ class Entity(_Frozen):
     properties: dict[str, Property]
     navigation: dict[str, Navigation] = Field(default_factory=dict)
     searchable: list[str] = Field(default_factory=list)
+    # Writes: POST, PATCH, PUT and DELETE are allowed (and the properties that are not read_only).
+    writable: bool = False
+    # Writes: PATCH to a key that does not exist creates the entity.
+    upsert: bool = False
 
     @cached_property
     def source_by_alias(self) -> dict[str, Source]:
@@ -96,6 +117,14 @@ class Service(_Frozen):
     companies: CompanyTable | None = None
     # {enum name: {stored integer: member name}}
     enums: dict[str, dict[int, str]] = Field(default_factory=dict)
+    # Writes: where RECIDs and other numbers come from (like F&O's SYSTEMSEQUENCES).
+    sequences: SequenceTable | None = None
+
+
+class SequenceTable(_Frozen):
+    table: str
+    name_column: str = "NAME"
+    value_column: str = "NEXTVAL"
 
 
 class Catalog(_Frozen):

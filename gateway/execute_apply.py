@@ -1,0 +1,84 @@
+"""Run an $apply plan: its count, then its rows streamed in chunks and shaped into JSON objects.
+
+Aggregated rows are not entities: no @odata.etag, no key. Each column is written with the converter
+of its Edm type (decimals as exact JSON numbers, counts as integers, enums as member names), at its
+path: grouping through navigation nests (`{"SalesOrderHeader": {"OrderingCustomerAccountNumber": ...}}`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+
+from gateway.catalog.model import Catalog
+from gateway.execute import CHUNK_ROWS
+from gateway.plan.apply import ApplyPlan, ResultColumn
+from gateway.serialize.values import JsonFormat, converter
+
+
+class ResultShaper:
+    """One result row → its JSON object, nested along the columns' paths."""
+
+    def __init__(self, columns: Sequence[ResultColumn], catalog: Catalog, json_format: JsonFormat) -> None:
+        self.columns = [(column.path, converter(column.type, catalog, json_format)) for column in columns]
+
+    def __call__(self, row: Sequence[Any]) -> dict[str, Any]:
+        shaped: dict[str, Any] = {}
+        for (path, convert), value in zip(self.columns, row):
+            target = shaped
+            for name in path[:-1]:
+                target = target.setdefault(name, {})
+            target[path[-1]] = convert(value)
+        return shaped
+
+
+class ApplyReader:
+    """One page of an $apply result, read from the cursor a chunk at a time as the response is written.
+
+    The count and the first chunk are read when the reader is made, so that database errors still
+    become error responses; `next_skip` is set once a full page turns out to have a successor.
+    """
+
+    def __init__(self, engine: Engine, catalog: Catalog, plan: ApplyPlan, json_format: JsonFormat) -> None:
+        self.plan = plan
+        self.next_skip: int | None = None
+        self._shape = ResultShaper(plan.columns, catalog, json_format)
+        self._connection = engine.connect()
+        try:
+            statement = plan.count_statement
+            self.count: int | None = self._connection.execute(statement).scalar_one() if statement is not None else None
+            streaming = self._connection.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS)
+            self._result = streaming.execute(plan.statement)
+            self._first = self._result.fetchmany(CHUNK_ROWS)
+        except BaseException:
+            self.close()
+            raise
+
+    def chunks(self) -> Iterator[list[dict[str, Any]]]:
+        page_size = self.plan.page_size
+        served = 0
+        rows = self._first
+        try:
+            while rows:
+                room = len(rows) if page_size is None else page_size - served
+                taken = rows[: max(room, 0)]
+                if taken:
+                    yield [self._shape(row) for row in taken]
+                served += len(taken)
+                if len(taken) < len(rows):  # the row after a full page exists
+                    self.next_skip = self.plan.next_skip
+                    break
+                rows = self._result.fetchmany(CHUNK_ROWS)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the cursor (a server-side one on PostgreSQL) and give the connection back to the pool
+        (safe to call more than once)."""
+        result = getattr(self, "_result", None)
+        if result is not None:
+            result.close()
+        if not self._connection.closed:
+            self._connection.close()

@@ -1,0 +1,647 @@
+"""Plan $apply (OData Data Aggregation): its transformations → one SELECT, with a subquery per stage.
+
+The transformations run left to right over a *stage*: a SELECT under construction (FROM, WHERE,
+ORDER BY, LIMIT/OFFSET) whose output columns are named by OData paths. The first stage reads the
+entity's tables (EntityScope: company scope and joins as for any read).
+
+- filter adds to WHERE, orderby to ORDER BY, top/skip to LIMIT/OFFSET of the current stage;
+- groupby/aggregate close the stage: ``SELECT groups, aggregates FROM <stage> WHERE ... GROUP BY groups``
+  becomes the FROM subquery (``apply_N``) of the next stage, whose columns the ExpressionCompiler sees
+  as properties (grouping paths through navigation as nested names, ``SalesOrderHeader/...``);
+- compute adds its columns and closes the stage the same way, so that later steps can name them;
+- a stage that already has LIMIT/OFFSET is closed before anything that must come after it.
+
+`$filter`, `$orderby`, `$skip` and `$top` then apply to the result, as if appended as
+filter/orderby/skip/top; `$count` counts the rows before `$skip`/`$top`. Aggregated rows have no key,
+so pages are cut by position: the order is made total with the grouping properties (the key of a
+grouped result) and the next page is `$skip` further on.
+
+Values are exact: sums of decimals stay decimals; on a database without a decimal type (SQLite) a
+decimal property of known scale is summed as an integer count of its smallest unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Double,
+    Float,
+    and_,
+    cast,
+    distinct,
+    func,
+    literal,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
+from sqlalchemy.types import TypeDecorator
+
+from gateway.catalog.model import Entity, Navigation, Property, Source
+from gateway.errors import (
+    BadRequest,
+    InvalidSkipToken,
+    NotImplemented_,
+    TypeMismatch,
+    UnknownProperty,
+    caret,
+    did_you_mean,
+)
+from gateway.plan import paging
+from gateway.plan.expressions import ExpressionCompiler
+from gateway.plan.paging import SortKey
+from gateway.plan.query import AnySelect, OptionTexts
+from gateway.plan.scope import EntityScope, PlanContext
+from gateway.plan.typed import Typed
+from gateway.plan.types import is_numeric, sql_type
+from grammar import ast
+
+COUNT_TYPE = "Edm.Int64"
+
+
+@dataclass(frozen=True)
+class ResultColumn:
+    """One column of an $apply result: where it goes in the JSON object and how to write it."""
+
+    path: tuple[str, ...]  # ('Total',), or ('SalesOrderHeader', 'OrderingCustomerAccountNumber')
+    type: str  # an Edm type or an enum name
+
+
+@dataclass(frozen=True)
+class ApplyPlan:
+    statement: AnySelect  # one column per ResultColumn, in order
+    count_statement: AnySelect | None
+    columns: tuple[ResultColumn, ...]
+    projection: str  # for the context URL: "(ItemNumber,Total)", "" for plain entity rows
+    page_size: int | None  # rows per page when a next page may follow; None when this page is all
+    next_skip: int  # $skip of the next page
+    remaining_top: int | None  # what is left of $top after this page, for the nextLink
+
+
+def plan_apply(
+    context: PlanContext,
+    entity: Entity,
+    options: ast.QueryOptions,
+    texts: OptionTexts,
+    apply_text: str,
+    fixed: tuple[tuple[str, object], ...] = (),
+    page_size: int | None = None,
+    skiptoken: str | None = None,
+) -> ApplyPlan:
+    """The statements for one page of `entity` transformed by `options.apply`, then the other options."""
+    _reject_unsupported(options, skiptoken)
+    planner = _Planner(context)
+    stage = planner.base(entity, fixed)
+    stage = planner.run(stage, options.apply or (), apply_text)
+    if options.compute:
+        stage = planner.step(stage, ast.ApplyCompute(options.compute), texts.compute)
+    if options.filter is not None:
+        stage = planner.step(stage, ast.ApplyFilter(options.filter), texts.filter)
+    if options.orderby:
+        stage = planner.step(stage, ast.ApplyOrderBy(options.orderby), texts.orderby)
+    count_statement = None
+    if options.count:
+        counted = planner.select(stage).subquery(context.unique("counted"))
+        count_statement = select(func.count()).select_from(counted)
+    if options.skip:
+        stage = planner.step(stage, ast.ApplySkip(options.skip), "")
+    if options.top is not None:
+        stage = planner.step(stage, ast.ApplyTop(options.top), "")
+    top = stage.limit
+    paged = page_size is not None and (top is None or top > page_size)
+    if paged:
+        assert page_size is not None
+        stage = replace(stage, limit=page_size + 1)  # one row more shows whether a next page exists
+    visible = _visible(stage, options.select, texts.select)
+    statement = planner.select(stage, visible, ordered=True)
+    columns = tuple(ResultColumn(output.path, output.type) for output in visible)
+    projection = "" if stage.entity_rows and not options.select else _projection([c.path for c in columns])
+    remaining = None if options.top is None or not paged else options.top - page_size  # type: ignore[operator]
+    return ApplyPlan(
+        statement,
+        count_statement,
+        columns,
+        projection,
+        page_size if paged else None,
+        (options.skip or 0) + (page_size or 0),
+        remaining,
+    )
+
+
+def _reject_unsupported(options: ast.QueryOptions, skiptoken: str | None) -> None:
+    if skiptoken is not None:
+        raise InvalidSkipToken("results of $apply are paged with $skip, not $skiptoken; follow @odata.nextLink as given")
+    for name, value in (("$expand", options.expand), ("$search", options.search)):
+        if value is not None:
+            raise NotImplemented_(f"{name} together with $apply is not supported yet; use the transformations of $apply")
+    if options.levels is not None:
+        raise NotImplemented_("$levels is not supported yet")
+
+
+# ---------------------------------------------------------------------- stages
+
+
+@dataclass(frozen=True)
+class _Output:
+    """A column of a stage: `sql` is its value in expressions, `read` what the SELECT reads."""
+
+    path: tuple[str, ...]
+    type: str
+    nullable: bool
+    sql: ColumnElement[Any]
+    read: ColumnElement[Any]
+    identity: bool = False  # part of what tells the rows apart (entity key, grouping properties)
+    scale: int | None = None  # decimal places of a decimal value, when known
+    units: bool = False  # `read` is an integer count of 10**-scale (an exact sum on SQLite)
+
+
+@dataclass(frozen=True)
+class _Stage:
+    scope: EntityScope  # what expressions of the next steps are compiled against
+    outputs: tuple[_Output, ...]
+    where: tuple[ColumnElement[bool], ...] = ()
+    order: tuple[SortKey, ...] = ()
+    offset: int = 0
+    limit: int | None = None
+    group_by: tuple[ColumnElement[Any], ...] | None = None  # () aggregates the whole input
+    entity_rows: bool = False  # the rows are still instances of the entity (nothing aggregated)
+
+    @property
+    def limited(self) -> bool:
+        return self.limit is not None or self.offset > 0
+
+
+class _Planner:
+    def __init__(self, context: PlanContext) -> None:
+        self.context = context
+
+    # ------------------------------------------------------------------ building SELECTs
+    def base(self, entity: Entity, fixed: tuple[tuple[str, object], ...]) -> _Stage:
+        scope = EntityScope(entity, self.context)
+        outputs = tuple(
+            _Output((name,), prop.type, prop.nullable, scope.column(name), scope.column(name), name in entity.key, prop.scale)
+            for name, prop in entity.properties.items()
+        )
+        return _Stage(scope, outputs, (scope.where(fixed),), entity_rows=True)
+
+    def select(self, stage: _Stage, outputs: tuple[_Output, ...] | None = None, ordered: bool = False) -> AnySelect:
+        chosen = stage.outputs if outputs is None else outputs
+        columns = [output.read.label(f"c{index}") for index, output in enumerate(chosen)]
+        statement = select(*columns).select_from(stage.scope.from_clause()).where(*stage.where)
+        if stage.group_by:
+            statement = statement.group_by(*stage.group_by)
+        if ordered or stage.limited:
+            statement = statement.order_by(*paging.order_by(self._total_order(stage), self.context.dialect))
+        if stage.offset:
+            statement = statement.offset(stage.offset)
+        if stage.limit is not None:
+            statement = statement.limit(stage.limit)
+        return statement
+
+    def _total_order(self, stage: _Stage) -> list[SortKey]:
+        """The stage's ORDER BY, then what tells rows apart: the same rows come in the same order."""
+        keys = list(stage.order)
+        keys += [SortKey(output.sql, False, output.nullable) for output in stage.outputs if output.identity]
+        return keys
+
+    def close(self, stage: _Stage) -> _Stage:
+        """The stage as the FROM subquery of a new stage (its ORDER BY kept as hidden columns)."""
+        hidden = [key.sql.label(f"o{index}") for index, key in enumerate(stage.order)]
+        statement = self.select(stage).add_columns(*hidden)
+        subquery = statement.subquery(self.context.unique("apply"))
+        outputs = []
+        for index, output in enumerate(stage.outputs):
+            column = subquery.c[f"c{index}"]
+            value: ColumnElement[Any] = column
+            if output.units:
+                assert output.scale is not None
+                value = cast(type_coerce(column, BigInteger()), Double()) / literal(float(10**output.scale), Double())
+            outputs.append(replace(output, sql=value, read=column))
+        order = tuple(
+            SortKey(subquery.c[f"o{index}"], key.descending, key.nullable) for index, key in enumerate(stage.order)
+        )
+        entity = stage.scope.entity if stage.entity_rows else None
+        scope = _relation(self.context, subquery, tuple(outputs), entity)
+        return _Stage(scope, tuple(outputs), order=order, entity_rows=stage.entity_rows)
+
+    # ------------------------------------------------------------------ transformations
+    def run(self, stage: _Stage, steps: tuple[ast.ApplyStep, ...], text: str) -> _Stage:
+        for step in steps:
+            stage = self.step(stage, step, text)
+        return stage
+
+    def step(self, stage: _Stage, step: ast.ApplyStep, text: str) -> _Stage:
+        if isinstance(step, ast.ApplyIdentity):
+            return stage
+        if isinstance(step, ast.ApplyTop):
+            return replace(stage, limit=step.count if stage.limit is None else min(stage.limit, step.count))
+        if isinstance(step, ast.ApplySkip):
+            remaining = None if stage.limit is None else max(stage.limit - step.count, 0)
+            return replace(stage, offset=stage.offset + step.count, limit=remaining)
+        if stage.limited:
+            stage = self.close(stage)  # what follows top/skip works on the rows they kept
+        compiler = ExpressionCompiler(self.context, stage.scope, text)
+        if isinstance(step, ast.ApplyFilter):
+            return replace(stage, where=(*stage.where, compiler.predicate(step.condition)))
+        if isinstance(step, ast.ApplyOrderBy):
+            keys = []
+            for item in step.items:
+                typed = compiler.compile(item.expr)
+                keys.append(SortKey(typed.sql, item.descending, typed.nullable))
+            return replace(stage, order=(*keys, *stage.order))
+        if isinstance(step, ast.ApplyCompute):
+            return self.close(replace(stage, outputs=(*stage.outputs, *self._computed(compiler, stage, step))))
+        if isinstance(step, ast.ApplyAggregate):
+            return self._aggregate(compiler, stage, (), step, text)
+        if isinstance(step, ast.ApplyGroupBy):
+            return self._groupby(compiler, stage, step, text)
+        name = step.kind if isinstance(step, ast.ApplyRanked) else type(step).__name__.removeprefix("Apply").lower()
+        raise NotImplemented_(_at(text, step.pos, f"the transformation {name}(...) is not supported yet"))
+
+    def _computed(self, compiler: ExpressionCompiler, stage: _Stage, step: ast.ApplyCompute) -> list[_Output]:
+        taken = _names(stage)
+        outputs = []
+        for item in step.items:
+            typed = compiler.compile(item.expr)
+            _check_alias(item.name, taken, compiler.text, _pos(item.expr))
+            if typed.type == "null" or typed.type_name is not None:
+                raise TypeMismatch(_at(compiler.text, _pos(item.expr), f"{item.name} has no type (null or a type name)"))
+            taken.add(item.name)
+            outputs.append(_Output((item.name,), typed.type, typed.nullable, typed.sql, typed.sql))
+        return outputs
+
+    def _groupby(self, compiler: ExpressionCompiler, stage: _Stage, step: ast.ApplyGroupBy, text: str) -> _Stage:
+        groups: dict[tuple[str, ...], _Output] = {}
+        for path in step.properties:
+            for expanded in _grouping_paths(stage.scope, path, text):
+                typed = compiler.compile(expanded)
+                names = tuple(s.name for s in expanded.steps if isinstance(s, ast.PropertyStep))
+                scale = _scale(stage.scope, expanded)
+                groups.setdefault(names, _Output(names, typed.type, typed.nullable, typed.sql, typed.sql, True, scale))
+        then = step.then or ()
+        aggregate = then[0] if then and isinstance(then[0], ast.ApplyAggregate) else None
+        rest = then[1:] if aggregate is not None else then
+        unsupported: list[ast.ApplyStep] = [
+            s for s in rest if not isinstance(s, (ast.ApplyFilter, ast.ApplyCompute, ast.ApplyIdentity))
+        ]
+        if unsupported or (then and aggregate is None):
+            position = (unsupported or [*then])[0].pos
+            raise NotImplemented_(
+                _at(
+                    text,
+                    position,
+                    "inside groupby only aggregate(...), optionally followed by filter(...) or compute(...), "
+                    "is supported yet; write other transformations after the groupby",
+                )
+            )
+        result = self._aggregate(compiler, stage, tuple(groups.values()), aggregate, text)
+        return self.run(result, rest, text)
+
+    def _aggregate(
+        self,
+        compiler: ExpressionCompiler,
+        stage: _Stage,
+        groups: tuple[_Output, ...],
+        step: ast.ApplyAggregate | None,
+        text: str,
+    ) -> _Stage:
+        taken = {output.path[0] for output in groups}
+        outputs = list(groups)
+        for item in step.items if step is not None else ():
+            _check_alias(item.alias, taken, text, item.pos)
+            taken.add(item.alias)
+            outputs.append(self._aggregated(compiler, stage, item, text))
+        group_by = tuple(output.sql for output in groups)
+        closing = replace(stage, outputs=tuple(outputs), order=(), group_by=group_by, entity_rows=False)
+        return self.close(closing)
+
+    def _aggregated(self, compiler: ExpressionCompiler, stage: _Stage, item: ast.AggregateItem, text: str) -> _Output:
+        path = (item.alias,)
+        if item.from_:
+            raise NotImplemented_(_at(text, item.pos, "aggregate(... from ...) is not supported yet"))
+        if item.expr is None:  # $count
+            count = func.count()
+            return _Output(path, COUNT_TYPE, False, count, count)
+        collection = _collection_step(stage.scope, item.expr)
+        if item.method is None:  # Path/$count: the related entities of every row, summed per group
+            typed = compiler.compile(item.expr)
+            total = func.coalesce(func.sum(typed.sql), 0)
+            return _Output(path, COUNT_TYPE, False, total, total)
+        if collection is not None:
+            raise NotImplemented_(
+                _at(text, collection.pos, f"aggregating values through the collection {collection.name} is not "
+                    f"supported yet; aggregate {collection.name}/$count, or apply $apply to {collection.name} itself")
+            )
+        if "." in item.method:
+            raise BadRequest(
+                _at(text, item.pos, f"unknown aggregation method {item.method}: this service defines no custom "
+                    "aggregation methods (use sum, min, max, average or countdistinct)")
+            )
+        if _navigation_end(stage.scope, item.expr) is not None:
+            raise NotImplemented_(
+                _at(text, _pos(item.expr), f"aggregating entities ({item.method} of a navigation property) is not "
+                    "supported yet; aggregate one of its key properties, e.g. Nav/KeyProperty")
+            )
+        typed = compiler.compile(item.expr)
+        if typed.type == "null" or typed.type_name is not None:
+            raise TypeMismatch(_at(text, _pos(item.expr), f"{item.method} needs a property or an expression with a type"))
+        return _METHODS[item.method](self, typed, item, _scale(stage.scope, item.expr), text)
+
+    # ------------------------------------------------------------------ aggregation methods
+    def _sum(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> _Output:
+        _numeric(typed, item, text)
+        path = (item.alias,)
+        if typed.type == "Edm.Decimal" and scale is not None and not self.context.dialect.native_decimal:
+            # No decimal type in the database: sum whole units of the last decimal place, exactly.
+            units = func.sum(cast(func.round(typed.sql * literal(10**scale)), BigInteger()))
+            read = type_coerce(units, _Units(scale))
+            return _Output(path, "Edm.Decimal", True, read, read, scale=scale, units=True)
+        result = "Edm.Int64" if typed.type in ("Edm.Int32", "Edm.Int64") else typed.type
+        total = func.sum(typed.sql, type_=self._number_type(result))
+        return _Output(path, result, True, total, total, scale=scale)
+
+    def _number_type(self, edm_type: str) -> Any:
+        """How a computed number is read: a database without a decimal type hands back its own float
+        (the JSON writer gives it 15 significant digits), not a copy rounded to 10 decimal places."""
+        if edm_type == "Edm.Decimal" and not self.context.dialect.native_decimal:
+            return Float()
+        return sql_type(edm_type, self.context.catalog)
+
+    def _average(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> _Output:
+        _numeric(typed, item, text)
+        # Averaged as doubles (DOUBLE: MariaDB's FLOAT is single precision) on every database: no
+        # integer division, no DECIMAL rounded to 4 more places (MariaDB), the same digits everywhere.
+        # Decimals stay Edm.Decimal (written with 15 significant digits).
+        average: ColumnElement[Any] = func.avg(cast(typed.sql, Double()), type_=Double())
+        result = "Edm.Decimal" if typed.type == "Edm.Decimal" else "Edm.Double"
+        return _Output((item.alias,), result, True, average, average)
+
+    def _extreme(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> _Output:
+        if typed.type == "Edm.Boolean":
+            raise TypeMismatch(
+                _at(text, _pos(item.expr), f"{item.method} needs values that can be ordered, not {typed.type}")
+            )
+        extreme = (func.min if item.method == "min" else func.max)(typed.sql)
+        return _Output((item.alias,), typed.type, True, extreme, extreme, scale=scale)
+
+    def _countdistinct(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> _Output:
+        count = func.count(distinct(typed.sql))
+        return _Output((item.alias,), COUNT_TYPE, False, count, count)
+
+
+_METHODS = {
+    "sum": _Planner._sum,
+    "average": _Planner._average,
+    "min": _Planner._extreme,
+    "max": _Planner._extreme,
+    "countdistinct": _Planner._countdistinct,
+}
+
+
+class _Units(TypeDecorator[Decimal]):
+    """An integer count of 10**-scale read back as the exact Decimal it stands for."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, scale: int) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(int(value)).scaleb(-self.scale)
+
+
+# ---------------------------------------------------------------------- a subquery seen as an entity
+
+
+class _RelationScope(EntityScope):
+    """The FROM subquery of a stage, seen by the ExpressionCompiler as an entity: its columns are the
+    properties, grouping paths through navigation are nested scopes, and rows that are still entity
+    instances keep their real navigation (joined on the subquery's link columns)."""
+
+    def __init__(
+        self,
+        context: PlanContext,
+        from_: FromClause,
+        entity: Entity,
+        columns: dict[str, ColumnElement[Any]],
+        children: dict[str, _RelationScope],
+    ) -> None:
+        # Not EntityScope.__init__: there are no physical tables, only the subquery's columns.
+        self.entity = entity
+        self.context = context
+        self.tables = {}
+        self.conditions = []
+        self._from = from_
+        self._columns = columns
+        self._children = children
+        self._joins: dict[str, tuple[EntityScope, ColumnElement[bool]]] = {}
+
+    def column(self, property_name: str) -> ColumnElement[object]:
+        return self._columns[property_name]
+
+    def company_condition(self) -> ColumnElement[bool]:
+        return true()  # applied when the rows were read from the entity's tables
+
+    def where(self, fixed: tuple[tuple[str, object], ...] = ()) -> ColumnElement[bool]:
+        return and_(true(), *(self.column(name) == value for name, value in fixed))
+
+    def from_clause(self) -> FromClause:
+        result = self._from
+        for target, onclause in self._joins.values():
+            result = result.join(target.from_clause(), onclause, isouter=True)
+        return result
+
+    def navigate(self, nav: Navigation) -> EntityScope:
+        if nav.name in self._children:
+            return self._children[nav.name]
+        if nav.name not in self._joins:
+            target = EntityScope(self.context.catalog.entities[nav.target], self.context)
+            self._joins[nav.name] = (target, and_(self.link_condition(nav, target), *target.conditions))
+        return self._joins[nav.name][0]
+
+    def etag_columns(self) -> list[ColumnElement[object]]:
+        return []
+
+    def leaves(self) -> list[tuple[str, ...]]:
+        """The paths of every column below this scope."""
+        nested = [(name, *rest) for name, child in self._children.items() for rest in child.leaves()]
+        return [(name,) for name in self._columns] + nested
+
+
+def _relation(
+    context: PlanContext,
+    subquery: FromClause,
+    outputs: tuple[_Output, ...],
+    entity: Entity | None,
+    prefix: tuple[str, ...] = (),
+) -> _RelationScope:
+    """The scope of `outputs` (those under `prefix`); `entity` when the rows are its instances."""
+    depth = len(prefix)
+    mine = [output for output in outputs if output.path[:depth] == prefix and len(output.path) > depth]
+    properties: dict[str, Property] = {}
+    columns: dict[str, ColumnElement[Any]] = {}
+    children: dict[str, _RelationScope] = {}
+    for output in mine:
+        name = output.path[depth]
+        if len(output.path) == depth + 1:
+            properties[name] = Property(
+                name=name, column=f"apply.{name}", type=output.type, nullable=output.nullable, scale=output.scale
+            )
+            columns[name] = output.sql
+        elif name not in children:
+            children[name] = _relation(context, subquery, outputs, None, (*prefix, name))
+    navigation = {name: Navigation(name=name, target="", link={}) for name in children}
+    if entity is not None:
+        navigation = {**entity.navigation, **navigation}
+        entity_type = entity.entity_type
+    elif prefix:
+        entity_type = f"{'/'.join(prefix)} in the $apply result"
+    else:
+        shown = ", ".join([*properties, *children])
+        entity_type = f"the $apply result ({shown})" if len(properties) + len(children) <= 12 else "the $apply result"
+    synthetic = Entity(
+        entity_set=entity.entity_set if entity is not None else "$apply",
+        entity_type=entity_type,
+        sources=[Source(alias="apply", table="(subquery)")],
+        key=list(entity.key) if entity is not None else [next(iter([*properties, *children]), "$apply")],
+        properties=properties,
+        navigation=navigation,
+    )
+    return _RelationScope(context, subquery, synthetic, columns, children)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _grouping_paths(scope: EntityScope, path: ast.MemberPath, text: str) -> list[ast.MemberPath]:
+    """The property paths a grouping path stands for: itself, or the key of the entity it navigates to."""
+    collection = _collection_step(scope, path)
+    if collection is not None:
+        raise BadRequest(
+            _at(text, collection.pos, f"groupby paths must be single-valued, and {collection.name} is a collection; "
+                f"apply $apply to {collection.name} itself")
+        )
+    target = _navigation_end(scope, path)
+    if target is None:
+        return [path]  # a property path: the compiler checks it (and names what is wrong)
+    # An entity of the catalog is grouped by its key; a nested group of an $apply result by all of it.
+    names = target.leaves() if isinstance(target, _RelationScope) else [(name,) for name in target.entity.key]
+    position = path.steps[-1].pos
+    return [
+        ast.MemberPath((*path.steps, *(ast.PropertyStep(name, position) for name in rest)), path.pos) for rest in names
+    ]
+
+
+def _navigation_end(scope: EntityScope, node: ast.Expr | None) -> EntityScope | None:
+    """The scope of the entity a path of single-valued navigation properties ends at, if it does."""
+    if not isinstance(node, ast.MemberPath):
+        return None
+    current = scope
+    for step in node.steps:
+        if not isinstance(step, ast.PropertyStep) or step.name in current.entity.properties:
+            return None
+        nav = current.entity.navigation.get(step.name)
+        if nav is None or nav.collection:
+            return None
+        current = current.navigate(nav)
+    return current
+
+
+def _collection_step(scope: EntityScope, node: ast.Expr) -> ast.PropertyStep | None:
+    """The first collection-valued navigation step of a path, if any."""
+    if not isinstance(node, ast.MemberPath):
+        return None
+    entity = scope.entity
+    for step in node.steps:
+        if not isinstance(step, ast.PropertyStep):
+            return None
+        nav = entity.navigation.get(step.name)
+        if nav is None:
+            return None
+        if nav.collection:
+            return step
+        if nav.target not in scope.context.catalog.entities:
+            return None  # a nested group of an $apply result
+        entity = scope.context.catalog.entities[nav.target]
+    return None
+
+
+def _scale(scope: EntityScope, node: ast.Expr | None) -> int | None:
+    """The scale of the decimal property a path names (None for other expressions)."""
+    if not isinstance(node, ast.MemberPath) or not all(isinstance(s, ast.PropertyStep) for s in node.steps):
+        return None
+    current = scope
+    names = [step.name for step in node.steps if isinstance(step, ast.PropertyStep)]
+    for name in names[:-1]:
+        nav = current.entity.navigation.get(name)
+        if nav is None or nav.collection:
+            return None
+        current = current.navigate(nav)  # already joined by the compiler: no new join
+    prop = current.entity.properties.get(names[-1])
+    return prop.scale if prop is not None and prop.type == "Edm.Decimal" else None
+
+
+def _numeric(typed: Typed, item: ast.AggregateItem, text: str) -> None:
+    if not is_numeric(typed.type):
+        raise TypeMismatch(_at(text, _pos(item.expr), f"{item.method} needs numbers, not {typed.type}"))
+
+
+def _names(stage: _Stage) -> set[str]:
+    return {output.path[0] for output in stage.outputs} | set(stage.scope.entity.navigation)
+
+
+def _check_alias(alias: str, taken: set[str], text: str, position: int) -> None:
+    if alias in taken:
+        raise BadRequest(
+            _at(text, position, f"the alias {alias} is already a property of the result; choose another name"),
+            target=alias,
+        )
+
+
+def _visible(stage: _Stage, select: tuple[ast.SelectItem, ...] | None, text: str) -> tuple[_Output, ...]:
+    """The outputs $select asks for (every one without $select)."""
+    if not select or any(item.star and not item.path for item in select):
+        return stage.outputs
+    chosen: set[str] = set()
+    names = list(dict.fromkeys(output.path[0] for output in stage.outputs))
+    for item in select:
+        if item.star:
+            continue
+        if item.options is not None or len(item.path) > 1:
+            raise NotImplemented_("$select with $apply takes top-level names of the result only")
+        if item.path[0] not in names:
+            raise UnknownProperty(
+                f"$select: the $apply result has no property {item.path[0]}." + did_you_mean(item.path[0], names),
+                target=item.path[0],
+            )
+        chosen.add(item.path[0])
+    return tuple(output for output in stage.outputs if output.path[0] in chosen)
+
+
+def _projection(paths: list[tuple[str, ...]]) -> str:
+    """The select list of a context URL: (ItemNumber,Total), (SalesOrderHeader(OrderingCustomerAccountNumber),N)."""
+    grouped: dict[str, list[tuple[str, ...]]] = {}
+    for path in paths:
+        grouped.setdefault(path[0], [])
+        if len(path) > 1:
+            grouped[path[0]].append(path[1:])
+    parts = [name + (_projection(rest) if rest else "") for name, rest in grouped.items()]
+    return "(" + ",".join(parts) + ")"
+
+
+def _pos(node: Any) -> int:
+    return getattr(node, "pos", 0)
+
+
+def _at(text: str, position: int, message: str) -> str:
+    return f"{message} (at position {position})\n{caret(text, position)}" if text else message
+

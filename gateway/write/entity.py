@@ -1,0 +1,294 @@
+"""Create, update and delete one entity: its values spread over the physical tables it maps.
+
+Multi-table entities write every table in one transaction, in link order: a table whose RECID
+another row points at is written first (CustomersV3: address, then party, then customer).
+Updates are conditional on RECVERSION, and every update bumps the first table's RECVERSION, so
+of two writers holding the same ETag exactly one succeeds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    String,
+    Time,
+    column,
+    delete,
+    insert,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.selectable import TableClause
+from sqlalchemy.types import TypeEngine
+
+from gateway.catalog.model import Entity, Source
+from gateway.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, ODataError
+from gateway.plan.keys import Fixed
+from gateway.plan.scope import EntityScope, PlanContext
+from gateway.resource import canonical_key
+from gateway.serialize.values import etag
+from gateway.write.unit import WriteUnit
+from gateway.write.values import empty_value
+
+NOW = "$now"
+
+
+class Conflict(ODataError):
+    status = 409
+    code = "Conflict"
+
+
+class PreconditionFailed(ODataError):
+    status = 412
+    code = "PreconditionFailed"
+
+
+class EntityWriter:
+    def __init__(self, unit: WriteUnit, context: PlanContext, entity: Entity) -> None:
+        if not entity.writable:
+            raise MethodNotAllowed(f"{entity.entity_set} is read-only", headers={"Allow": "GET, HEAD"})
+        self.unit = unit
+        self.context = context
+        self.entity = entity
+        self.catalog = context.catalog
+
+    # ------------------------------------------------------------------ create
+    def create(self, values: dict[str, object]) -> Fixed:
+        entity = self.entity
+        values = dict(values)
+        company_property = self.catalog.service.company_property
+        if entity.company_specific:
+            company = str(values.get(company_property) or self.context.companies[0]).lower()
+            if company not in self.context.companies:
+                raise Forbidden(f"you may not write to company '{company}'", target=company_property)
+            values[company_property] = company
+        for name in entity.key:
+            if values.get(name) in (None, ""):
+                raise BadRequest(f"{name} is required: it is part of the key", target=name)
+        for prop in entity.properties.values():
+            if prop.required and values.get(prop.name) in (None, ""):
+                raise BadRequest(f"{prop.name} is required", target=prop.name)
+            if prop.name not in values and not prop.read_only:
+                values[prop.name] = empty_value(self.catalog, prop)
+        self._check_references(values)
+        rows = self._rows_by_alias(values)
+        present = [source for source in entity.sources if source.join != "left" or _has_values(rows[source.alias])]
+        first = self.unit.allocate("RECID", len(present))
+        recids = {source.alias: first + index for index, source in enumerate(present)}
+        for source in present:
+            row = rows[source.alias]
+            self._fill_optional(source, row)
+            for column_name, value in source.defaults.items():
+                row.setdefault(column_name, self._value(value))
+            for column_name, spec in source.sequences.items():
+                number = self.unit.allocate(spec.name)
+                row[column_name] = f"{number:0{spec.width}d}" if spec.width else number
+            row["RECID"], row["RECVERSION"] = recids[source.alias], 1
+            self._link(source, row, rows, recids)
+        for source in _insert_order(present):
+            self._execute(insert(_table(source.table, rows[source.alias])).values(rows[source.alias]))
+        return tuple((name, values[name]) for name in entity.key)
+
+    # ------------------------------------------------------------------ update and delete
+    def update(self, fixed: Fixed, values: dict[str, object], if_match: list[str] | None, replace: bool) -> None:
+        current = self._current(fixed, if_match)
+        for name, value in values.items():
+            if name in self.entity.key and value != dict(fixed)[name]:
+                raise BadRequest(f"{name} is part of the key and cannot change", target=name)
+        values = {name: value for name, value in values.items() if name not in self.entity.key}
+        if replace:
+            for prop in self.entity.properties.values():
+                if prop.name not in values and not prop.read_only and prop.name not in self.entity.key:
+                    values[prop.name] = empty_value(self.catalog, prop)
+        self._check_references({**dict(fixed), **values})
+        changes = self._rows_by_alias(values)
+        recids = {alias: current[alias][0] for alias in current}
+        root = self.entity.sources[0]
+        for source in reversed(self.entity.sources):
+            row = changes[source.alias]
+            if source.join == "left":
+                row = {name: value for name, value in row.items() if value is not None}  # optional table
+            if recids[source.alias] is None:
+                if row:  # an optional row (e.g. the address) that does not exist yet
+                    self._create_optional(source, row, changes, recids)
+                continue
+            if not row and source is not root:
+                continue
+            row.update({name: self._value(value) for name, value in source.on_update.items()})
+            version = current[source.alias][1]
+            row["RECVERSION"] = version % 2_000_000_000 + 1
+            target = _table(source.table, {**row, "RECID": 0})
+            statement = update(target).where(target.c.RECID == recids[source.alias], target.c.RECVERSION == version)
+            if self._execute(statement.values(row)).rowcount != 1:
+                raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
+
+    def delete(self, fixed: Fixed, if_match: list[str] | None) -> None:
+        current = self._current(fixed, if_match)
+        root = self.entity.sources[0]
+        recid, version = current[root.alias]
+        target = _table(root.table, {"RECID": 0, "RECVERSION": 0})
+        statement = delete(target).where(target.c.RECID == recid, target.c.RECVERSION == version)
+        if self._execute(statement).rowcount != 1:
+            raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
+
+    def current_etag(self, fixed: Fixed) -> str | None:
+        state = self._read(fixed)
+        return None if state is None else state[1]
+
+    # ------------------------------------------------------------------ helpers
+    def _read(self, fixed: Fixed) -> tuple[dict[str, tuple[Any, Any]], str] | None:
+        """{alias: (RECID, RECVERSION)} of the entity's rows, and its ETag; None when it does not exist."""
+        scope = EntityScope(self.entity, self.context)
+        columns = scope.etag_columns()
+        statement = select(*columns).select_from(scope.from_clause()).where(scope.where(fixed))
+        row = self.unit.connection.execute(statement.limit(1)).first()
+        if row is None:
+            return None
+        pairs = {alias: (row[2 * index], row[2 * index + 1]) for index, alias in enumerate(scope.tables)}
+        return pairs, etag(tuple(row))
+
+    def _current(self, fixed: Fixed, if_match: list[str] | None) -> dict[str, tuple[Any, Any]]:
+        state = self._read(fixed)
+        if state is None:
+            raise NotFound(f"no {self.entity.entity_type} with key {canonical_key(self.entity, dict(fixed))}")
+        pairs, current_etag = state
+        if if_match is not None and "*" not in if_match and current_etag not in if_match:
+            raise PreconditionFailed(
+                f"If-Match {', '.join(if_match)} does not match the current ETag {current_etag}: "
+                "the entity changed since you read it"
+            )
+        return pairs
+
+    def _rows_by_alias(self, values: dict[str, object]) -> dict[str, dict[str, object]]:
+        rows: dict[str, dict[str, object]] = {source.alias: {} for source in self.entity.sources}
+        for name, value in values.items():
+            prop = self.entity.properties[name]
+            rows[prop.alias][prop.column_name] = value
+        return rows
+
+    def _link(
+        self, source: Source, row: dict[str, object], rows: dict[str, dict[str, object]], recids: dict[str, int]
+    ) -> None:
+        """Fill the columns that join this table to an earlier one (one side of each link is a RECID)."""
+        for mine, reference in source.link.items():
+            alias, theirs = reference.split(".", 1)
+            if mine == "RECID":
+                rows[alias][theirs] = recids[source.alias]  # the earlier row points at this one
+            elif theirs == "RECID":
+                row[mine] = recids[alias]  # this row points at the earlier one
+
+    def _fill_optional(self, source: Source, row: dict[str, object]) -> None:
+        """A new row of an optional (outer-joined) table: its unset columns get their empty values."""
+        if source.join != "left":
+            return
+        for prop in self.entity.properties.values():
+            if prop.alias == source.alias and row.get(prop.column_name) is None:
+                row[prop.column_name] = empty_value(self.catalog, prop, in_new_row=True)
+
+    def _create_optional(
+        self, source: Source, row: dict[str, object], changes: dict[str, dict[str, object]], recids: dict[str, Any]
+    ) -> None:
+        self._fill_optional(source, row)
+        recid = self.unit.allocate("RECID")
+        recids[source.alias] = recid
+        row = {**{name: self._value(value) for name, value in source.defaults.items()}, **row}
+        row["RECID"], row["RECVERSION"] = recid, 1
+        self._execute(insert(_table(source.table, row)).values(row))
+        for mine, reference in source.link.items():
+            alias, theirs = reference.split(".", 1)
+            if mine == "RECID":
+                changes[alias][theirs] = recid  # e.g. party.PRIMARYADDRESS = the new address
+
+    def _check_references(self, values: dict[str, object]) -> None:
+        """Single-valued navigation must lead somewhere: CustomerGroupId must name an existing group."""
+        for nav in self.entity.navigation.values():
+            if nav.collection or not all(values.get(mine) not in (None, "") for mine in nav.link):
+                continue
+            if not any(mine in values and mine not in self.entity.key for mine in nav.link):
+                continue
+            target = self.catalog.entities[nav.target]
+            scope = EntityScope(target, self.context)
+            fixed = tuple((theirs, values[mine]) for mine, theirs in nav.link.items())
+            found = self.unit.connection.execute(
+                select(scope.column(target.key[0])).select_from(scope.from_clause()).where(scope.where(fixed)).limit(1)
+            ).first()
+            if found is None:
+                first = next(name for name in nav.link if name not in self.entity.key)
+                shown = ", ".join(f"{theirs}={values[mine]!r}" for mine, theirs in nav.link.items())
+                raise BadRequest(f"{nav.name}: no {target.entity_type} with {shown}", target=first)
+
+    def _value(self, value: object) -> object:
+        return self.unit.now if value == NOW else value
+
+    def _execute(self, statement: Any) -> Any:
+        try:
+            return self.unit.connection.execute(statement)
+        except IntegrityError as error:
+            reason = _first_line(error)
+            if any(word in reason.lower() for word in ("unique", "duplicate")):
+                raise Conflict(
+                    f"{self.entity.entity_type}: an entity with this key already exists ({reason})"
+                ) from None
+            raise BadRequest(f"{self.entity.entity_type}: the database refused the values ({reason})") from None
+
+
+def _has_values(row: dict[str, object]) -> bool:
+    return any(value not in (None, "") for value in row.values())
+
+
+def _insert_order(sources: list[Source]) -> list[Source]:
+    """Tables that others point at by RECID come before the tables that point at them."""
+    present = {source.alias for source in sources}
+    before: dict[str, set[str]] = {source.alias: set() for source in sources}  # alias -> aliases to write first
+    for source in sources:
+        for mine, reference in source.link.items():
+            alias, theirs = reference.split(".", 1)
+            if alias not in present:
+                continue
+            if mine == "RECID":
+                before[alias].add(source.alias)  # the earlier row points at this one
+            elif theirs == "RECID":
+                before[source.alias].add(alias)  # this row points at the earlier one
+    order: list[Source] = []
+    while len(order) < len(sources):
+        done = {source.alias for source in order}
+        ready = [s for s in sources if s.alias not in done and before[s.alias] <= done]
+        if not ready:
+            raise BadRequest("the entity's tables link in a circle and cannot be written")
+        order.append(ready[0])
+    return order
+
+
+def _table(name: str, row: dict[str, object]) -> TableClause:
+    return table(name, *(column(key, _type_of(value)) for key, value in row.items()))
+
+
+def _type_of(value: object) -> TypeEngine[Any]:
+    if isinstance(value, dt.datetime):
+        return DateTime()
+    if isinstance(value, dt.date):
+        return Date()
+    if isinstance(value, dt.time):
+        return Time()
+    if isinstance(value, Decimal):
+        return Numeric()
+    if isinstance(value, bool):
+        return Integer()
+    if isinstance(value, int):
+        return BigInteger()
+    return String()
+
+
+def _first_line(error: Exception) -> str:
+    original = getattr(error, "orig", None) or error
+    return str(original).splitlines()[0][:200]

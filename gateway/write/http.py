@@ -1,0 +1,192 @@
+"""The write handler: POST, PATCH, PUT and DELETE on entities, one transaction per request.
+
+route → parse → bind (resolve the target, validate the body) → write in a WriteUnit → read the
+result back in the same transaction → respond (201/200/204, Location, ETag, OData-EntityId).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.errors import BadRequest, MethodNotAllowed, NotFound, ODataError, caret
+from gateway.execute import read_one
+from gateway.negotiate import content_type, json_format
+from gateway.options import parse_query
+from gateway.plan.dialects import dialect_traits
+from gateway.plan.keys import Fixed
+from gateway.plan.query import OptionTexts, plan_read
+from gateway.plan.scope import PlanContext
+from gateway.principal import company_scope
+from gateway.read import ReadService, _lookup, _parse_path
+from gateway.resource import Target, canonical_key, resolve
+from gateway.serialize.json import entity_body
+from gateway.write.entity import EntityWriter, PreconditionFailed
+from gateway.write.unit import WriteUnit
+from gateway.write.values import property_values
+from grammar import ast
+
+
+class UnsupportedMediaType(ODataError):
+    status = 415
+    code = "UnsupportedMediaType"
+
+
+class PreconditionRequired(ODataError):
+    status = 428
+    code = "PreconditionRequired"
+
+
+@dataclass(frozen=True)
+class WritePreferences:
+    representation: bool | None  # return=representation (True), return=minimal (False), not said (None)
+    dry_run: bool  # tx=rollback: do everything, answer as usual, keep nothing
+
+    @property
+    def applied(self) -> str:
+        parts = []
+        if self.representation is not None:
+            parts.append("return=representation" if self.representation else "return=minimal")
+        if self.dry_run:
+            parts.append("tx=rollback")
+        return ",".join(parts)
+
+
+def write_preferences(headers: list[str]) -> WritePreferences:
+    representation: bool | None = None
+    dry_run = False
+    for header in headers:
+        for part in header.split(","):
+            name, _, value = part.strip().partition("=")
+            name, value = name.strip().lower(), value.strip().strip('"').lower()
+            if name == "return" and value in ("minimal", "representation"):
+                representation = value == "representation"
+            elif name in ("tx", "odata.tx") and value == "rollback":
+                dry_run = True
+    return WritePreferences(representation, dry_run)
+
+
+def if_match_values(header: str | None) -> list[str] | None:
+    if header is None:
+        return None
+    return [value.strip() for value in header.split(",") if value.strip()]
+
+
+async def handle_write(service: ReadService, request: Request, resource_path: str, require_if_match: bool) -> Response:
+    query = parse_query(request.scope["query_string"].decode("latin-1"))
+    segments = _parse_path(resource_path)
+    fmt = json_format(request.headers.get("accept"), query.format)
+    preferences = write_preferences(request.headers.getlist("prefer"))
+    companies = company_scope(service.principal, query.custom)
+    context = PlanContext(service.catalog, companies, dialect_traits(service.engine.dialect.name), query.aliases)
+    base = str(request.base_url).rstrip("/") + service.prefix + "/"
+    raw_body = await request.body() if request.method in ("POST", "PATCH", "PUT") else None
+    if_match = if_match_values(request.headers.get("if-match"))
+    if request.method != "POST" and if_match is None and require_if_match:
+        raise PreconditionRequired(f"{request.method} needs an If-Match header with the entity's ETag (or *)")
+
+    def run() -> Response:
+        target = resolve(service.catalog, segments, query.aliases, _lookup(service.engine, context))
+        with WriteUnit(service.engine, service.catalog, preferences.dry_run) as unit:
+            writer = EntityWriter(unit, context, target.entity)  # 405 for read-only entities, before the body
+            body = _Body(request.headers.get("content-type"), raw_body or b"")
+            status, fixed = _apply(request.method, writer, target, body, if_match)
+            return _respond(service, unit, context, target, fixed, status, preferences, fmt, base)
+
+    return await run_in_threadpool(run)
+
+
+@dataclass(frozen=True)
+class _Body:
+    """The request body, parsed only once the target is known to take one."""
+
+    content_type: str | None
+    raw: bytes
+
+    def json(self) -> Any:
+        return _json_body(self.content_type, self.raw)
+
+
+def _apply(
+    method: str, writer: EntityWriter, target: Target, body: _Body, if_match: list[str] | None
+) -> tuple[int, Fixed]:
+    entity = target.entity
+    catalog = writer.catalog
+    if method == "POST":
+        if target.kind != "collection":
+            raise MethodNotAllowed("POST creates entities in a collection, e.g. POST /data/CustomersV3",
+                                   headers={"Allow": "GET, PATCH, PUT, DELETE"})
+        values = property_values(catalog, entity, body.json())
+        for name, value in target.fixed:  # POST to a navigation collection: the link values are given
+            if name in values and values[name] != value:
+                raise BadRequest(f"{name} must be {value!r} here (it links to the parent)", target=name)
+            values[name] = value
+        return 201, writer.create(values)
+    if target.kind != "entity":
+        if target.kind in ("property", "value"):
+            raise MethodNotAllowed("write properties through their entity: PATCH the entity with the new value",
+                                   headers={"Allow": "GET"})
+        raise MethodNotAllowed(f"{method} needs one entity: address it with its key", headers={"Allow": "GET, POST"})
+    if method == "DELETE":
+        writer.delete(target.fixed, if_match)
+        return 204, target.fixed
+    values = property_values(catalog, entity, body.json())
+    if writer.current_etag(target.fixed) is None:
+        if method == "PATCH" and entity.upsert and if_match is None:
+            return 201, writer.create({**values, **dict(target.fixed)})
+        if if_match is not None and "*" in if_match:
+            raise PreconditionFailed("If-Match: * needs an existing entity")
+        raise NotFound(f"no {entity.entity_type} with key {target.key_text}")
+    writer.update(target.fixed, values, if_match, replace=method == "PUT")
+    return 204, target.fixed
+
+
+def _respond(
+    service: ReadService,
+    unit: WriteUnit,
+    context: PlanContext,
+    target: Target,
+    fixed: Fixed,
+    status: int,
+    preferences: WritePreferences,
+    fmt: Any,
+    base: str,
+) -> Response:
+    entity = target.entity
+    headers = {"OData-Version": "4.0"}
+    if preferences.applied:
+        headers["Preference-Applied"] = preferences.applied
+    location = f"{base}{entity.entity_set}{canonical_key(entity, dict(fixed))}"
+    plan = plan_read(context, entity, ast.QueryOptions(), OptionTexts(), fixed)
+    row = read_one(unit.connection, context, plan, fmt, base)
+    if row is None:  # DELETE: nothing is left to show
+        return Response(status_code=204, headers=headers)
+    if "@odata.etag" in row:
+        headers["ETag"] = row["@odata.etag"]
+    if status == 201:
+        headers["Location"] = location
+    wants_body = preferences.representation if preferences.representation is not None else status == 201
+    if not wants_body:
+        headers["OData-EntityId"] = location
+        return Response(status_code=204, headers=headers)
+    headers["Content-Type"] = content_type(fmt)
+    context_url = f"{base}$metadata#{entity.entity_set}/$entity"
+    return Response(entity_body(row, fmt, context_url), status_code=200 if status == 204 else status,
+                    headers=headers, media_type=None)
+
+
+def _json_body(content_type_header: str | None, raw: bytes) -> Any:
+    kind = (content_type_header or "application/json").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise UnsupportedMediaType(f"the body must be application/json, not {kind}")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        text = raw.decode("utf-8", "replace")
+        raise BadRequest(f"the body is not valid JSON: {error.msg} (at position {error.pos})\n"
+                         f"{caret(text[:200], min(error.pos, 200))}") from None

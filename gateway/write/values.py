@@ -1,0 +1,155 @@
+"""Request bodies → typed property values, checked against the catalog before any SQL.
+
+Every mistake is a 400 whose `target` names the property: unknown or read-only properties, wrong
+JSON types, strings over MaxLength, numbers outside their type, unknown enum members, bad dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from gateway.catalog.model import Catalog, Entity, Property
+from gateway.errors import BadRequest, UnknownProperty, did_you_mean
+
+# F&O's empty date: what a date property holds when nothing was given.
+EMPTY_DATE = dt.date(1900, 1, 1)
+_INT_RANGES = {"Edm.Int32": (-(2**31), 2**31 - 1), "Edm.Int64": (-(2**63), 2**63 - 1)}
+
+
+class InvalidValue(BadRequest):
+    code = "InvalidValue"
+
+
+def property_values(catalog: Catalog, entity: Entity, body: object, *, allow_keys: bool = True) -> dict[str, object]:
+    """The body's properties as typed values. Annotations (@odata.*) are ignored."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object of property values")
+    values: dict[str, object] = {}
+    for name, raw in body.items():
+        if "@" in name:
+            continue  # @odata.etag, @odata.type, Nav@odata.bind (not supported: ignored) ...
+        prop = entity.properties.get(name)
+        if prop is None:
+            if name in entity.navigation:
+                raise BadRequest(f"{name} is a navigation property: deep inserts are not supported", target=name)
+            raise UnknownProperty(
+                f"{entity.entity_type} has no property {name}." + did_you_mean(name, entity.properties), target=name
+            )
+        if prop.read_only:
+            raise BadRequest(f"{name} is read-only", target=name)
+        if not allow_keys and name in entity.key:
+            continue
+        values[name] = parse_value(catalog, prop, raw)
+    return values
+
+
+def parse_value(catalog: Catalog, prop: Property, raw: object) -> object:
+    """One JSON value as the Python value the database column takes."""
+    name = prop.name
+    if raw is None:
+        if not prop.nullable:
+            raise InvalidValue(f"{name} cannot be null", target=name)
+        return None
+    if catalog.is_enum(prop.type):
+        return _enum(catalog, prop, raw)
+    kind = prop.type
+    if kind == "Edm.String" or kind == "Edm.Guid":
+        if not isinstance(raw, str):
+            raise InvalidValue(f"{name} must be a string", target=name)
+        if prop.max_length is not None and len(raw) > prop.max_length:
+            raise InvalidValue(f"{name} is longer than its MaxLength {prop.max_length} ({len(raw)})", target=name)
+        return raw
+    if kind in _INT_RANGES:
+        value = _number(name, raw)
+        low, high = _INT_RANGES[kind]
+        if value != int(value) or not low <= value <= high:
+            raise InvalidValue(f"{name} must be a whole number from {low} to {high}", target=name)
+        return int(value)
+    if kind == "Edm.Decimal":
+        value = _number(name, raw)
+        if prop.scale is not None and value != round(value, prop.scale):
+            raise InvalidValue(f"{name} has more than {prop.scale} decimal places", target=name)
+        if prop.precision is not None and abs(value) >= Decimal(10) ** (prop.precision - (prop.scale or 0)):
+            raise InvalidValue(f"{name} is too large for Precision {prop.precision}", target=name)
+        return value
+    if kind == "Edm.Double":
+        return float(_number(name, raw))
+    if kind == "Edm.Boolean":
+        if not isinstance(raw, bool):
+            raise InvalidValue(f"{name} must be true or false", target=name)
+        return raw
+    if kind == "Edm.Date":
+        return _parse(name, raw, dt.date.fromisoformat, "a date like 2024-01-31")
+    if kind == "Edm.DateTimeOffset":
+        value = _parse(name, raw, lambda text: dt.datetime.fromisoformat(text.replace("Z", "+00:00")),
+                       "a date-time with an offset, like 2024-01-31T12:00:00Z")
+        if value.tzinfo is None:
+            raise InvalidValue(f"{name} needs an offset (Z or +hh:mm)", target=name)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    if kind == "Edm.TimeOfDay":
+        return _parse(name, raw, dt.time.fromisoformat, "a time like 08:30:00")
+    raise InvalidValue(f"{name}: values of {kind} cannot be written yet", target=name)
+
+
+def empty_value(catalog: Catalog, prop: Property, in_new_row: bool = False) -> object:
+    """What a property holds when a create does not give it: its default, or the type's empty value.
+
+    `in_new_row`: the property's table row is being created, so a property that is nullable only
+    because its table is optional (outer-joined) still gets a value, as its column needs one.
+    """
+    if prop.default is not None:
+        return parse_value(catalog, prop, prop.default)
+    if prop.nullable and not in_new_row:
+        return None
+    if catalog.is_enum(prop.type):
+        return min(catalog.service.enums[prop.type])
+    return {
+        "Edm.String": "",
+        "Edm.Guid": "",
+        "Edm.Int32": 0,
+        "Edm.Int64": 0,
+        "Edm.Decimal": Decimal(0),
+        "Edm.Double": 0.0,
+        "Edm.Boolean": False,
+        "Edm.Date": EMPTY_DATE,
+        "Edm.DateTimeOffset": dt.datetime(1900, 1, 1),
+        "Edm.TimeOfDay": dt.time(0),
+    }[prop.type]
+
+
+def _enum(catalog: Catalog, prop: Property, raw: object) -> int:
+    members = {member: value for value, member in catalog.service.enums[prop.type].items()}
+    if isinstance(raw, str) and raw in members:
+        return members[raw]
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw in catalog.service.enums[prop.type]:
+        return raw
+    raise InvalidValue(
+        f"{prop.name}: {raw!r} is not a member of {prop.type} (members: {', '.join(members)})", target=prop.name
+    )
+
+
+def _number(name: str, raw: object) -> Decimal:
+    # IEEE754Compatible clients send numbers as strings; both forms are accepted.
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise InvalidValue(f"{name} must be a number", target=name)
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise InvalidValue(f"{name} must be a finite number", target=name)
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise InvalidValue(f"{name} must be a number, not {raw!r}", target=name) from None
+    if not value.is_finite():
+        raise InvalidValue(f"{name} must be a finite number", target=name)
+    return value
+
+
+def _parse(name: str, raw: object, parser: Any, expected: str) -> Any:
+    if not isinstance(raw, str):
+        raise InvalidValue(f"{name} must be {expected}", target=name)
+    try:
+        return parser(raw)
+    except ValueError:
+        raise InvalidValue(f"{name} must be {expected}, not {raw!r}", target=name) from None
