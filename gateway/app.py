@@ -24,6 +24,7 @@ from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
 from gateway.principal import Principal
 from gateway.read import ReadService, handle_read
+from gateway.write.batch import BatchProcessor
 from gateway.write.http import handle_write
 from gateway.serialize.csdl import metadata_json, metadata_xml
 from gateway.settings import Settings
@@ -65,11 +66,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         _only_get(request)
         return await handle_read(service, request, request.path_params["path"])
 
+    async def batch(request: Request) -> Response:
+        if request.method != "POST":
+            raise MethodNotAllowed("$batch takes POST", headers={"Allow": "POST"})
+        return await batches.handle(request)
+
     app = Starlette(
         routes=[
             Route(SERVICE_PREFIX, service_document, methods=_ALL_METHODS),
             Route(SERVICE_PREFIX + "/", service_document, methods=_ALL_METHODS),
             Route(SERVICE_PREFIX + "/$metadata", metadata, methods=_ALL_METHODS),
+            Route(SERVICE_PREFIX + "/$batch", batch, methods=_ALL_METHODS),
             Route(SERVICE_PREFIX + "/{path:path}", resource, methods=_ALL_METHODS),
         ],
         exception_handlers={
@@ -80,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             405: _method_not_allowed,
         },
     )
+    batches = BatchProcessor(app, engine, catalog, SERVICE_PREFIX, settings.max_batch_operations)
     app.state.engine = engine
     app.state.catalog = catalog
     return app

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -70,7 +70,7 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
 
     def run() -> Response:
         try:
-            target = resolve(service.catalog, segments, query.aliases, _lookup(service.engine, context))
+            target = resolve(service.catalog, segments, query.aliases, lookup_on(service.engine, context))
             timings.mark("bind")
             return _respond(service, context, target, query, fmt, preferences.max_page_size, base, request, timings)
         except RecursionError:
@@ -88,13 +88,19 @@ def _parse_path(resource_path: str) -> tuple[ast.Segment, ...]:
         ) from None
 
 
-def _lookup(engine: Engine, context: PlanContext) -> Any:
+def lookup_on(source: Engine | Connection, context: PlanContext) -> Any:
+    """Reads one row's properties for resolve(): on a fresh connection, or on a write's own
+    connection, which sees what the write's transaction has done so far."""
+
     def lookup(entity: Entity, fixed: Fixed, names: tuple[str, ...]) -> tuple[Any, ...] | None:
         scope = EntityScope(entity, context)
         statement = select(*(scope.column(name) for name in names)).select_from(scope.from_clause())
-        statement = statement.where(scope.where(fixed))
-        with engine.connect() as connection:
-            row = connection.execute(statement.limit(1)).first()
+        statement = statement.where(scope.where(fixed)).limit(1)
+        if isinstance(source, Connection):
+            row = source.execute(statement).first()
+        else:
+            with source.connect() as connection:
+                row = connection.execute(statement).first()
         return None if row is None else tuple(row)
 
     return lookup

@@ -20,6 +20,7 @@ class Settings:
     companies: str = ""
     workers: int = 1
     require_if_match: bool = False
+    max_batch_operations: int = 5000
 
 
 HELP = {
@@ -32,6 +33,7 @@ HELP = {
     "companies": "comma-separated companies the development principal may see (empty: every company in the database)",
     "workers": "uvicorn worker processes",
     "require_if_match": "refuse PATCH, PUT and DELETE without an If-Match header (428)",
+    "max_batch_operations": "most requests one $batch may hold (413 beyond)",
 }
 
 

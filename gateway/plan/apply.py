@@ -30,23 +30,21 @@ from sqlalchemy import (
     BigInteger,
     Double,
     Float,
-    and_,
     cast,
     distinct,
     func,
     literal,
     select,
-    true,
     type_coerce,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.types import TypeDecorator
 
-from gateway.catalog.model import Entity, Navigation, Property, Source
+from gateway.catalog.model import Entity
 from gateway.errors import (
     BadRequest,
+    InvalidQueryOption,
     InvalidSkipToken,
     NotImplemented_,
     TypeMismatch,
@@ -58,6 +56,7 @@ from gateway.plan import paging
 from gateway.plan.expressions import ExpressionCompiler
 from gateway.plan.paging import SortKey
 from gateway.plan.query import AnySelect, OptionTexts
+from gateway.plan.relation import RelationScope, relation_scope
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.plan.typed import Typed
 from gateway.plan.types import is_numeric, sql_type
@@ -122,7 +121,8 @@ def plan_apply(
     visible = _visible(stage, options.select, texts.select)
     statement = planner.select(stage, visible, ordered=True)
     columns = tuple(ResultColumn(output.path, output.type) for output in visible)
-    projection = "" if stage.entity_rows and not options.select else _projection([c.path for c in columns])
+    plain = stage.entity_rows and [column.path for column in columns] == [(name,) for name in entity.properties]
+    projection = "" if plain else _projection([column.path for column in columns])
     remaining = None if options.top is None or not paged else options.top - page_size  # type: ignore[operator]
     return ApplyPlan(
         statement,
@@ -142,7 +142,7 @@ def _reject_unsupported(options: ast.QueryOptions, skiptoken: str | None) -> Non
         if value is not None:
             raise NotImplemented_(f"{name} together with $apply is not supported yet; use the transformations of $apply")
     if options.levels is not None:
-        raise NotImplemented_("$levels is not supported yet")
+        raise InvalidQueryOption("$levels belongs inside $expand, e.g. $expand=Nav($levels=2)")
 
 
 # ---------------------------------------------------------------------- stages
@@ -228,7 +228,7 @@ class _Planner:
             SortKey(subquery.c[f"o{index}"], key.descending, key.nullable) for index, key in enumerate(stage.order)
         )
         entity = stage.scope.entity if stage.entity_rows else None
-        scope = _relation(self.context, subquery, tuple(outputs), entity)
+        scope = relation_scope(self.context, subquery, tuple(outputs), entity)
         return _Stage(scope, tuple(outputs), order=order, entity_rows=stage.entity_rows)
 
     # ------------------------------------------------------------------ transformations
@@ -419,106 +419,6 @@ class _Units(TypeDecorator[Decimal]):
         return None if value is None else Decimal(int(value)).scaleb(-self.scale)
 
 
-# ---------------------------------------------------------------------- a subquery seen as an entity
-
-
-class _RelationScope(EntityScope):
-    """The FROM subquery of a stage, seen by the ExpressionCompiler as an entity: its columns are the
-    properties, grouping paths through navigation are nested scopes, and rows that are still entity
-    instances keep their real navigation (joined on the subquery's link columns)."""
-
-    def __init__(
-        self,
-        context: PlanContext,
-        from_: FromClause,
-        entity: Entity,
-        columns: dict[str, ColumnElement[Any]],
-        children: dict[str, _RelationScope],
-    ) -> None:
-        # Not EntityScope.__init__: there are no physical tables, only the subquery's columns.
-        self.entity = entity
-        self.context = context
-        self.tables = {}
-        self.conditions = []
-        self._from = from_
-        self._columns = columns
-        self._children = children
-        self._joins: dict[str, tuple[EntityScope, ColumnElement[bool]]] = {}
-
-    def column(self, property_name: str) -> ColumnElement[object]:
-        return self._columns[property_name]
-
-    def company_condition(self) -> ColumnElement[bool]:
-        return true()  # applied when the rows were read from the entity's tables
-
-    def where(self, fixed: tuple[tuple[str, object], ...] = ()) -> ColumnElement[bool]:
-        return and_(true(), *(self.column(name) == value for name, value in fixed))
-
-    def from_clause(self) -> FromClause:
-        result = self._from
-        for target, onclause in self._joins.values():
-            result = result.join(target.from_clause(), onclause, isouter=True)
-        return result
-
-    def navigate(self, nav: Navigation) -> EntityScope:
-        if nav.name in self._children:
-            return self._children[nav.name]
-        if nav.name not in self._joins:
-            target = EntityScope(self.context.catalog.entities[nav.target], self.context)
-            self._joins[nav.name] = (target, and_(self.link_condition(nav, target), *target.conditions))
-        return self._joins[nav.name][0]
-
-    def etag_columns(self) -> list[ColumnElement[object]]:
-        return []
-
-    def leaves(self) -> list[tuple[str, ...]]:
-        """The paths of every column below this scope."""
-        nested = [(name, *rest) for name, child in self._children.items() for rest in child.leaves()]
-        return [(name,) for name in self._columns] + nested
-
-
-def _relation(
-    context: PlanContext,
-    subquery: FromClause,
-    outputs: tuple[_Output, ...],
-    entity: Entity | None,
-    prefix: tuple[str, ...] = (),
-) -> _RelationScope:
-    """The scope of `outputs` (those under `prefix`); `entity` when the rows are its instances."""
-    depth = len(prefix)
-    mine = [output for output in outputs if output.path[:depth] == prefix and len(output.path) > depth]
-    properties: dict[str, Property] = {}
-    columns: dict[str, ColumnElement[Any]] = {}
-    children: dict[str, _RelationScope] = {}
-    for output in mine:
-        name = output.path[depth]
-        if len(output.path) == depth + 1:
-            properties[name] = Property(
-                name=name, column=f"apply.{name}", type=output.type, nullable=output.nullable, scale=output.scale
-            )
-            columns[name] = output.sql
-        elif name not in children:
-            children[name] = _relation(context, subquery, outputs, None, (*prefix, name))
-    navigation = {name: Navigation(name=name, target="", link={}) for name in children}
-    if entity is not None:
-        navigation = {**entity.navigation, **navigation}
-        entity_type = entity.entity_type
-    elif prefix:
-        entity_type = f"{'/'.join(prefix)} in the $apply result"
-    else:
-        shown = ", ".join([*properties, *children])
-        entity_type = f"the $apply result ({shown})" if len(properties) + len(children) <= 12 else "the $apply result"
-    synthetic = Entity(
-        entity_set=entity.entity_set if entity is not None else "$apply",
-        entity_type=entity_type,
-        sources=[Source(alias="apply", table="(subquery)")],
-        key=list(entity.key) if entity is not None else [next(iter([*properties, *children]), "$apply")],
-        properties=properties,
-        navigation=navigation,
-    )
-    return _RelationScope(context, subquery, synthetic, columns, children)
-
-
 # ---------------------------------------------------------------------- helpers
 
 
@@ -534,7 +434,7 @@ def _grouping_paths(scope: EntityScope, path: ast.MemberPath, text: str) -> list
     if target is None:
         return [path]  # a property path: the compiler checks it (and names what is wrong)
     # An entity of the catalog is grouped by its key; a nested group of an $apply result by all of it.
-    names = target.leaves() if isinstance(target, _RelationScope) else [(name,) for name in target.entity.key]
+    names = target.leaves() if isinstance(target, RelationScope) else [(name,) for name in target.entity.key]
     position = path.steps[-1].pos
     return [
         ast.MemberPath((*path.steps, *(ast.PropertyStep(name, position) for name in rest)), path.pos) for rest in names

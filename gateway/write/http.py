@@ -23,7 +23,7 @@ from gateway.plan.keys import Fixed
 from gateway.plan.query import OptionTexts, plan_read
 from gateway.plan.scope import PlanContext
 from gateway.principal import company_scope
-from gateway.read import ReadService, _lookup, _parse_path
+from gateway.read import ReadService, _parse_path, lookup_on
 from gateway.resource import Target, canonical_key, resolve
 from gateway.serialize.json import entity_body
 from gateway.write.entity import EntityWriter, PreconditionFailed
@@ -90,13 +90,19 @@ async def handle_write(service: ReadService, request: Request, resource_path: st
     if request.method != "POST" and if_match is None and require_if_match:
         raise PreconditionRequired(f"{request.method} needs an If-Match header with the entity's ETag (or *)")
 
+    def write(unit: WriteUnit) -> Response:
+        target = resolve(service.catalog, segments, query.aliases, lookup_on(unit.connection, context))
+        writer = EntityWriter(unit, context, target.entity)  # 405 for read-only entities, before the body
+        body = _Body(request.headers.get("content-type"), raw_body or b"")
+        status, fixed = _apply(request.method, writer, target, body, if_match)
+        return _respond(service, unit, context, target, fixed, status, preferences, fmt, base)
+
     def run() -> Response:
-        target = resolve(service.catalog, segments, query.aliases, _lookup(service.engine, context))
+        shared: WriteUnit | None = request.scope.get("fno.unit")
+        if shared is not None:
+            return write(shared)  # a $batch change set: the batch commits or rolls back all of it
         with WriteUnit(service.engine, service.catalog, preferences.dry_run) as unit:
-            writer = EntityWriter(unit, context, target.entity)  # 405 for read-only entities, before the body
-            body = _Body(request.headers.get("content-type"), raw_body or b"")
-            status, fixed = _apply(request.method, writer, target, body, if_match)
-            return _respond(service, unit, context, target, fixed, status, preferences, fmt, base)
+            return write(unit)
 
     return await run_in_threadpool(run)
 

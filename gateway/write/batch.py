@@ -1,0 +1,332 @@
+"""$batch: multipart/mixed (OData 4.0) and JSON (4.01) batches over the service's own handlers.
+
+Each operation is dispatched to the application itself as an in-process ASGI request, so it gets
+exactly the behaviour of a single request. A change set (multipart) or atomicity group (JSON)
+shares one WriteUnit: all of its writes commit together or none does. `$1`-style Content-ID
+references in later URLs of the same change set resolve to the entity an earlier request created.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import orjson
+from sqlalchemy import Engine
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.catalog.model import Catalog
+from gateway.errors import BadRequest, ODataError
+from gateway.write.http import UnsupportedMediaType, write_preferences
+from gateway.write.unit import WriteUnit
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+_REASONS = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified", 400: "Bad Request",
+            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
+            409: "Conflict", 412: "Precondition Failed", 415: "Unsupported Media Type", 424: "Failed Dependency",
+            428: "Precondition Required", 500: "Internal Server Error", 501: "Not Implemented"}
+
+
+class BatchTooLarge(ODataError):
+    status = 413
+    code = "BatchTooLarge"
+
+
+@dataclass
+class Operation:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    id: str | None = None  # Content-ID (multipart) or id (JSON)
+    group: str | None = None  # change set / atomicity group
+    depends_on: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    operation: Operation
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class BatchProcessor:
+    def __init__(self, app: ASGIApp, engine: Engine, catalog: Catalog, prefix: str, max_operations: int) -> None:
+        self.app = app
+        self.engine = engine
+        self.catalog = catalog
+        self.prefix = prefix
+        self.max_operations = max_operations
+
+    async def handle(self, request: Request) -> Response:
+        content_type = request.headers.get("content-type", "")
+        body = await request.body()
+        preferences = write_preferences(request.headers.getlist("prefer"))
+        continue_on_error = any(
+            "continue-on-error" in part.strip().lower()
+            for header in request.headers.getlist("prefer")
+            for part in header.split(",")
+            if not part.strip().lower().endswith("=false")
+        )
+        kind = content_type.split(";")[0].strip().lower()
+        if kind == "application/json":
+            operations = _parse_json(body)
+        elif kind == "multipart/mixed":
+            operations = _parse_multipart(content_type, body)
+        else:
+            raise UnsupportedMediaType(f"$batch takes multipart/mixed or application/json, not {kind or 'nothing'}")
+        if len(operations) > self.max_operations:
+            raise BatchTooLarge(
+                f"this batch has {len(operations)} operations; at most {self.max_operations} are allowed in one"
+            )
+        outcomes = await self._run(request, operations, continue_on_error, preferences.dry_run)
+        headers = {"OData-Version": "4.0"}
+        applied = [p for p, on in (("odata.continue-on-error", continue_on_error), ("tx=rollback", preferences.dry_run)) if on]
+        if applied:
+            headers["Preference-Applied"] = ",".join(applied)
+        if kind == "application/json":
+            return Response(_json_response(outcomes), media_type="application/json", headers=headers)
+        boundary = f"batchresponse_{uuid.uuid4()}"
+        return Response(_multipart_response(outcomes, boundary), headers=headers,
+                        media_type=f"multipart/mixed; boundary={boundary}")
+
+    async def _run(
+        self, request: Request, operations: list[Operation], continue_on_error: bool, dry_run: bool
+    ) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        index = 0
+        while index < len(operations):
+            operation = operations[index]
+            if operation.group is None:
+                outcome = await self._dispatch(request, operation, None, {})
+                outcomes.append(outcome)
+                index += 1
+                if outcome.status >= 400 and not continue_on_error:
+                    break
+                continue
+            group = [op for op in operations[index:] if op.group == operation.group]
+            index += len(group)
+            group_outcomes = await self._run_group(request, group, dry_run)
+            outcomes.extend(group_outcomes)
+            if any(o.status >= 400 for o in group_outcomes) and not continue_on_error:
+                break
+        return outcomes
+
+    async def _run_group(self, request: Request, group: list[Operation], dry_run: bool) -> list[Outcome]:
+        """All of a change set in one transaction: committed only if every request succeeds."""
+        unit = WriteUnit(self.engine, self.catalog, dry_run=dry_run)
+        references: dict[str, str] = {}
+        outcomes: list[Outcome] = []
+        failed: Outcome | None = None
+        try:
+            for operation in group:
+                if operation.method == "GET":
+                    failed = _error_outcome(operation, 400, "BadRequest", "a change set may hold writes only, not GET")
+                    break
+                outcome = await self._dispatch(request, operation, unit, references)
+                if outcome.status >= 400:
+                    failed = outcome
+                    break
+                outcomes.append(outcome)
+                location = outcome.headers.get("location") or outcome.headers.get("odata-entityid")
+                if operation.id and location:
+                    references[operation.id] = location.split(self.prefix + "/", 1)[-1]
+        finally:
+            unit.__exit__(Exception if failed is not None else None, None, None)
+        if failed is None:
+            return outcomes
+        # Nothing of the change set remains: the failing request says why, the others did not happen.
+        return [failed if op is failed.operation else _error_outcome(
+            op, 424, "FailedDependency", "not applied: another request of its change set failed") for op in group]
+
+    async def _dispatch(
+        self, request: Request, operation: Operation, unit: WriteUnit | None, references: dict[str, str]
+    ) -> Outcome:
+        path, query = self._target(operation.url, references)
+        headers = {**{k.lower(): v for k, v in request.headers.items() if k.lower() in ("host", "accept")},
+                   **{k.lower(): v for k, v in operation.headers.items()}}
+        if operation.body and "content-type" not in headers:
+            headers["content-type"] = "application/json"
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": operation.method,
+            "scheme": request.url.scheme,
+            "server": request.scope.get("server"),
+            "client": request.scope.get("client"),
+            "root_path": "",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
+            "fno.unit": unit,
+        }
+        sent = False
+        status = 500
+        response_headers: dict[str, str] = {}
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                # The "client" never goes away: a streaming response that listens for a disconnect
+                # must not take the end of the body for one.
+                await anyio.sleep_forever()
+            sent = True
+            return {"type": "http.request", "body": operation.body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", []):
+                    response_headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return Outcome(operation, status, response_headers, b"".join(chunks))
+
+    def _target(self, url: str, references: dict[str, str]) -> tuple[str, str]:
+        """A batch URL (relative to the service root, absolute path, or absolute URL) → (path, query)."""
+        parts = urlsplit(url)
+        path = parts.path
+        reference = re.match(r"^\$([A-Za-z0-9_.-]+)(.*)$", path)
+        if reference and reference.group(1) in references:
+            path = references[reference.group(1)] + reference.group(2)
+        if not path.startswith("/"):
+            path = f"{self.prefix}/{path}"
+        return path, parts.query
+
+
+# ---------------------------------------------------------------------- JSON batch (OData 4.01)
+def _parse_json(body: bytes) -> list[Operation]:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise BadRequest(f"the batch is not valid JSON: {error.msg}") from None
+    requests = document.get("requests") if isinstance(document, dict) else None
+    if not isinstance(requests, list):
+        raise BadRequest('a JSON batch is an object with a "requests" array')
+    operations = []
+    for position, item in enumerate(requests):
+        if not isinstance(item, dict) or "method" not in item or "url" not in item:
+            raise BadRequest(f"batch request {position} needs at least method and url")
+        payload = item.get("body")
+        operations.append(Operation(
+            method=str(item["method"]).upper(),
+            url=str(item["url"]),
+            headers={str(k): str(v) for k, v in (item.get("headers") or {}).items()},
+            body=b"" if payload is None else orjson.dumps(payload),
+            id=None if item.get("id") is None else str(item["id"]),
+            group=item.get("atomicityGroup"),
+            depends_on=list(item.get("dependsOn") or []),
+        ))
+    return operations
+
+
+def _json_response(outcomes: list[Outcome]) -> bytes:
+    responses = []
+    for outcome in outcomes:
+        entry: dict[str, Any] = {"id": outcome.operation.id, "status": outcome.status}
+        if outcome.operation.group is not None:
+            entry["atomicityGroup"] = outcome.operation.group
+        kept = {k: v for k, v in outcome.headers.items() if k in ("location", "etag", "odata-entityid", "content-type")}
+        if kept:
+            entry["headers"] = kept
+        if outcome.body:
+            kind = outcome.headers.get("content-type", "")
+            entry["body"] = orjson.Fragment(outcome.body) if "json" in kind else outcome.body.decode("utf-8", "replace")
+        responses.append(entry)
+    return orjson.dumps({"responses": responses})
+
+
+# ---------------------------------------------------------------------- multipart/mixed (OData 4.0)
+def _parse_multipart(content_type: str, body: bytes) -> list[Operation]:
+    message = message_from_bytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise BadRequest("the multipart batch has no parts (is the boundary right?)")
+    operations: list[Operation] = []
+    for number, part in enumerate(_parts(message)):
+        if part.get_content_type() == "multipart/mixed":
+            group = f"changeset{number}"
+            for inner in _parts(part):
+                operations.append(_http_part(inner, group))
+        else:
+            operations.append(_http_part(part, None))
+    return operations
+
+
+def _parts(message: Message) -> list[Message]:
+    payload = message.get_payload()
+    return [part for part in payload if isinstance(part, Message)] if isinstance(payload, list) else []
+
+
+def _http_part(part: Message, group: str | None) -> Operation:
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        raise BadRequest("a batch part is not an HTTP request")
+    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    lines = head.decode("utf-8").split("\n")
+    request_line = lines[0].split(" ")
+    if len(request_line) < 2:
+        raise BadRequest(f"a batch part does not start with a request line: {lines[0][:80]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip():
+            headers[name.strip()] = value.strip()
+    content_id = part.get("Content-ID") or headers.pop("Content-ID", None)
+    return Operation(request_line[0].upper(), request_line[1], headers, body.rstrip(b"\n"), content_id, group)
+
+
+def _multipart_response(outcomes: list[Outcome], boundary: str) -> bytes:
+    out: list[bytes] = []
+    index = 0
+    while index < len(outcomes):
+        outcome = outcomes[index]
+        group = outcome.operation.group
+        if group is None:
+            out.append(f"--{boundary}\r\n".encode() + _http_block(outcome))
+            index += 1
+            continue
+        members = [o for o in outcomes[index:] if o.operation.group == group]
+        index += len(members)
+        changeset = f"changesetresponse_{uuid.uuid4()}"
+        failed = [o for o in members if o.status >= 400 and o.status != 424]
+        out.append(f"--{boundary}\r\n".encode())
+        if failed:  # OData 4.0: a failed change set answers with the one error response
+            out.append(_http_block(failed[0]))
+            continue
+        out.append(f"Content-Type: multipart/mixed; boundary={changeset}\r\n\r\n".encode())
+        for member in members:
+            out.append(f"--{changeset}\r\n".encode() + _http_block(member))
+        out.append(f"--{changeset}--\r\n".encode())
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out)
+
+
+def _http_block(outcome: Outcome) -> bytes:
+    lines = ["Content-Type: application/http", "Content-Transfer-Encoding: binary"]
+    if outcome.operation.id:
+        lines.append(f"Content-ID: {outcome.operation.id}")
+    lines += ["", f"HTTP/1.1 {outcome.status} {_REASONS.get(outcome.status, '')}"]
+    for name, value in outcome.headers.items():
+        if name in ("content-type", "location", "etag", "odata-entityid", "odata-version", "preference-applied"):
+            lines.append(f"{name}: {value}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + outcome.body + b"\r\n"
+
+
+def _error_outcome(operation: Operation, status: int, code: str, message: str) -> Outcome:
+    body = orjson.dumps({"error": {"code": code, "message": message, "details": []}})
+    return Outcome(operation, status, {"content-type": "application/json", "odata-version": "4.0"}, body)
