@@ -43,9 +43,9 @@ def _type_name(type_name: str, catalog: Catalog) -> str:
 def _entity_set_annotations(entity: Entity) -> list[tuple[str, Any]]:
     """(term, value) pairs describing what each entity set supports; values are JSON-CSDL shaped."""
     return [
-        (f"{CAPABILITIES}.InsertRestrictions", {"Insertable": False}),
-        (f"{CAPABILITIES}.UpdateRestrictions", {"Updatable": False}),
-        (f"{CAPABILITIES}.DeleteRestrictions", {"Deletable": False}),
+        (f"{CAPABILITIES}.InsertRestrictions", {"Insertable": entity.writable}),
+        (f"{CAPABILITIES}.UpdateRestrictions", {"Updatable": entity.writable, "Upsertable": entity.upsert}),
+        (f"{CAPABILITIES}.DeleteRestrictions", {"Deletable": entity.writable}),
         (f"{CAPABILITIES}.CountRestrictions", {"Countable": True}),
         (f"{CAPABILITIES}.TopSupported", True),
         (f"{CAPABILITIES}.SkipSupported", True),
