@@ -18,11 +18,16 @@ class Principal:
     default_company: str
 
 
+def current_company(principal: Principal, custom_options: dict[str, str]) -> str:
+    """The caller's current company: the one chosen with `company=`, else the configured default."""
+    return custom_options.get("company", principal.default_company).lower()
+
+
 def company_scope(principal: Principal, custom_options: dict[str, str]) -> tuple[str, ...]:
     cross = custom_options.get("cross-company", "false").lower()
     if cross not in ("true", "false"):
         raise InvalidQueryOption(f"cross-company must be true or false, not '{cross}'", target="cross-company")
-    company = custom_options.get("company", principal.default_company).lower()
+    company = current_company(principal, custom_options)
     if company not in principal.companies:
         raise Forbidden(
             f"company '{company}' is not one you may see (yours: {', '.join(principal.companies)})", target="company"

@@ -29,6 +29,7 @@ class PlanContext:
     companies: tuple[str, ...]  # companies this request may see (one unless cross-company)
     dialect: DialectTraits
     aliases: dict[str, object] = field(default_factory=dict)  # parameter aliases (@p) by name
+    current_company: str = ""  # where a create goes when its body names no company
     _counter: count[int] = field(default_factory=count)
 
     def unique(self, stem: str) -> str:

@@ -68,7 +68,7 @@ class EntityWriter:
         values = dict(values)
         company_property = self.catalog.service.company_property
         if entity.company_specific:
-            company = str(values.get(company_property) or self.context.companies[0]).lower()
+            company = str(values.get(company_property) or self.context.current_company).lower()
             if company not in self.context.companies:
                 raise Forbidden(f"you may not write to company '{company}'", target=company_property)
             values[company_property] = company

@@ -22,7 +22,7 @@ from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
 from gateway.plan.query import OptionTexts, plan_read
 from gateway.plan.scope import PlanContext
-from gateway.principal import company_scope
+from gateway.principal import company_scope, current_company
 from gateway.read import ReadService, _parse_path, lookup_on
 from gateway.resource import Target, canonical_key, resolve
 from gateway.serialize.json import entity_body
@@ -83,7 +83,13 @@ async def handle_write(service: ReadService, request: Request, resource_path: st
     fmt = json_format(request.headers.get("accept"), query.format)
     preferences = write_preferences(request.headers.getlist("prefer"))
     companies = company_scope(service.principal, query.custom)
-    context = PlanContext(service.catalog, companies, dialect_traits(service.engine.dialect.name), query.aliases)
+    context = PlanContext(
+        service.catalog,
+        companies,
+        dialect_traits(service.engine.dialect.name),
+        query.aliases,
+        current_company(service.principal, query.custom),
+    )
     base = str(request.base_url).rstrip("/") + service.prefix + "/"
     raw_body = await request.body() if request.method in ("POST", "PATCH", "PUT") else None
     if_match = if_match_values(request.headers.get("if-match"))
