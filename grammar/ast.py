@@ -174,6 +174,107 @@ class ExpandItem:
     pos: int = field(default=0, compare=False)
 
 
+# ------------------------------------------------------------------ $apply (OData Data Aggregation)
+
+
+@dataclass(frozen=True)
+class AggregateFrom:
+    """`from P1,P2 with method`: aggregate per group of P1,P2 first, then with `method` over the groups."""
+
+    properties: tuple[MemberPath, ...]
+    method: str
+
+
+@dataclass(frozen=True)
+class AggregateItem:
+    """One `aggregate(...)` item: `expr with method as alias`, `$count as alias` (expr None, method
+    None) or `Path/$count as alias` (method None)."""
+
+    expr: Expr | None
+    method: str | None  # sum | min | max | average | countdistinct | a qualified custom method
+    alias: str
+    from_: tuple[AggregateFrom, ...] = ()
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplyAggregate:
+    items: tuple[AggregateItem, ...]
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplyGroupBy:
+    """groupby((properties), then): `then` is applied to each group (None: the distinct groups)."""
+
+    properties: tuple[MemberPath, ...]
+    then: tuple[ApplyStep, ...] | None = None
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplyFilter:
+    condition: Expr
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplyCompute:
+    items: tuple[ComputeItem, ...]
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplyOrderBy:
+    items: tuple[OrderItem, ...]
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplyTop:
+    count: int
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplySkip:
+    count: int
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplyIdentity:
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplySearch:
+    search: Search
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplyConcat:
+    branches: tuple[tuple[ApplyStep, ...], ...]
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ApplyRanked:
+    """topcount, topsum, toppercent, bottomcount, bottomsum, bottompercent(n, value)."""
+
+    kind: str
+    n: Expr
+    value: Expr
+    pos: int = field(default=0, compare=False)
+
+
+ApplyStep = Union[
+    ApplyAggregate, ApplyGroupBy, ApplyFilter, ApplyCompute, ApplyOrderBy, ApplyTop, ApplySkip,
+    ApplyIdentity, ApplySearch, ApplyConcat, ApplyRanked,
+]
+
+
 @dataclass(frozen=True)
 class QueryOptions:
     """System query options of a request or of one $expand/$select item (absent ones are None)."""
@@ -188,6 +289,7 @@ class QueryOptions:
     levels: int | None = None
     search: Search | None = None
     compute: tuple[ComputeItem, ...] | None = None
+    apply: tuple[ApplyStep, ...] | None = None  # the transformations of $apply, in order
 
 
 # ------------------------------------------------------------------ resource paths

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import difflib
 import json
 import re
 import uuid
@@ -31,6 +32,7 @@ START_RULES = (
     "select_option",
     "expand_option",
     "compute_option",
+    "apply_option",
     "search_option",
     "resource_path",
     "alias_value_option",
@@ -70,7 +72,11 @@ _TOKEN_DESCRIPTIONS = {
     "QUALIFIED_NAME": "a qualified name",
     "ENUM_LITERAL": "an enum literal",
     "$END": "the end of the text",
+    "RANKED_TRAFO": "'topcount'",
 }
+_TRANSFORMATIONS = frozenset(
+    {"'aggregate'", "'groupby'", "'filter'", "'compute'", "'orderby'", "'top'", "'skip'", "'identity'"}
+)
 
 
 class ODataSyntaxError(ValueError):
@@ -142,7 +148,7 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ODataSyntaxError:
                 return ODataSyntaxError("unterminated string literal", text, position)
             match = _STRING.match(text, position) or _WORD.match(text, position)
             found = match.group() if match else text[position]
-            return ODataSyntaxError(f"unexpected {found!r}", text, position)
+            return ODataSyntaxError(f"unexpected {found!r}{_expected_hint(error)}", text, position)
         if token.type == "$END":
             position = len(text)
             found = "end of text"
@@ -151,10 +157,17 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ODataSyntaxError:
             found = repr(str(token))
             if str(token).startswith("'") and not str(token).endswith("'"):
                 return ODataSyntaxError("unterminated string literal", text, position)
-        expected = sorted(_TOKEN_DESCRIPTIONS.get(name, _describe(name)) for name in error.expected)
-        hint = f"; expected {', '.join(expected[:8])}" if expected and len(expected) <= 12 else ""
-        return ODataSyntaxError(f"unexpected {found}{hint}", text, position)
+        return ODataSyntaxError(f"unexpected {found}{_expected_hint(error)}", text, position)
     return ODataSyntaxError("invalid syntax", text, 0)
+
+
+def _expected_hint(error: UnexpectedToken) -> str:
+    expected = sorted(_TOKEN_DESCRIPTIONS.get(name, _describe(name)) for name in error.expected)
+    if not expected or len(expected) > 12:
+        return ""
+    if set(expected) >= _TRANSFORMATIONS:  # the start of an $apply transformation: name them all
+        return f"; expected a transformation ({', '.join(sorted(_TRANSFORMATIONS))})"
+    return f"; expected {', '.join(expected[:8])}"
 
 
 def _describe(token_name: str) -> str:
@@ -557,11 +570,105 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
     def nested_compute(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
         return ("compute", children[1])
 
+    def nested_apply(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return ("apply", children[1])
+
     def compute_option(self, meta: Meta, children: list[ast.ComputeItem]) -> tuple[ast.ComputeItem, ...]:
         return tuple(children)
 
     def compute_item(self, meta: Meta, children: list[Any]) -> ast.ComputeItem:
         return ast.ComputeItem(children[0], str(children[1]))
+
+    # ---------------------------------------------------------- $apply
+    def apply_option(self, meta: Meta, children: list[Any]) -> tuple[ast.ApplyStep, ...]:
+        return children[0]  # type: ignore[no-any-return]
+
+    def apply_expr(self, meta: Meta, children: list[ast.ApplyStep]) -> tuple[ast.ApplyStep, ...]:
+        return tuple(children)
+
+    def apply_aggregate(self, meta: Meta, children: list[ast.AggregateItem]) -> ast.ApplyAggregate:
+        return ast.ApplyAggregate(tuple(children), _pos(meta))
+
+    def apply_groupby(self, meta: Meta, children: list[Any]) -> ast.ApplyGroupBy:
+        *properties, then = children
+        return ast.ApplyGroupBy(tuple(properties), then, _pos(meta))
+
+    def apply_filter(self, meta: Meta, children: list[Any]) -> ast.ApplyFilter:
+        return ast.ApplyFilter(children[0], _pos(meta))
+
+    def apply_compute(self, meta: Meta, children: list[ast.ComputeItem]) -> ast.ApplyCompute:
+        return ast.ApplyCompute(tuple(children), _pos(meta))
+
+    def apply_orderby(self, meta: Meta, children: list[ast.OrderItem]) -> ast.ApplyOrderBy:
+        return ast.ApplyOrderBy(tuple(children), _pos(meta))
+
+    def apply_top(self, meta: Meta, children: list[Token]) -> ast.ApplyTop:
+        return ast.ApplyTop(int(children[0]), _pos(meta))
+
+    def apply_skip(self, meta: Meta, children: list[Token]) -> ast.ApplySkip:
+        return ast.ApplySkip(int(children[0]), _pos(meta))
+
+    def apply_identity(self, meta: Meta, children: list[Any]) -> ast.ApplyIdentity:
+        return ast.ApplyIdentity(_pos(meta))
+
+    def apply_search(self, meta: Meta, children: list[ast.Search]) -> ast.ApplySearch:
+        return ast.ApplySearch(children[0], _pos(meta))
+
+    def apply_concat(self, meta: Meta, children: list[tuple[ast.ApplyStep, ...]]) -> ast.ApplyConcat:
+        return ast.ApplyConcat(tuple(children), _pos(meta))
+
+    def apply_ranked(self, meta: Meta, children: list[Any]) -> ast.ApplyRanked:
+        kind, n, value = children
+        return ast.ApplyRanked(str(kind), n, value, _pos(meta))
+
+    def aggregate_with(self, meta: Meta, children: list[Any]) -> ast.AggregateItem:
+        expr, method, from_, alias = children
+        return ast.AggregateItem(expr, method, str(alias), from_ or (), _pos(meta))
+
+    def aggregate_cast(self, meta: Meta, children: list[Any]) -> ast.AggregateItem:
+        # A type cast alone (aggrCastPath with a custom method): kept as a one-step path.
+        name, method, from_, alias = children
+        path = ast.MemberPath((ast.TypeStep(str(name), _pos(meta)),), _pos(meta))
+        return ast.AggregateItem(path, method, str(alias), from_ or (), _pos(meta))
+
+    def aggregate_count(self, meta: Meta, children: list[Any]) -> ast.AggregateItem:
+        from_, alias = children
+        return ast.AggregateItem(None, None, str(alias), from_ or (), _pos(meta))
+
+    def aggregate_path_count(self, meta: Meta, children: list[Any]) -> ast.AggregateItem:
+        expr, from_, alias = children
+        if not (isinstance(expr, ast.MemberPath) and isinstance(expr.steps[-1], ast.CountStep)):
+            # Only $count and Path/$count aggregate without a method: the error is where 'with' belongs.
+            keyword = _KEYWORD_AFTER_EXPR.search(self._text, _pos(meta), alias.start_pos or 0)
+            position = keyword.start() if keyword else _pos(meta)
+            raise ODataSyntaxError(
+                "expected 'with' and an aggregation method (sum, min, max, average, countdistinct) before the alias",
+                "",
+                position,
+            )
+        return ast.AggregateItem(expr, None, str(alias), from_ or (), _pos(meta))
+
+    def aggregate_method(self, meta: Meta, children: list[Token]) -> str:
+        name = str(children[0])
+        if children[0].type == "IDENTIFIER" and name not in AGGREGATION_METHODS:
+            close = [method for method in AGGREGATION_METHODS if method.lower() == name.lower()]
+            close += difflib.get_close_matches(name.lower(), AGGREGATION_METHODS, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ODataSyntaxError(
+                f"unknown aggregation method '{name}' (expected {', '.join(AGGREGATION_METHODS)} "
+                f"or a namespace-qualified custom method){hint}",
+                "",
+                children[0].start_pos or 0,
+            )
+        return name
+
+    def aggregate_from(self, meta: Meta, children: list[Any]) -> tuple[ast.AggregateFrom, ...]:
+        *properties, method, rest = children
+        return (ast.AggregateFrom(tuple(properties), method), *(rest or ()))
+
+    def group_path(self, meta: Meta, children: list[Any]) -> ast.MemberPath:
+        *steps, last = children
+        return ast.MemberPath((*steps, ast.PropertyStep(str(last), last.start_pos or 0)), _pos(meta))
 
     # ---------------------------------------------------------- $search
     def search_option(self, meta: Meta, children: list[ast.Search]) -> ast.Search:
@@ -653,6 +760,8 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
         return ast.KeyValue(str(children[0]), children[1])
 
 
+AGGREGATION_METHODS = ("sum", "min", "max", "average", "countdistinct")
+_KEYWORD_AFTER_EXPR = re.compile(r"(?<![\w.$'])(from|as)(?![\w.])", re.IGNORECASE)
 _DURATION = re.compile(r"-?P(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 _ENUM_MEMBER = re.compile(r"[^\W\d]\w*|[+-]?\d+")
 _GEO_KINDS = (

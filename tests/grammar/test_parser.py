@@ -691,6 +691,126 @@ def test_compute(text: str, expected: tuple[ast.ComputeItem, ...]) -> None:
     assert parse("compute_option", text) == expected
 
 
+# ------------------------------------------------------------------ $apply
+
+
+def agg(expr: ast.Expr | None, method: str | None, alias: str, *from_: ast.AggregateFrom) -> ast.AggregateItem:
+    return ast.AggregateItem(expr, method, alias, from_)
+
+
+APPLY = cases(
+    (
+        "groupby-aggregate",
+        "groupby((ItemNumber),aggregate(LineAmount with sum as Total))",
+        (ast.ApplyGroupBy((prop("ItemNumber"),), (ast.ApplyAggregate((agg(prop("LineAmount"), "sum", "Total"),)),)),),
+    ),
+    ("count", "aggregate($count as N)", (ast.ApplyAggregate((agg(None, None, "N"),)),)),
+    (
+        "path-count-and-methods",
+        "aggregate(Lines/$count as L, Amount with average as A,Name with countdistinct as D)",
+        (
+            ast.ApplyAggregate(
+                (
+                    agg(path(P("Lines"), ast.CountStep()), None, "L"),
+                    agg(prop("Amount"), "average", "A"),
+                    agg(prop("Name"), "countdistinct", "D"),
+                )
+            ),
+        ),
+    ),
+    (
+        "expression-with-custom-method",
+        "aggregate((Amount sub Cost) mul Rate with Custom.weighted as W)",
+        (ast.ApplyAggregate((agg(op("mul", op("sub", prop("Amount"), prop("Cost")), prop("Rate")), "Custom.weighted", "W"),)),),
+    ),
+    (
+        "from",
+        "aggregate(Amount with sum from Time with average from Product/Name with max as X)",
+        (
+            ast.ApplyAggregate(
+                (
+                    agg(
+                        prop("Amount"),
+                        "sum",
+                        "X",
+                        ast.AggregateFrom((prop("Time"),), "average"),
+                        ast.AggregateFrom((prop("Product", "Name"),), "max"),
+                    ),
+                )
+            ),
+        ),
+    ),
+    (
+        "groupby-navigation-no-aggregate",
+        "groupby((Customer/Country, Product/Name))",
+        (ast.ApplyGroupBy((prop("Customer", "Country"), prop("Product", "Name"))),),
+    ),
+    (
+        "groupby-cast",
+        "groupby((Self.Digital/Region))",
+        (ast.ApplyGroupBy((path(ast.TypeStep("Self.Digital"), P("Region")),)),),
+    ),
+    (
+        "chain",
+        "filter(Amount gt 3)/compute(Amount mul 2 as D)/orderby(D desc,Name)/skip(1)/top(5)/identity",
+        (
+            ast.ApplyFilter(op("gt", prop("Amount"), i32(3))),
+            ast.ApplyCompute((ast.ComputeItem(op("mul", prop("Amount"), i32(2)), "D"),)),
+            ast.ApplyOrderBy((ast.OrderItem(prop("D"), True), ast.OrderItem(prop("Name")))),
+            ast.ApplySkip(1),
+            ast.ApplyTop(5),
+            ast.ApplyIdentity(),
+        ),
+    ),
+    (
+        "groupby-then-chain",
+        "groupby((A),aggregate(B with max as M)/filter(M gt 1))",
+        (
+            ast.ApplyGroupBy(
+                (prop("A"),),
+                (ast.ApplyAggregate((agg(prop("B"), "max", "M"),)), ast.ApplyFilter(op("gt", prop("M"), i32(1)))),
+            ),
+        ),
+    ),
+    ("search", "search(blue OR green)", (ast.ApplySearch(ast.Search("or", children=(word("blue"), word("green")))),)),
+    (
+        "search-incomplete",
+        "search(')/top(1')/top(1)",
+        (ast.ApplySearch(ast.Search("phrase", ")/top(1")), ast.ApplyTop(1)),
+    ),
+    (
+        "concat-and-ranked",
+        "concat(topcount(2,Amount),bottomsum(10,Amount))",
+        (
+            ast.ApplyConcat(
+                (
+                    (ast.ApplyRanked("topcount", i32(2), prop("Amount")),),
+                    (ast.ApplyRanked("bottomsum", i32(10), prop("Amount")),),
+                )
+            ),
+        ),
+    ),
+    ("spaces", "aggregate( $count  as  N )", (ast.ApplyAggregate((agg(None, None, "N"),)),)),
+)
+
+
+@pytest.mark.parametrize(("text", "expected"), APPLY)
+def test_apply(text: str, expected: tuple[ast.ApplyStep, ...]) -> None:
+    assert parse("apply_option", text) == expected
+
+
+def test_apply_inside_expand() -> None:
+    (item,) = parse("expand_option", "Lines($apply=aggregate($count as N);$top=1)")
+    assert item.options == ast.QueryOptions(apply=(ast.ApplyAggregate((agg(None, None, "N"),)),), top=1)
+
+
+def test_apply_positions() -> None:
+    (groupby, top) = parse("apply_option", "groupby((A/B),aggregate(C with sum as D))/top(2)")
+    assert (groupby.pos, groupby.properties[0].pos, groupby.properties[0].steps[1].pos, top.pos) == (0, 9, 11, 42)
+    (item,) = groupby.then[0].items
+    assert item.pos == 24 and item.expr.pos == 24
+
+
 # ------------------------------------------------------------------ $search
 
 SEARCH = cases(
@@ -892,6 +1012,7 @@ def test_every_start_rule_is_covered() -> None:
         "select_option",
         "expand_option",
         "compute_option",
+        "apply_option",
         "search_option",
         "resource_path",
     }
@@ -938,6 +1059,19 @@ ERRORS = [
     pytest.param("search_option", "blue)", 4, id="search-unbalanced-close"),
     pytest.param("search_option", "'x' y", 4, id="search-incomplete-must-be-alone"),
     pytest.param("compute_option", "Amount as", 9, id="compute-missing-name"),
+    pytest.param("apply_option", "aggregate()", 10, id="apply-aggregate-empty"),
+    pytest.param("apply_option", "aggregate(Amount with sum)", 25, id="apply-aggregate-no-alias"),
+    pytest.param("apply_option", "aggregate(Amount as Total)", 17, id="apply-aggregate-no-method"),
+    pytest.param("apply_option", "aggregate(Amount from Time with sum as T)", 17, id="apply-aggregate-from-no-method"),
+    pytest.param("apply_option", "aggregate(Amount with summe as T)", 22, id="apply-unknown-method"),
+    pytest.param("apply_option", "aggregate($count with sum as N)", 17, id="apply-count-with-method"),
+    pytest.param("apply_option", "groupby(A)", 8, id="apply-groupby-needs-parens"),
+    pytest.param("apply_option", "groupby((A/@Core.X))", 11, id="apply-groupby-annotation"),
+    pytest.param("apply_option", "groupby((Self.Digital))", 21, id="apply-groupby-ends-in-cast"),
+    pytest.param("apply_option", "Filter(A)", 0, id="apply-transformations-are-case-sensitive"),
+    pytest.param("apply_option", "top(5)/", 7, id="apply-trailing-slash"),
+    pytest.param("apply_option", "top(-1)", 4, id="apply-top-negative"),
+    pytest.param("apply_option", "concat(top(1))", 13, id="apply-concat-needs-two"),
     pytest.param("resource_path", "Customers(", 10, id="path-open-key"),
     pytest.param("resource_path", "Customers('x'", 13, id="path-unclosed-key"),
     pytest.param("resource_path", "Customers(ID=wrong)", 13, id="path-key-not-a-literal"),
@@ -976,6 +1110,12 @@ def test_error_messages() -> None:
         parse("expand_option", "Lines($top=1;$top=2)")
     with pytest.raises(ODataSyntaxError, match="any\\(\\) must follow a collection path"):
         parse("filter_option", "any()")
+    with pytest.raises(ODataSyntaxError, match="unknown aggregation method 'Sum'.*did you mean 'sum'"):
+        parse("apply_option", "aggregate(A with Sum as S)")
+    with pytest.raises(ODataSyntaxError, match=r"expected 'with' and an aggregation method"):
+        parse("apply_option", "aggregate(A as S)")
+    with pytest.raises(ODataSyntaxError, match=r"expected a transformation \('aggregate', 'compute', 'filter'"):
+        parse("apply_option", "groupby((A))/")
 
 
 # ------------------------------------------------------------------ positions and caching
