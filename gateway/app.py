@@ -24,10 +24,10 @@ from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
 from gateway.principal import Principal
 from gateway.read import ReadService, handle_read
-from gateway.write.batch import BatchProcessor
-from gateway.write.http import handle_write
 from gateway.serialize.csdl import metadata_json, metadata_xml
 from gateway.settings import Settings
+from gateway.write.batch import BatchProcessor
+from gateway.write.http import handle_write
 from grammar.parser import build_parser
 
 log = logging.getLogger("fno_gateway")

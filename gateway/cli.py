@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from gateway.settings import DEFAULT_DEMO_DB, HELP, Settings
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
-    Float,
+    Double,
     and_,
     cast,
     exists,
@@ -300,7 +300,7 @@ class ExpressionCompiler:
         elif node.op == "mod":
             sql = self.context.dialect.sql("mod")(a, b)
         elif node.op == "divby":
-            sql, result_type = self.context.dialect.sql("decimal_div")(cast(a, Float()), b), "Edm.Double"
+            sql, result_type = self.context.dialect.sql("decimal_div")(cast(a, Double()), b), "Edm.Double"
         elif result_type in ("Edm.Decimal", "Edm.Double"):
             sql = self.context.dialect.sql("decimal_div")(a, b)
         else:

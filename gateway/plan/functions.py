@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, Numeric, String, case, cast, extract, false, func, literal, null, true
+from sqlalchemy import Double, Numeric, String, case, cast, extract, false, func, literal, null, true
 from sqlalchemy.types import BigInteger, Integer
 
 from gateway.plan.typed import BOOLEAN, STRING, Typed
@@ -150,7 +150,7 @@ def _utc_now() -> dt.datetime:
 _CAST_TARGETS: dict[str, Any] = {
     "Edm.String": String(),
     "Edm.Decimal": Numeric(),
-    "Edm.Double": Float(),
+    "Edm.Double": Double(),  # Float is single precision on MariaDB
     "Edm.Int32": Integer(),
     "Edm.Int64": BigInteger(),
 }

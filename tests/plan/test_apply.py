@@ -18,8 +18,6 @@ from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Dialect
 from starlette.testclient import TestClient
 
 from gateway.catalog.load import load_catalog
@@ -547,15 +545,7 @@ def test_apply_on_a_single_entity_is_a_bad_request(sqlite_client: TestClient) ->
 # ---------------------------------------------------------------------- the SQL
 
 
-def _mysql_8() -> Dialect:
-    """An unconnected MySQL dialect told its server version (CAST(... AS FLOAT) needs 8.0.17 or MariaDB 10.4.5)."""
-    dialect = mysql.dialect()
-    dialect.server_version_info = (8, 0, 36)
-    dialect._support_float_cast = True  # what initialize() sets for this version on a connection
-    return dialect
-
-
-DIALECTS = {**_DIALECTS, "mysql": _mysql_8()}
+DIALECTS = _DIALECTS
 APPLY_CASES: list[tuple[str, str, dict[str, str]]] = [
     ("apply-groupby", "SalesOrderLines",
      {"$apply": "filter(LineAmount gt 1000)/groupby((SalesOrderHeader/OrderingCustomerAccountNumber),"
