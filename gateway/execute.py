@@ -22,7 +22,7 @@ from gateway.plan.query import (
     next_token,
 )
 from gateway.plan.scope import PlanContext
-from gateway.resource import canonical_key
+from gateway.resource import key_url
 from gateway.serialize.values import JsonFormat, converter, etag
 
 # Parents per batch of expand statements; the IN list stays far below every driver's parameter limit.
@@ -55,13 +55,13 @@ class RowShaper:
 
     def reference(self, row: Sequence[Any]) -> dict[str, Any]:
         """The entity reference of a row ($ref): its canonical id and nothing else."""
-        key = canonical_key(self.entity, {name: row[position] for name, position in self.key_positions})
+        key = key_url(self.entity, {name: row[position] for name, position in self.key_positions})
         return {"@odata.id": f"{self.service_root}{self.entity.entity_set}{key}"}
 
     def __call__(self, row: Sequence[Any]) -> dict[str, Any]:
         shaped: dict[str, Any] = {}
         if self.full:
-            key = canonical_key(self.entity, {name: row[position] for name, position in self.key_positions})
+            key = key_url(self.entity, {name: row[position] for name, position in self.key_positions})
             shaped["@odata.type"] = self.type_annotation
             shaped["@odata.id"] = f"{self.service_root}{self.entity.entity_set}{key}"
             shaped["@odata.editLink"] = f"{self.entity.entity_set}{key}"

@@ -152,7 +152,8 @@ def _respond(
         if "@odata.etag" in rows[0]:
             headers["ETag"] = rows[0]["@odata.etag"]
             unchanged = request.headers.get("if-none-match")
-            if unchanged is not None and (unchanged.strip() == "*" or headers["ETag"] in unchanged.split(",")):
+            tags = [tag.strip() for tag in unchanged.split(",")] if unchanged is not None else []
+            if "*" in tags or headers["ETag"] in tags:
                 return Response(status_code=304, headers={"ETag": headers["ETag"], "OData-Version": "4.0"})
         return Response(entity_body(rows[0], fmt, context_url + "/$entity"), headers=headers, media_type=None)
 

@@ -8,6 +8,7 @@ Keys may be composite and given in any order; `Set('x')` works for single-key en
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -118,6 +119,11 @@ def _merge(link: Fixed, key: Fixed) -> Fixed:
             raise NotFound(f"{name}={value!r} does not belong to this parent")
         merged[name] = value
     return tuple(merged.items())
+
+
+def key_url(entity: Entity, values: dict[str, object]) -> str:
+    """The canonical key predicate as it goes into a URL: '#', '?', '%', spaces, non-ASCII escaped."""
+    return quote(canonical_key(entity, values), safe="()=,'-._~:@!$*+;")
 
 
 def canonical_key(entity: Entity, values: dict[str, object]) -> str:

@@ -30,6 +30,7 @@ class PlanContext:
     dialect: DialectTraits
     aliases: dict[str, object] = field(default_factory=dict)  # parameter aliases (@p) by name
     current_company: str = ""  # where a create goes when its body names no company
+    writable_companies: tuple[str, ...] = ()  # where writes may go (the principal's companies)
     _counter: count[int] = field(default_factory=count)
 
     def unique(self, stem: str) -> str:

@@ -69,7 +69,7 @@ class EntityWriter:
         company_property = self.catalog.service.company_property
         if entity.company_specific:
             company = str(values.get(company_property) or self.context.current_company).lower()
-            if company not in self.context.companies:
+            if company not in (self.context.writable_companies or self.context.companies):
                 raise Forbidden(f"you may not write to company '{company}'", target=company_property)
             values[company_property] = company
         for name in entity.key:
@@ -109,7 +109,12 @@ class EntityWriter:
         if replace:
             for prop in self.entity.properties.values():
                 if prop.name not in values and not prop.read_only and prop.name not in self.entity.key:
+                    if prop.required:
+                        raise BadRequest(f"{prop.name} is required: PUT replaces every property", target=prop.name)
                     values[prop.name] = empty_value(self.catalog, prop)
+        for name, value in values.items():
+            if self.entity.properties[name].required and value in (None, ""):
+                raise BadRequest(f"{name} is required and cannot be empty", target=name)
         self._check_references({**dict(fixed), **values})
         changes = self._rows_by_alias(values)
         recids = {alias: current[alias][0] for alias in current}
@@ -117,7 +122,7 @@ class EntityWriter:
         for source in reversed(self.entity.sources):
             row = changes[source.alias]
             if source.join == "left":
-                row = {name: value for name, value in row.items() if value is not None}  # optional table
+                row = self._optional_changes(source, row, exists=recids[source.alias] is not None)
             if recids[source.alias] is None:
                 if row:  # an optional row (e.g. the address) that does not exist yet
                     self._create_optional(source, row, changes, recids)
@@ -186,6 +191,18 @@ class EntityWriter:
                 rows[alias][theirs] = recids[source.alias]  # the earlier row points at this one
             elif theirs == "RECID":
                 row[mine] = recids[alias]  # this row points at the earlier one
+
+    def _optional_changes(self, source: Source, row: dict[str, object], exists: bool) -> dict[str, object]:
+        """Changes to an optional (outer-joined) table's row. Its columns hold values, never null: a
+        null property means "empty" on a row that exists, and nothing to create on one that does not."""
+        if not exists:
+            return {name: value for name, value in row.items() if value is not None}
+        empties = {
+            prop.column_name: empty_value(self.catalog, prop, in_new_row=True)
+            for prop in self.entity.properties.values()
+            if prop.alias == source.alias
+        }
+        return {name: empties.get(name, "") if value is None else value for name, value in row.items()}
 
     def _fill_optional(self, source: Source, row: dict[str, object]) -> None:
         """A new row of an optional (outer-joined) table: its unset columns get their empty values."""

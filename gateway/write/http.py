@@ -6,7 +6,7 @@ result back in the same transaction → respond (201/200/204, Location, ETag, OD
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -24,7 +24,7 @@ from gateway.plan.query import OptionTexts, plan_read
 from gateway.plan.scope import PlanContext
 from gateway.principal import company_scope, current_company
 from gateway.read import ReadService, _parse_path, lookup_on
-from gateway.resource import Target, canonical_key, resolve
+from gateway.resource import Target, key_url, resolve
 from gateway.serialize.json import entity_body
 from gateway.write.entity import EntityWriter, PreconditionFailed
 from gateway.write.unit import WriteUnit
@@ -89,6 +89,7 @@ async def handle_write(service: ReadService, request: Request, resource_path: st
         dialect_traits(service.engine.dialect.name),
         query.aliases,
         current_company(service.principal, query.custom),
+        service.principal.companies,
     )
     base = str(request.base_url).rstrip("/") + service.prefix + "/"
     raw_body = await request.body() if request.method in ("POST", "PATCH", "PUT") else None
@@ -150,6 +151,10 @@ def _apply(
     values = property_values(catalog, entity, body.json())
     if writer.current_etag(target.fixed) is None:
         if method == "PATCH" and entity.upsert and if_match is None:
+            for name, value in target.fixed:
+                if name in values and values[name] != value:
+                    raise BadRequest(f"{name} is part of the key: the body says {values[name]!r}, the URL {value!r}",
+                                     target=name)
             return 201, writer.create({**values, **dict(target.fixed)})
         if if_match is not None and "*" in if_match:
             raise PreconditionFailed("If-Match: * needs an existing entity")
@@ -173,9 +178,11 @@ def _respond(
     headers = {"OData-Version": "4.0"}
     if preferences.applied:
         headers["Preference-Applied"] = preferences.applied
-    location = f"{base}{entity.entity_set}{canonical_key(entity, dict(fixed))}"
-    plan = plan_read(context, entity, ast.QueryOptions(), OptionTexts(), fixed)
-    row = read_one(unit.connection, context, plan, fmt, base)
+    location = f"{base}{entity.entity_set}{key_url(entity, dict(fixed))}"
+    # A create may go to another company than the request reads (dataAreaId in the body).
+    written = replace(context, companies=context.writable_companies or context.companies)
+    plan = plan_read(written, entity, ast.QueryOptions(), OptionTexts(), fixed)
+    row = read_one(unit.connection, written, plan, fmt, base)
     if row is None:  # DELETE: nothing is left to show
         return Response(status_code=204, headers=headers)
     if "@odata.etag" in row:

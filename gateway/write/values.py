@@ -70,10 +70,13 @@ def parse_value(catalog: Catalog, prop: Property, raw: object) -> object:
         return int(value)
     if kind == "Edm.Decimal":
         value = _number(name, raw)
-        if prop.scale is not None and value != round(value, prop.scale):
-            raise InvalidValue(f"{name} has more than {prop.scale} decimal places", target=name)
-        if prop.precision is not None and abs(value) >= Decimal(10) ** (prop.precision - (prop.scale or 0)):
+        # Digits are counted from the Decimal itself: rounding would overflow its context above 28 digits.
+        whole_digits = value.adjusted() + 1 if value else 0
+        if prop.precision is not None and whole_digits > prop.precision - (prop.scale or 0):
             raise InvalidValue(f"{name} is too large for Precision {prop.precision}", target=name)
+        places = -value.normalize().as_tuple().exponent if value else 0  # type: ignore[operator]
+        if prop.scale is not None and places > prop.scale:
+            raise InvalidValue(f"{name} has more than {prop.scale} decimal places", target=name)
         return value
     if kind == "Edm.Double":
         return float(_number(name, raw))
