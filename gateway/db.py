@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -36,3 +37,16 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA case_sensitive_like = ON")
     cursor.close()
+    # SQLite's upper()/lower() map ASCII only; these map every letter (one character to one, as the
+    # other databases do: 'ß' stays 'ß').
+    dbapi_connection.create_function("upper", 1, _case_mapper(str.upper), deterministic=True)
+    dbapi_connection.create_function("lower", 1, _case_mapper(str.lower), deterministic=True)
+
+
+def _case_mapper(mapping: Callable[[str], str]) -> Callable[[object], object]:
+    def mapped(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return "".join(c if len(m := mapping(c)) != 1 else m for c in value)
+
+    return mapped

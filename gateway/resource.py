@@ -8,10 +8,10 @@ Keys may be composite and given in any order; `Set('x')` works for single-key en
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from gateway.catalog.model import Catalog, Entity
 from gateway.errors import (

@@ -39,17 +39,22 @@ def create_server_database(name: str, database: str = "fno_test") -> str:
     if name == "postgresql":
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database})
-            if exists.first() is None:
-                connection.execute(
-                    text(f"CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
-                )
+            # Byte-order sorting (like the other two) with Unicode case mapping (upper('ü') = 'Ü').
+            ctype = connection.execute(
+                text("SELECT datctype FROM pg_database WHERE datname = :name"), {"name": database}
+            ).scalar()
+            if ctype is not None and ctype != "C.UTF-8":
+                connection.execute(text(f"DROP DATABASE {database} WITH (FORCE)"))
+            if ctype != "C.UTF-8":
+                connection.execute(text(
+                    f"CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'"
+                ))
         admin.dispose()
         return PG_URL.rsplit("/", 1)[0] + f"/{database}"
     admin = create_engine(MARIADB_ADMIN_URL)
     with admin.connect() as connection:
         connection.execute(
-            text(f"CREATE DATABASE IF NOT EXISTS {database} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+            text(f"CREATE DATABASE IF NOT EXISTS {database} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin")
         )
     admin.dispose()
     return MARIADB_URL.replace("/fno_test?", f"/{database}?")

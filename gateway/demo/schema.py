@@ -24,9 +24,10 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-# MariaDB compares strings with its connection collation unless told otherwise; a binary collation
-# makes `eq` and LIKE case-sensitive there as they are on PostgreSQL and SQLite (OData semantics).
-MARIADB_TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+# MariaDB compares strings with its connection collation unless told otherwise; a binary NO PAD
+# collation makes `eq` and LIKE case-sensitive and trailing spaces significant there, as they are on
+# PostgreSQL and SQLite (OData semantics).
+MARIADB_TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_nopad_bin"}
 
 # F&O stores amounts as numeric(32,16); six places are plenty for the demo and keep MariaDB happy.
 Amount = Numeric(32, 6)

@@ -235,7 +235,7 @@ class ExpressionCompiler:
             if not self.catalog.is_enum(left.type):
                 raise self._mismatch(node, "'has' needs an enum value on its left")
             # The catalog's enums are not flags, so 'has' is membership of that one value.
-            return Typed(left.sql == right.sql, BOOLEAN, False)
+            return Typed(_two_valued(left.sql == right.sql, left), BOOLEAN, False)
         return self._arithmetic(node, left, right)
 
     def _operands(self, left_node: ast.Expr, right_node: ast.Expr) -> tuple[Typed, Typed]:
@@ -258,7 +258,7 @@ class ExpressionCompiler:
             if wildcard is not None:
                 matched = left.sql.like(wildcard, escape="\\")
                 if node.op == "eq":
-                    return Typed(matched, BOOLEAN, False)
+                    return Typed(_two_valued(matched, left), BOOLEAN, False)
                 return Typed(or_(~matched, left.sql.is_(None)) if left.nullable else ~matched, BOOLEAN, False)
             return Typed(_equality(node.op, left, right), BOOLEAN, False)
         if "null" in (left.type, right.type):
@@ -269,7 +269,7 @@ class ExpressionCompiler:
             "gt": lambda a, b: a > b,
             "ge": lambda a, b: a >= b,
         }
-        return Typed(operators[node.op](left.sql, right.sql), BOOLEAN, False)
+        return Typed(_two_valued(operators[node.op](left.sql, right.sql), left, right), BOOLEAN, False)
 
     def _wildcard(self, left: Typed, right: Typed) -> str | None:
         """F&O's `Field eq '*text*'`: a string literal with '*' matches like a LIKE pattern."""
@@ -305,6 +305,10 @@ class ExpressionCompiler:
             sql = self.context.dialect.sql("decimal_div")(a, b)
         else:
             sql = self.context.dialect.sql("integer_div")(a, b)  # OData: integer div truncates
+        if result_type == "Edm.Decimal" and not self.context.dialect.native_decimal:
+            # Without a decimal type the database computes in binary floating point
+            # (20.49 * 58 = 1188.4199999999998); ten places give back the decimal result.
+            sql = func.round(sql, 10)
         return Typed(sql, result_type, left.nullable or right.nullable)
 
     def _in(self, node: ast.In, expected: str | None) -> Typed:
@@ -315,7 +319,7 @@ class ExpressionCompiler:
             if not comparable(operand.type, value.type):
                 raise self._mismatch(item, f"cannot compare {_describe(operand.type)} with {_describe(value.type)}")
         non_null = [value.sql for value in values if value.type != "null"]
-        condition: ColumnElement[bool] = operand.sql.in_(non_null) if non_null else false()
+        condition: ColumnElement[bool] = _two_valued(operand.sql.in_(non_null), operand) if non_null else false()
         if len(non_null) < len(values):
             condition = or_(condition, operand.sql.is_(None))
         return Typed(condition, BOOLEAN, False)
@@ -402,6 +406,13 @@ def _chain(node: ast.BinaryOp, op: str) -> list[ast.Expr]:
     return operands
 
 
+def _two_valued(condition: ColumnElement[bool], *operands: Typed) -> ColumnElement[bool]:
+    """OData comparisons are never null: with a null operand they are false (so `not` makes them
+    true), where SQL would say NULL and drop the row under `not` too."""
+    guards = [operand.sql.is_not(None) for operand in operands if operand.nullable and operand.type != "null"]
+    return and_(*guards, condition) if guards else condition
+
+
 def _equality(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:
     """OData equality: null eq null is true and null ne 'x' is true, unlike SQL's three values."""
     if right.type == "null" or left.type == "null":
@@ -409,7 +420,7 @@ def _equality(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:
         return other.sql.is_(None) if op == "eq" else other.sql.is_not(None)
     both_nullable = left.nullable and right.nullable
     if op == "eq":
-        return left.sql.is_not_distinct_from(right.sql) if both_nullable else left.sql == right.sql
+        return left.sql.is_not_distinct_from(right.sql) if both_nullable else _two_valued(left.sql == right.sql, left, right)
     if left.nullable or right.nullable:
         return left.sql.is_distinct_from(right.sql)
     return left.sql != right.sql

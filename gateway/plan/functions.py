@@ -54,8 +54,8 @@ def _string_match(kind: str) -> Builder:
         method = getattr(subject.sql, kind)
         if pattern.literal is not None and pattern.type == STRING:
             # autoescape: % and _ in the user's text match themselves, not any character.
-            return Typed(method(str(pattern.literal.value), autoescape=True), BOOLEAN, False)
-        return Typed(method(pattern.sql), BOOLEAN, False)
+            return Typed(method(str(pattern.literal.value), autoescape=True), BOOLEAN, subject.nullable)
+        return Typed(method(pattern.sql), BOOLEAN, _nullable(args))
 
     return build
 

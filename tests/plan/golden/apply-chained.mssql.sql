@@ -7,5 +7,5 @@ FROM (SELECT apply_1.c0 AS c0, apply_1.c1 AS c1, apply_1.c2 AS c2, apply_1.c3 AS
 FROM (SELECT TOP __[POSTCOMPILE_param_3] line_0.[DATAAREAID] AS c0, line_0.[INVENTTRANSID] AS c1, line_0.[SALESID] AS c2, line_0.[LINENUM] AS c3, line_0.[ITEMID] AS c4, line_0.[SALESQTY] AS c5, line_0.[SALESPRICE] AS c6, line_0.[LINEAMOUNT] AS c7, line_0.[SALESUNIT] AS c8, line_0.[SALESSTATUS] AS c9, line_0.[INVENTCOLORID] AS c10, line_0.[INVENTSIZEID] AS c11, line_0.[LINEAMOUNT] AS o0 
 FROM [SALESLINE] AS line_0 
 WHERE line_0.[DATAAREAID] = :DATAAREAID_1 ORDER BY line_0.[LINEAMOUNT] DESC, line_0.[DATAAREAID] ASC, line_0.[INVENTTRANSID] ASC) AS apply_1) AS apply_2 GROUP BY apply_2.c4) AS apply_3 
-WHERE apply_3.c1 > :param_4) AS apply_4
+WHERE apply_3.c1 IS NOT NULL AND apply_3.c1 > :param_4) AS apply_4
 -- parameters: [('DATAAREAID_1', 'usmf'), ('param_1', 101), ('param_2', 2), ('param_3', 100), ('param_4', 10)]

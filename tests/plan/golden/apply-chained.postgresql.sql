@@ -8,6 +8,6 @@ FROM (SELECT line_0."DATAAREAID" AS c0, line_0."INVENTTRANSID" AS c1, line_0."SA
 FROM "SALESLINE" AS line_0 
 WHERE line_0."DATAAREAID" = %(DATAAREAID_1)s::VARCHAR ORDER BY line_0."LINEAMOUNT" DESC, line_0."DATAAREAID" ASC, line_0."INVENTTRANSID" ASC 
  LIMIT %(param_2)s::INTEGER) AS apply_1) AS apply_2 GROUP BY apply_2.c4) AS apply_3 
-WHERE apply_3.c1 > %(param_3)s::INTEGER) AS apply_4 
+WHERE apply_3.c1 IS NOT NULL AND apply_3.c1 > %(param_3)s::INTEGER) AS apply_4 
  LIMIT %(param_4)s::INTEGER
 -- parameters: [('DATAAREAID_1', 'usmf'), ('param_1', 2), ('param_2', 100), ('param_3', 10), ('param_4', 101)]

@@ -3,11 +3,11 @@
 SELECT apply_4.c0 AS c0 
 FROM (SELECT sum(apply_3.c1) AS c0 
 FROM (SELECT apply_2.c4 AS c0, max(apply_2.c12) AS c1, count(DISTINCT apply_2.c4) AS c2 
-FROM (SELECT apply_1.c0 AS c0, apply_1.c1 AS c1, apply_1.c2 AS c2, apply_1.c3 AS c3, apply_1.c4 AS c4, apply_1.c5 AS c5, apply_1.c6 AS c6, apply_1.c7 AS c7, apply_1.c8 AS c8, apply_1.c9 AS c9, apply_1.c10 AS c10, apply_1.c11 AS c11, apply_1.c7 * ? AS c12, apply_1.o0 AS o0 
+FROM (SELECT apply_1.c0 AS c0, apply_1.c1 AS c1, apply_1.c2 AS c2, apply_1.c3 AS c3, apply_1.c4 AS c4, apply_1.c5 AS c5, apply_1.c6 AS c6, apply_1.c7 AS c7, apply_1.c8 AS c8, apply_1.c9 AS c9, apply_1.c10 AS c10, apply_1.c11 AS c11, round(apply_1.c7 * ?, ?) AS c12, apply_1.o0 AS o0 
 FROM (SELECT line_0."DATAAREAID" AS c0, line_0."INVENTTRANSID" AS c1, line_0."SALESID" AS c2, line_0."LINENUM" AS c3, line_0."ITEMID" AS c4, line_0."SALESQTY" AS c5, line_0."SALESPRICE" AS c6, line_0."LINEAMOUNT" AS c7, line_0."SALESUNIT" AS c8, line_0."SALESSTATUS" AS c9, line_0."INVENTCOLORID" AS c10, line_0."INVENTSIZEID" AS c11, line_0."LINEAMOUNT" AS o0 
 FROM "SALESLINE" AS line_0 
 WHERE line_0."DATAAREAID" = ? ORDER BY line_0."LINEAMOUNT" DESC, line_0."DATAAREAID" ASC, line_0."INVENTTRANSID" ASC
  LIMIT ? OFFSET ?) AS apply_1) AS apply_2 GROUP BY apply_2.c4) AS apply_3 
-WHERE apply_3.c1 > ?) AS apply_4
+WHERE apply_3.c1 IS NOT NULL AND apply_3.c1 > ?) AS apply_4
  LIMIT ? OFFSET ?
--- parameters: [('DATAAREAID_1', 'usmf'), ('param_1', 2), ('param_2', 100), ('param_3', 0), ('param_4', 10), ('param_5', 101), ('param_6', 0)]
+-- parameters: [('DATAAREAID_1', 'usmf'), ('param_1', 2), ('param_2', 100), ('param_3', 0), ('param_4', 10), ('param_5', 101), ('param_6', 0), ('round_1', 10)]

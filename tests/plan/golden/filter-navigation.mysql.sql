@@ -2,6 +2,6 @@
 -- page
 SELECT header_0.`SALESID` AS p0, header_0.`DATAAREAID` AS p1, header_0.`RECID` AS e0, header_0.`RECVERSION` AS e1, header_0.`DATAAREAID` AS k0, header_0.`SALESID` AS k1 
 FROM `SALESTABLE` AS header_0 LEFT OUTER JOIN (`CUSTTABLE` AS cust_1 INNER JOIN `DIRPARTYTABLE` AS party_2 ON party_2.`RECID` = cust_1.`PARTY` LEFT OUTER JOIN `LOGISTICSPOSTALADDRESS` AS addr_3 ON addr_3.`RECID` = party_2.`PRIMARYADDRESS` LEFT OUTER JOIN `CUSTGROUP` AS grp_4 ON cust_1.`DATAAREAID` = grp_4.`DATAAREAID` AND cust_1.`CUSTGROUP` = grp_4.`CUSTGROUP` AND grp_4.`DATAAREAID` = %s) ON header_0.`DATAAREAID` = cust_1.`DATAAREAID` AND header_0.`CUSTACCOUNT` = cust_1.`ACCOUNTNUM` AND cust_1.`DATAAREAID` = %s 
-WHERE header_0.`DATAAREAID` = %s AND grp_4.`NAME` = %s ORDER BY header_0.`DATAAREAID` ASC, header_0.`SALESID` ASC 
+WHERE header_0.`DATAAREAID` = %s AND grp_4.`NAME` IS NOT NULL AND grp_4.`NAME` = %s ORDER BY header_0.`DATAAREAID` ASC, header_0.`SALESID` ASC 
  LIMIT %s
 -- parameters: [('DATAAREAID_1', 'usmf'), ('DATAAREAID_2', 'usmf'), ('DATAAREAID_3', 'usmf'), ('param_1', 'Wholesale customers'), ('param_2', 101)]

@@ -1,0 +1,34 @@
+// SAP CAP serving the demo F&O SQLite file read-only, for the benchmark (bench/run.py starts it).
+//   node server.js <sqlite-file> <port> [workers]
+// Several workers share the port through node's cluster module (round-robin), like uvicorn's workers.
+'use strict'
+const cluster = require('node:cluster')
+const path = require('node:path')
+
+const [file, port = '4004', workers = '1'] = process.argv.slice(2)
+if (!file) { console.error('usage: node server.js <sqlite-file> <port> [workers]'); process.exit(2) }
+
+if (cluster.isPrimary && Number(workers) > 1) {
+  for (let i = 0; i < Number(workers); i++) cluster.fork()
+  cluster.on('exit', (worker, code) => { if (code) console.error(`cap worker ${worker.process.pid} exited ${code}`) })
+  const stop = () => { for (const id in cluster.workers) cluster.workers[id].kill(); process.exit(0) }
+  process.on('SIGTERM', stop); process.on('SIGINT', stop)
+} else {
+  const cds = require('@sap/cds')
+  // Serve service projections straight from the existing tables (no SQL views deployed into the file).
+  cds.env.features.runtime_views = true
+  cds.env.requires.db = { kind: 'sqlite', impl: path.join(__dirname, 'sqlite-views.js'), credentials: { url: path.resolve(file) } }
+  // No authentication, as the gateway's development principal (production mode would want XSUAA).
+  cds.env.requires.auth = { kind: 'dummy' }
+  // Request logging off: the gateway logs warnings only, too.
+  for (const name of ['cds', 'odata', 'serve', 'server', 'db', 'sqlite', 'app', 'rest']) cds.log(name, 'warn')
+  ;(async () => {
+    const express = require('express')
+    const app = express()
+    const csn = await cds.load(path.join(__dirname, 'srv'))
+    cds.model = cds.compile.for.nodejs(csn)
+    await cds.connect.to('db')
+    await cds.serve('all').from(cds.model).in(app)
+    app.listen(Number(port), '127.0.0.1', () => console.error(`cap ${process.pid} listening on ${port}`))
+  })().catch(error => { console.error(error); process.exit(1) })
+}
