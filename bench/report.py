@@ -70,12 +70,7 @@ def write_report(*, path: Path, args: Any, samples: Any, results: list[Any], exp
         f"{args.concurrency} and 1, {args.rounds} A/B rounds of {args.duration:g} s per kind (order alternating), "
         f"took {seconds / 60:.1f} min.")
     add("")
-    if args.tcp_nodelay:
-        add("Gateway served through `bench/gateway_nodelay.py`: `fno-gateway serve` plus TCP_NODELAY on every "
-            "connection, which uvicorn's `--workers N` mode loses (uvicorn issue #3149: ~40 ms per keep-alive "
-            "request). Without `--tcp-nodelay` the gateway runs exactly as shipped.")
-    else:
-        add("Gateway served exactly as shipped (`python -m gateway.cli serve --workers N`).")
+    add("Gateway served exactly as shipped (`python -m gateway.cli serve --workers N`).")
     add("")
     for name, value in environment.items():
         add(f"- {name}: {value}")

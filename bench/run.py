@@ -13,7 +13,7 @@
 5. exports every row of SalesOrderLines through nextLinks from each server, alternately;
 6. memory: a fresh gateway per case (page of 100 vs 10,000 rows; export of 10,000 rows vs all rows),
    the workers' peak RSS (VmHWM) after each;
-7. writes the markdown report to bench/results/<date>-scale<N>[-nodelay].md and prints it.
+7. writes the markdown report to bench/results/<date>-scale<N>.md and prints it.
 
 Servers are stopped in `finally` blocks; every load run is bounded by time and request count.
 WAL: CAP's SQLite driver switches the file to WAL on connect (a persistent setting); the benchmark
@@ -100,9 +100,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-rounds", type=int, default=2, help="A/B rounds of the full export")
     parser.add_argument("--parse-expressions", type=int, default=1000, help="fresh $filter texts timed")
     parser.add_argument("--kinds", default="", help="comma-separated subset of request kinds")
-    parser.add_argument("--tcp-nodelay", action="store_true",
-                        help="serve the gateway through bench/gateway_nodelay.py: TCP_NODELAY on, which "
-                             "uvicorn --workers N loses (uvicorn issue #3149)")
     parser.add_argument("--no-cap", action="store_true", help="skip SAP CAP")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory phase")
     parser.add_argument("--out", default="", help="report file (default bench/results/<date>-scale<N>.md)")
@@ -135,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         cap_reason = cap_reason or cap_available()
     exports: dict[str, list[Run]] = {"gateway": [], "cap": []}
     server_rss: dict[str, float] = {}
-    gateway = gateway_server(db_file, args.workers, free_port(), args.tcp_nodelay)
+    gateway = gateway_server(db_file, args.workers, free_port())
     cap = cap_server(db_file, args.workers, free_port()) if cap_reason is None else None
     try:
         gateway.start()
@@ -179,10 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         if cap is not None:
             cap.stop()
 
-    memory = {} if args.no_memory else memory_phase(db_file, args.workers, args.tcp_nodelay)
+    memory = {} if args.no_memory else memory_phase(db_file, args.workers)
     report = write_report(
         path=Path(args.out) if args.out else RESULTS / (f"{dt.date.today().isoformat()}-scale{args.scale:g}"
-                                                         f"{'-nodelay' if args.tcp_nodelay else ''}.md"),
+                                                         ".md"),
         args=args, samples=samples, results=results, exports=exports, raw_export=(raw_export_rows, raw_export_seconds),
         parse=parse_result, memory=memory, server_rss=server_rss, cap_reason=cap_reason,
         environment={**environment(), "load average (1 min) at start / end": f"{load_before:.2f} / "
@@ -335,7 +332,7 @@ class MemoryCase:
     seconds: float
 
 
-def memory_phase(db_file: Path, workers: int, nodelay: bool) -> dict[str, MemoryCase]:
+def memory_phase(db_file: Path, workers: int) -> dict[str, MemoryCase]:
     """A fresh gateway per case; its workers' peak RSS (VmHWM) after the case's requests."""
     cases: dict[str, MemoryCase] = {}
     plan = [
@@ -345,7 +342,7 @@ def memory_phase(db_file: Path, workers: int, nodelay: bool) -> dict[str, Memory
         ("export of every row", "export", [K.export_requests("full")[0]]),
     ]
     for name, mode, requests in plan:
-        server = gateway_server(db_file, workers, free_port(), nodelay)
+        server = gateway_server(db_file, workers, free_port())
         try:
             server.start()
             idle = max((rss_mb(worker) for worker in server.workers()), default=0.0)

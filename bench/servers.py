@@ -103,9 +103,9 @@ def _serves(process: psutil.Process) -> bool:
     return "resource_tracker" not in command  # multiprocessing's helper serves nothing
 
 
-def gateway_server(db_file: Path, workers: int, port: int, nodelay: bool = False) -> Server:
-    """`fno-gateway serve` as users run it, or through bench/gateway_nodelay.py (uvicorn issue #3149)."""
-    module = "bench.gateway_nodelay" if nodelay else "gateway.cli"
+def gateway_server(db_file: Path, workers: int, port: int) -> Server:
+    """`fno-gateway serve` as users run it."""
+    module = "gateway.cli"
     command = [
         sys.executable, "-m", module, "serve", "--db", f"sqlite:///{db_file}", "--workers", str(workers),
         "--port", str(port),

@@ -42,7 +42,10 @@ def settings_from_environment() -> Settings:
 
 def app_from_environment():  # type: ignore[no-untyped-def]
     """The ASGI app factory uvicorn calls in each worker process."""
+    from gateway import nodelay
     from gateway.app import create_app
+
+    nodelay.install()
 
     return create_app(settings_from_environment())
 

@@ -55,6 +55,11 @@ class DialectTraits:
     # How many parameters one statement may carry (bounds the IN lists of $expand batches).
     max_parameters: int
     functions: dict[str, SqlBuilder] = field(default_factory=dict)
+    # Whether `(a, b) > (x, y)` is a range over an index on (a, b): the keyset form of deep pages.
+    row_value_keyset: bool = False
+    # Whether a deep page must keep the planner off the company filter's index (SQLite would take
+    # `DATAAREAID IN (...)` over the keyset range and scan every row before the page).
+    keyset_unindexes_company: bool = False
 
     def sql(self, operation: str) -> SqlBuilder:
         return self.functions.get(operation) or _STANDARD[operation]
@@ -77,9 +82,9 @@ _MYSQL_FUNCTIONS: dict[str, SqlBuilder] = {
 }
 
 _TRAITS = {
-    "sqlite": DialectTraits("sqlite", True, False, 30000, _SQLITE_FUNCTIONS),
+    "sqlite": DialectTraits("sqlite", True, False, 30000, _SQLITE_FUNCTIONS, True, True),
     "postgresql": DialectTraits(
-        "postgresql", False, True, 30000, {"indexof": lambda text, part: func.strpos(text, part) - 1}
+        "postgresql", False, True, 30000, {"indexof": lambda text, part: func.strpos(text, part) - 1}, True
     ),
     "mysql": DialectTraits("mysql", True, True, 30000, _MYSQL_FUNCTIONS),
     "mariadb": DialectTraits("mariadb", True, True, 30000, _MYSQL_FUNCTIONS),

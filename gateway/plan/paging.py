@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, false, or_
+from sqlalchemy import and_, false, literal, or_, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.errors import InvalidSkipToken
@@ -49,8 +49,18 @@ def order_by(keys: list[SortKey], dialect: DialectTraits) -> list[ColumnElement[
     return clauses
 
 
-def after(keys: list[SortKey], values: tuple[object, ...]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the order of `keys` (lexicographic, null-aware)."""
+def after(keys: list[SortKey], values: tuple[object, ...], dialect: DialectTraits) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the order of `keys` (lexicographic, null-aware).
+
+    Where the database compares row values through an index, `(a, b) > (x, y)` lets a deep page
+    start right at its position instead of scanning every row before it; the OR-of-ANDs form is
+    the general case (mixed directions, nullable keys).
+    """
+    uniform = len({key.descending for key in keys}) == 1 and not any(key.nullable for key in keys)
+    if dialect.row_value_keyset and uniform and None not in values and len(keys) > 1:
+        left = tuple_(*(key.sql for key in keys))
+        right = tuple_(*(literal(value, key.sql.type) for key, value in zip(keys, values)))
+        return left < right if keys[0].descending else left > right
     alternatives: list[ColumnElement[bool]] = []
     equal_so_far: list[ColumnElement[bool]] = []
     for key, value in zip(keys, values):

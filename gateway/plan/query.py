@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Unpack
 
-from sqlalchemy import Float, Select, and_, case, func, not_, null, or_, select, tuple_, type_coerce
+from sqlalchemy import Float, Select, and_, case, false, func, not_, null, or_, select, tuple_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.catalog.model import Entity, Navigation
@@ -89,7 +89,7 @@ def plan_read(
 ) -> ReadPlan:
     """The statement for one page of `entity` under `options`, restricted by `fixed` equalities."""
     _reject_unsupported(options)
-    scope = EntityScope(entity, context)
+    scope = EntityScope(entity, context, keyset=skiptoken is not None)
     computed = _computed(context, scope, options, texts)
     conditions = [scope.where(fixed)]
     conditions.extend(_filters(context, scope, options, texts, computed))
@@ -109,14 +109,14 @@ def plan_read(
     top = options.top
     if skiptoken is not None:
         token = paging.decode(skiptoken, shape, len(sort_keys))
-        conditions.append(paging.after(sort_keys, token.values))
+        conditions.append(paging.after(sort_keys, token.values, context.dialect))
         top = token.remaining_top
     count_statement = None
     if options.count:
         count_statement = select(func.count()).select_from(scope.from_clause()).where(*conditions)
 
     columns = [
-        (_as_read(context, computed[name]) if name in computed else scope.column(name)).label(f"p{index}")
+        (_as_read(context, computed[name]) if name in computed else read_column(scope, name)).label(f"p{index}")
         for index, name in enumerate(layout.read)
     ]
     columns += [col.label(f"e{index}") for index, col in enumerate(scope.etag_columns())]
@@ -157,6 +157,15 @@ def _computed(
             raise InvalidQueryOption(f"$compute: {item.name} has no type (null or a type name)", target=item.name)
         computed[item.name] = typed
     return computed
+
+
+def read_column(scope: EntityScope, name: str) -> ColumnElement[Any]:
+    """A property as the page reads it: on a database without a decimal type, a decimal column is
+    read as the float it stores (the JSON writer formats it), skipping a costly Decimal per value."""
+    column = scope.column(name)
+    if scope.entity.properties[name].type == "Edm.Decimal" and not scope.context.dialect.native_decimal:
+        return type_coerce(column, Float())
+    return column
 
 
 def _as_read(context: PlanContext, typed: Typed) -> ColumnElement[Any]:
@@ -364,7 +373,7 @@ def child_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[t
     conditions = [scope.where(), link_match, *_filters(context, scope, options, plan.texts)]
     sort_keys = _sort_keys(context, scope, options, plan.texts)
     ordering = paging.order_by(sort_keys, context.dialect)
-    columns = [scope.column(name).label(f"p{index}") for index, name in enumerate(plan.layout.read)]
+    columns = [read_column(scope, name).label(f"p{index}") for index, name in enumerate(plan.layout.read)]
     columns += [col.label(f"e{index}") for index, col in enumerate(scope.etag_columns())]
     columns += [col.label(f"l{index}") for index, col in enumerate(links)]
     windowed = options.top is not None or bool(options.skip)
@@ -395,6 +404,15 @@ def _link_match(
 ) -> tuple[list[ColumnElement[Any]], ColumnElement[bool]]:
     """The target's link columns, and the condition that they equal one parent's link values."""
     links = [scope.column(theirs) for theirs in plan.nav.link.values()]
-    if len(links) == 1:
-        return links, links[0].in_([values[0] for values in parent_links])
-    return links, tuple_(*links).in_(parent_links)
+    # A link part that every parent shares (the company, mostly) is an equality, the rest an IN:
+    # `DATAAREAID = 'usmf' AND SALESID IN (...)` uses the index; a tuple IN scans the company.
+    shared = [i for i in range(len(links)) if parent_links and len({v[i] for v in parent_links}) == 1]
+    varying = [i for i in range(len(links)) if i not in shared]
+    conditions = [links[i] == parent_links[0][i] for i in shared]
+    if len(varying) == 1:
+        conditions.append(links[varying[0]].in_(list(dict.fromkeys(v[varying[0]] for v in parent_links))))
+    elif varying:
+        conditions.append(tuple_(*(links[i] for i in varying)).in_([tuple(v[i] for i in varying) for v in parent_links]))
+    elif not parent_links:
+        conditions.append(false())
+    return links, and_(*conditions)

@@ -27,7 +27,7 @@ def collection_chunks(
     separator = b""
     for rows in chunks:
         if rows:
-            yield separator + b",".join([orjson.dumps(row) for row in rows])
+            yield separator + orjson.dumps(rows)[1:-1]  # one call per chunk, without the brackets
             separator = b","
     tail = b"]"
     link = next_link()

@@ -49,10 +49,16 @@ def _as_decimal(value: Any) -> Decimal:
 
 
 def _decimal(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value) and abs(value) < 1e15:
+        # A database without a decimal type hands over its float: orjson writes the shortest text
+        # that reads back as it (1188.42), and whole numbers go as integers, as Decimals do.
+        return int(value) if value.is_integer() else value
     return None if value is None else orjson.Fragment(_decimal_text(_as_decimal(value)))
 
 
 def _decimal_string(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value) and abs(value) < 1e15:
+        return str(int(value)) if value.is_integer() else repr(value)
     return None if value is None else _decimal_text(_as_decimal(value))
 
 

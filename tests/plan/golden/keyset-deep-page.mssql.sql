@@ -1,0 +1,6 @@
+-- keyset-deep-page: SalesOrderLines?%24select=InventoryLotId
+-- page
+SELECT TOP __[POSTCOMPILE_param_1] line_1.[INVENTTRANSID] AS p0, line_1.[DATAAREAID] AS p1, line_1.[RECID] AS e0, line_1.[RECVERSION] AS e1, line_1.[DATAAREAID] AS k0, line_1.[INVENTTRANSID] AS k1 
+FROM [SALESLINE] AS line_1 
+WHERE line_1.[DATAAREAID] = :DATAAREAID_1 AND (line_1.[DATAAREAID] > :DATAAREAID_2 OR line_1.[DATAAREAID] = :DATAAREAID_3 AND line_1.[INVENTTRANSID] > :INVENTTRANSID_1) ORDER BY line_1.[DATAAREAID] ASC, line_1.[INVENTTRANSID] ASC
+-- parameters: [('DATAAREAID_1', 'usmf'), ('DATAAREAID_2', 'usmf'), ('DATAAREAID_3', 'usmf'), ('INVENTTRANSID_1', 'LOT-0200000'), ('param_1', 101)]

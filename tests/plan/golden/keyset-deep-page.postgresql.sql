@@ -1,0 +1,7 @@
+-- keyset-deep-page: SalesOrderLines?%24select=InventoryLotId
+-- page
+SELECT line_1."INVENTTRANSID" AS p0, line_1."DATAAREAID" AS p1, line_1."RECID" AS e0, line_1."RECVERSION" AS e1, line_1."DATAAREAID" AS k0, line_1."INVENTTRANSID" AS k1 
+FROM "SALESLINE" AS line_1 
+WHERE line_1."DATAAREAID" = %(DATAAREAID_1)s::VARCHAR AND (line_1."DATAAREAID", line_1."INVENTTRANSID") > (%(param_1)s::VARCHAR, %(param_2)s::VARCHAR) ORDER BY line_1."DATAAREAID" ASC, line_1."INVENTTRANSID" ASC 
+ LIMIT %(param_3)s::INTEGER
+-- parameters: [('DATAAREAID_1', 'usmf'), ('param_1', 'usmf'), ('param_2', 'LOT-0200000'), ('param_3', 101)]
