@@ -23,7 +23,8 @@ def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
-        options["connect_args"] = {"check_same_thread": False}
+        # A file has no connection to lose: no ping before every checkout.
+        options = {"connect_args": {"check_same_thread": False}}
     if url.startswith(("mysql", "mariadb")):
         options["connect_args"] = {"charset": "utf8mb4"}
     engine = create_engine(url, **options)

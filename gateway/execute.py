@@ -143,6 +143,12 @@ class PageReader:
         finally:
             self.close()
 
+    @property
+    def fits_in_first_chunk(self) -> bool:
+        """Whether the first fetch already holds the whole page (then streaming would only cost)."""
+        page_size = self.plan.page_size
+        return len(self._first) < CHUNK_ROWS or (page_size is not None and page_size < CHUNK_ROWS)
+
     def all_rows(self) -> list[dict[str, Any]]:
         return [row for chunk in self.chunks() for row in chunk]
 

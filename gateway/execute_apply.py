@@ -74,6 +74,11 @@ class ApplyReader:
         finally:
             self.close()
 
+    @property
+    def fits_in_first_chunk(self) -> bool:
+        """Whether the first fetch already holds every row (then streaming would only cost)."""
+        return len(self._first) < CHUNK_ROWS
+
     def close(self) -> None:
         """Close the cursor (a server-side one on PostgreSQL) and give the connection back to the pool
         (safe to call more than once)."""

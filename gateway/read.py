@@ -162,6 +162,9 @@ def _respond(
         return None if token is None else _next_link(request, token, plan.remaining_top)
 
     chunks = collection_chunks(reader.chunks(), fmt, context_url, reader.count, next_link)
+    if reader.fits_in_first_chunk:
+        # A small page is written at once, in this thread: no thread hop per chunk.
+        return Response(b"".join(chunks), headers=headers, media_type=None)
     return StreamingResponse(chunks, headers=headers, background=BackgroundTask(reader.close))
 
 
@@ -207,6 +210,8 @@ def _respond_apply(
 
     context_url = base + "$metadata#" + target.entity.entity_set + plan.projection
     chunks = collection_chunks(reader.chunks(), fmt, context_url, reader.count, next_link)
+    if reader.fits_in_first_chunk:
+        return Response(b"".join(chunks), headers=headers, media_type=None)
     return StreamingResponse(chunks, headers=headers, background=BackgroundTask(reader.close))
 
 

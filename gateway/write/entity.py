@@ -9,6 +9,7 @@ of two writers holding the same ETag exactly one succeeds.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -131,7 +132,7 @@ class EntityWriter:
                 continue
             row.update({name: self._value(value) for name, value in source.on_update.items()})
             version = current[source.alias][1]
-            row["RECVERSION"] = version % 2_000_000_000 + 1
+            row["RECVERSION"] = _next_version(version)
             target = _table(source.table, {**row, "RECID": 0})
             statement = update(target).where(target.c.RECID == recids[source.alias], target.c.RECVERSION == version)
             if self._execute(statement.values(row)).rowcount != 1:
@@ -257,6 +258,13 @@ class EntityWriter:
                     f"{self.entity.entity_type}: an entity with this key already exists ({reason})"
                 ) from None
             raise BadRequest(f"{self.entity.entity_type}: the database refused the values ({reason})") from None
+
+
+def _next_version(current: int) -> int:
+    """Like F&O: a new random positive 32-bit RECVERSION on every update (never the one it replaces)."""
+    while (version := secrets.randbelow(2**31 - 2) + 1) == current:
+        pass
+    return version
 
 
 def _has_values(row: dict[str, object]) -> bool:

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from gateway.demo import schema
 from gateway.demo.generate import build_demo_database
-from tests.conftest import Backend, make_client
+from tests.conftest import Backend, create_server_database, make_client
 
 CUST, PARTY, ORDERS = schema.CUSTTABLE, schema.DIRPARTYTABLE, schema.SALESTABLE
 
@@ -173,9 +173,16 @@ def _free_port() -> int:
 
 
 @pytest.mark.e2e
-def test_killed_mid_batch_leaves_nothing_half_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql", "mariadb"])
+def test_killed_mid_batch_leaves_nothing_half_written(tmp_path: Path, database: str) -> None:
     """A change set of 2,000 creates; the server is killed with SIGKILL while it works on it."""
-    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'kill.db'}"
+    else:
+        try:
+            url = create_server_database(database, "fno_kill")
+        except Exception as error:  # noqa: BLE001 - a missing server skips this case only
+            pytest.skip(f"{database} server not reachable ({type(error).__name__})")
     build_demo_database(url, scale=0.05, progress=False)
     port = _free_port()
     server = subprocess.Popen(
@@ -207,6 +214,11 @@ def test_killed_mid_batch_leaves_nothing_half_written(tmp_path: Path) -> None:
         with engine.connect() as connection:
             created = connection.execute(select(func.count()).where(CUST.c.ACCOUNTNUM.startswith("K-"))).scalar_one()
             parties = connection.execute(select(func.count()).where(PARTY.c.NAME.startswith("Batch K-"))).scalar_one()
+            sequence = connection.execute(
+                select(schema.SYSTEMSEQUENCES.c.NEXTVAL).where(schema.SYSTEMSEQUENCES.c.NAME == "PARTYNUMBER")
+            ).scalar_one()
+            highest = connection.execute(select(func.max(PARTY.c.PARTYNUMBER))).scalar_one()
     finally:
         engine.dispose()
     assert (created, parties) == (0, 0)
+    assert sequence == int(highest) + 1  # the numbers taken inside the killed transaction went with it
