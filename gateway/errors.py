@@ -105,6 +105,45 @@ class DatabaseUnavailable(ODataError):
     code = "DatabaseUnavailable"
 
 
+# ---------------------------------------------------------------- writes
+class InvalidValue(BadRequest):
+    """A written value of the wrong type, too long, not an enum member, ..."""
+
+    code = "InvalidValue"
+
+
+class Conflict(ODataError):
+    status = 409
+    code = "Conflict"
+
+
+class PreconditionFailed(ODataError):
+    status = 412
+    code = "PreconditionFailed"
+
+
+class BatchTooLarge(ODataError):
+    status = 413
+    code = "BatchTooLarge"
+
+
+class UnsupportedMediaType(ODataError):
+    status = 415
+    code = "UnsupportedMediaType"
+
+
+class PreconditionRequired(ODataError):
+    status = 428
+    code = "PreconditionRequired"
+
+
+class ServiceMisconfigured(ODataError):
+    """The database lacks what the catalog says it has (e.g. the sequence table)."""
+
+    status = 500
+    code = "ServiceMisconfigured"
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A ' Did you mean X?' suffix when a close candidate exists (case-insensitive first)."""
     options = list(candidates)

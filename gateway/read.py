@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -161,6 +162,16 @@ def _respond(
         token = reader.next_skiptoken
         return None if token is None else _next_link(request, token, plan.remaining_top)
 
+    return _collection_response(reader, fmt, context_url, next_link, headers)
+
+
+def _collection_response(
+    reader: PageReader | ApplyReader,
+    fmt: JsonFormat,
+    context_url: str,
+    next_link: Callable[[], str | None],
+    headers: dict[str, str],
+) -> Response:
     chunks = collection_chunks(reader.chunks(), fmt, context_url, reader.count, next_link)
     if reader.fits_in_first_chunk:
         # A small page is written at once, in this thread: no thread hop per chunk.
@@ -209,10 +220,7 @@ def _respond_apply(
         return None if skip is None else _next_link(request, None, plan.remaining_top, skip)
 
     context_url = base + "$metadata#" + target.entity.entity_set + plan.projection
-    chunks = collection_chunks(reader.chunks(), fmt, context_url, reader.count, next_link)
-    if reader.fits_in_first_chunk:
-        return Response(b"".join(chunks), headers=headers, media_type=None)
-    return StreamingResponse(chunks, headers=headers, background=BackgroundTask(reader.close))
+    return _collection_response(reader, fmt, context_url, next_link, headers)
 
 
 def _property(

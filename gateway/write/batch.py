@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.catalog.model import Catalog
-from gateway.errors import BadRequest, ODataError
-from gateway.write.http import UnsupportedMediaType, write_preferences
+from gateway.errors import BadRequest, BatchTooLarge, UnsupportedMediaType
+from gateway.write.http import write_preferences
 from gateway.write.unit import WriteUnit
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -34,10 +34,6 @@ _REASONS = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified", 4
             409: "Conflict", 412: "Precondition Failed", 415: "Unsupported Media Type", 424: "Failed Dependency",
             428: "Precondition Required", 500: "Internal Server Error", 501: "Not Implemented"}
 
-
-class BatchTooLarge(ODataError):
-    status = 413
-    code = "BatchTooLarge"
 
 
 @dataclass

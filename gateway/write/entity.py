@@ -33,7 +33,7 @@ from sqlalchemy.sql.selectable import TableClause
 from sqlalchemy.types import TypeEngine
 
 from gateway.catalog.model import Entity, Source
-from gateway.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, ODataError
+from gateway.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound, PreconditionFailed
 from gateway.plan.keys import Fixed
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.resource import canonical_key
@@ -44,14 +44,6 @@ from gateway.write.values import empty_value
 NOW = "$now"
 
 
-class Conflict(ODataError):
-    status = 409
-    code = "Conflict"
-
-
-class PreconditionFailed(ODataError):
-    status = 412
-    code = "PreconditionFailed"
 
 
 class EntityWriter:

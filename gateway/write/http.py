@@ -14,7 +14,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import BadRequest, MethodNotAllowed, NotFound, ODataError, caret
+from gateway.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    UnsupportedMediaType,
+    caret,
+)
 from gateway.execute import read_one
 from gateway.negotiate import content_type, json_format
 from gateway.options import parse_query
@@ -26,20 +34,10 @@ from gateway.principal import company_scope, current_company
 from gateway.read import ReadService, _parse_path, lookup_on
 from gateway.resource import Target, key_url, resolve
 from gateway.serialize.json import entity_body
-from gateway.write.entity import EntityWriter, PreconditionFailed
+from gateway.write.entity import EntityWriter
 from gateway.write.unit import WriteUnit
 from gateway.write.values import property_values
 from grammar import ast
-
-
-class UnsupportedMediaType(ODataError):
-    status = 415
-    code = "UnsupportedMediaType"
-
-
-class PreconditionRequired(ODataError):
-    status = 428
-    code = "PreconditionRequired"
 
 
 @dataclass(frozen=True)

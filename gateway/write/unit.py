@@ -13,12 +13,7 @@ from types import TracebackType
 from sqlalchemy import BigInteger, Connection, Engine, String, column, select, table, update
 
 from gateway.catalog.model import Catalog
-from gateway.errors import ODataError
-
-
-class ServiceMisconfigured(ODataError):
-    status = 500
-    code = "ServiceMisconfigured"
+from gateway.errors import ServiceMisconfigured
 
 
 class WriteUnit:

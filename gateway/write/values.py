@@ -12,15 +12,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateway.catalog.model import Catalog, Entity, Property
-from gateway.errors import BadRequest, UnknownProperty, did_you_mean
+from gateway.errors import BadRequest, InvalidValue, UnknownProperty, did_you_mean
 
 # F&O's empty date: what a date property holds when nothing was given.
 EMPTY_DATE = dt.date(1900, 1, 1)
 _INT_RANGES = {"Edm.Int32": (-(2**31), 2**31 - 1), "Edm.Int64": (-(2**63), 2**63 - 1)}
 
-
-class InvalidValue(BadRequest):
-    code = "InvalidValue"
 
 
 def property_values(catalog: Catalog, entity: Entity, body: object, *, allow_keys: bool = True) -> dict[str, object]:

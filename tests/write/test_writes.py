@@ -29,7 +29,8 @@ from starlette.testclient import TestClient
 
 from gateway.catalog.load import DEFAULT_CATALOG, load_catalog
 from gateway.demo import schema as s
-from gateway.write.values import InvalidValue, parse_value
+from gateway.errors import InvalidValue
+from gateway.write.values import parse_value
 from tests.conftest import Backend, make_client
 from tests.oracle import CUST_VENDOR_BLOCKED, DIR_PARTY_TYPE, as_utc_text
 
