@@ -21,10 +21,12 @@ def normalize_url(url: str) -> str:
 
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # A request may hold two connections (a streaming page and its $expand reads) and a worker serves
+    # many requests at once: a pool too small for that closes and reopens connections all the time.
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 20}
     if url.startswith("sqlite"):
         # A file has no connection to lose: no ping before every checkout.
-        options = {"connect_args": {"check_same_thread": False}}
+        options = {"connect_args": {"check_same_thread": False}, "pool_size": 20, "max_overflow": 20}
     if url.startswith(("mysql", "mariadb")):
         options["connect_args"] = {"charset": "utf8mb4"}
     engine = create_engine(url, **options)

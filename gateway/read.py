@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Hashable
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +50,37 @@ class Timings:
 
     def header(self) -> str:
         return ", ".join(f"{stage};dur={duration:.2f}" for stage, duration in self.marks)
+
+
+class PlanCache:
+    """Read plans by everything they depend on: a repeated request builds no statement objects.
+
+    A plan is immutable once built (SQLAlchemy statements are), so threads share it. Requests whose
+    plan holds the time of the request (now()) are not kept.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self._plans: OrderedDict[Hashable, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], Any], cacheable: bool = True) -> Any:
+        if not cacheable:
+            return build()
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+                return plan
+        plan = build()
+        with self._lock:
+            self._plans[key] = plan
+            if len(self._plans) > self._size:
+                self._plans.popitem(last=False)
+        return plan
+
+
+_plans = PlanCache()
 
 
 @dataclass(frozen=True)
@@ -139,7 +173,13 @@ def _respond(
             page_size = min(max_page_size, service.max_page_size)
             headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
     options = query.options if not single else _single_options(query.options)
-    plan = plan_read(context, entity, options, query.texts, target.fixed, page_size, query.skiptoken if not single else None)
+    plan = _plans.get(
+        (id(service), request.scope["query_string"], entity.entity_set, target.fixed, context.companies, page_size, single),
+        lambda: plan_read(
+            context, entity, options, query.texts, target.fixed, page_size, query.skiptoken if not single else None
+        ),
+        cacheable=b"now(" not in request.scope["query_string"].lower(),
+    )
     timings.mark("plan")
     reader = PageReader(service.engine, context, plan, fmt, base)
     timings.mark("db")  # the count and the first chunk; the rest streams after the headers
