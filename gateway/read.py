@@ -9,7 +9,7 @@ from collections.abc import Hashable
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote_plus, urlencode
 
 from sqlalchemy import Connection, Engine, select
 from starlette.background import BackgroundTask
@@ -178,7 +178,7 @@ def _respond(
         lambda: plan_read(
             context, entity, options, query.texts, target.fixed, page_size, query.skiptoken if not single else None
         ),
-        cacheable=b"now(" not in request.scope["query_string"].lower(),
+        cacheable="now(" not in unquote_plus(request.scope["query_string"].decode("latin-1")).lower(),
     )
     timings.mark("plan")
     reader = PageReader(service.engine, context, plan, fmt, base)
