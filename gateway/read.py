@@ -64,6 +64,10 @@ class PlanCache:
         self._size = size
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._plans.clear()
+
     def get(self, key: Hashable, build: Callable[[], Any], cacheable: bool = True) -> Any:
         if not cacheable:
             return build()
@@ -81,6 +85,24 @@ class PlanCache:
 
 
 _plans = PlanCache()
+
+
+def _plan_key(
+    kind: str,
+    service: ReadService,
+    request: Request,
+    entity_set: str,
+    fixed: Fixed,
+    companies: tuple[str, ...],
+    page_size: int | None,
+) -> Hashable:
+    """Everything a plan depends on: the query string holds the options, aliases and skiptoken."""
+    return (kind, id(service), request.scope["query_string"], entity_set, fixed, companies, page_size)
+
+
+def _cacheable(request: Request) -> bool:
+    # A plan that holds the time of its request (now()) must not answer later requests.
+    return "now(" not in unquote_plus(request.scope["query_string"].decode("latin-1")).lower()
 
 
 @dataclass(frozen=True)
@@ -157,9 +179,13 @@ def _respond(
     entity = target.entity
     headers = {"OData-Version": "4.0"}
     if target.kind == "count":
-        plan = plan_read(context, entity, _count_only(query.options), query.texts, target.fixed)
+        plan = _plans.get(
+            _plan_key("count", service, request, entity.entity_set, target.fixed, context.companies, None),
+            lambda: plan_read(context, entity, _count_only(query.options), query.texts, target.fixed),
+            cacheable=_cacheable(request),
+        )
         with service.engine.connect() as connection:
-            total = connection.execute(plan.count_statement).scalar_one()  # type: ignore[arg-type]
+            total = connection.execute(plan.count_statement).scalar_one()
         timings.mark("db")
         headers["Server-Timing"] = timings.header()
         return Response(str(total), media_type="text/plain", headers=headers)
@@ -174,11 +200,12 @@ def _respond(
             headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
     options = query.options if not single else _single_options(query.options)
     plan = _plans.get(
-        (id(service), request.scope["query_string"], entity.entity_set, target.fixed, context.companies, page_size, single),
+        _plan_key("entity" if single else "page", service, request, entity.entity_set, target.fixed,
+                  context.companies, page_size),
         lambda: plan_read(
             context, entity, options, query.texts, target.fixed, page_size, query.skiptoken if not single else None
         ),
-        cacheable="now(" not in unquote_plus(request.scope["query_string"].decode("latin-1")).lower(),
+        cacheable=_cacheable(request),
     )
     timings.mark("plan")
     reader = PageReader(service.engine, context, plan, fmt, base)
@@ -240,13 +267,18 @@ def _respond_apply(
     elif max_page_size is not None:
         page_size = min(max_page_size, service.max_page_size)
         headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
-    plan = plan_apply(
-        context, target.entity, options, query.texts, query.apply_text, target.fixed, page_size, query.skiptoken
+    plan = _plans.get(
+        _plan_key(target.kind + "-apply", service, request, target.entity.entity_set, target.fixed,
+                  context.companies, page_size),
+        lambda: plan_apply(
+            context, target.entity, options, query.texts, query.apply_text, target.fixed, page_size, query.skiptoken
+        ),
+        cacheable=_cacheable(request),
     )
     timings.mark("plan")
     if target.kind == "count":
         with service.engine.connect() as connection:
-            total = connection.execute(plan.count_statement).scalar_one()  # type: ignore[arg-type]
+            total = connection.execute(plan.count_statement).scalar_one()
         timings.mark("db")
         headers["Server-Timing"] = timings.header()
         return Response(str(total), media_type="text/plain", headers=headers)
