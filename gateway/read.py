@@ -184,11 +184,7 @@ def _respond(
             lambda: plan_read(context, entity, _count_only(query.options), query.texts, target.fixed),
             cacheable=_cacheable(request),
         )
-        with service.engine.connect() as connection:
-            total = connection.execute(plan.count_statement).scalar_one()
-        timings.mark("db")
-        headers["Server-Timing"] = timings.header()
-        return Response(str(total), media_type="text/plain", headers=headers)
+        return _count_response(service, plan.count_statement, headers, timings)
     if target.kind in ("property", "value"):
         return _property(service, context, target, fmt, base, headers, timings)
     single = target.kind == "entity"
@@ -230,6 +226,15 @@ def _respond(
         return None if token is None else _next_link(request, token, plan.remaining_top)
 
     return _collection_response(reader, fmt, context_url, next_link, headers)
+
+
+def _count_response(service: ReadService, statement: Any, headers: dict[str, str], timings: Timings) -> Response:
+    """/$count: the number as plain text."""
+    with service.engine.connect() as connection:
+        total = connection.execute(statement).scalar_one()
+    timings.mark("db")
+    headers["Server-Timing"] = timings.header()
+    return Response(str(total), media_type="text/plain", headers=headers)
 
 
 def _collection_response(
@@ -277,11 +282,7 @@ def _respond_apply(
     )
     timings.mark("plan")
     if target.kind == "count":
-        with service.engine.connect() as connection:
-            total = connection.execute(plan.count_statement).scalar_one()
-        timings.mark("db")
-        headers["Server-Timing"] = timings.header()
-        return Response(str(total), media_type="text/plain", headers=headers)
+        return _count_response(service, plan.count_statement, headers, timings)
     reader = ApplyReader(service.engine, context.catalog, plan, fmt)
     timings.mark("db")
     headers["Server-Timing"] = timings.header()
