@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import Engine, create_engine, select
 
@@ -67,9 +67,9 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> Non
                 f"fno-gateway serve exited with {process.returncode}:\n{log.read_text(errors='replace')}"
             )
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx2.get(url, timeout=2).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         time.sleep(0.1)
     pytest.fail(
@@ -108,28 +108,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def http(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base, timeout=30) as client:
+def http(server: Server) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=server.base, timeout=30) as client:
         yield client
 
 
-def _one_odata_version(response: httpx.Response) -> None:
+def _one_odata_version(response: httpx2.Response) -> None:
     assert response.headers.get_list("odata-version") == ["4.0"], response.headers
 
 
-def _decimal_json(response: httpx.Response) -> Any:
+def _decimal_json(response: httpx2.Response) -> Any:
     return json.loads(response.text, parse_float=Decimal)
 
 
 # ------------------------------------------------------------------------------------------------ tests
-def test_service_document(http: httpx.Client) -> None:
+def test_service_document(http: httpx2.Client) -> None:
     response = http.get("")
     assert response.status_code == 200
     _one_odata_version(response)
     assert sorted(entry["name"] for entry in response.json()["value"]) == ENTITY_SETS
 
 
-def test_metadata(http: httpx.Client) -> None:
+def test_metadata(http: httpx2.Client) -> None:
     response = http.get("$metadata")
     assert response.status_code == 200
     _one_odata_version(response)
@@ -144,7 +144,7 @@ def test_metadata(http: httpx.Client) -> None:
     assert sorted(e.get("Name") or "" for e in container.findall(f"{edm}EntitySet")) == ENTITY_SETS
 
 
-def test_top_select_orderby_matches_custtable(http: httpx.Client, server: Server) -> None:
+def test_top_select_orderby_matches_custtable(http: httpx2.Client, server: Server) -> None:
     response = http.get(
         "CustomersV3",
         params={"$top": "5", "$select": "CustomerAccount,CreditLimit", "$orderby": "CustomerAccount"},
@@ -172,7 +172,7 @@ def test_top_select_orderby_matches_custtable(http: httpx.Client, server: Server
         assert set(row) - {"@odata.etag"} == {"CustomerAccount", "CreditLimit"}
 
 
-def test_key_lookup(http: httpx.Client, server: Server) -> None:
+def test_key_lookup(http: httpx2.Client, server: Server) -> None:
     cust, party = schema.CUSTTABLE, schema.DIRPARTYTABLE
     with server.engine.connect() as connection:
         account, name, limit, group = connection.execute(
@@ -196,7 +196,7 @@ def test_key_lookup(http: httpx.Client, server: Server) -> None:
     assert body["@odata.context"].startswith(server.base + "$metadata#CustomersV3")
 
 
-def test_next_link_walk_of_sales_order_lines(http: httpx.Client, server: Server) -> None:
+def test_next_link_walk_of_sales_order_lines(http: httpx2.Client, server: Server) -> None:
     line = schema.SALESLINE
     with server.engine.connect() as connection:
         expected = [
@@ -229,7 +229,7 @@ def test_next_link_walk_of_sales_order_lines(http: httpx.Client, server: Server)
     assert sorted(served) == sorted(expected)
 
 
-def test_error_over_http(http: httpx.Client) -> None:
+def test_error_over_http(http: httpx2.Client) -> None:
     response = http.get("CustomersV3", params={"$filter": "CreditLimt gt 5"})
     assert response.status_code == 400
     _one_odata_version(response)

@@ -68,6 +68,8 @@ class Property(_Frozen):
     # or the type's empty value (F&O's '', 0, 1900-01-01).
     required: bool = False
     default: int | str | None = None
+    # Option-set labels of an integer (or boolean) column: the FormattedValue annotation's text.
+    labels: dict[int, str] = Field(default_factory=dict)
 
     @property
     def alias(self) -> str:
@@ -99,6 +101,8 @@ class Entity(_Frozen):
     writable: bool = False
     # Writes: PATCH to a key that does not exist creates the entity.
     upsert: bool = False
+    # Other property sets that identify one row (Dataverse alternate keys), usable as key predicates.
+    alternate_keys: list[list[str]] = Field(default_factory=list)
 
     @cached_property
     def source_by_alias(self) -> dict[str, Source]:
@@ -119,6 +123,12 @@ class Service(_Frozen):
     enums: dict[str, dict[int, str]] = Field(default_factory=dict)
     # Writes: where RECIDs and other numbers come from (like F&O's SYSTEMSEQUENCES).
     sequences: SequenceTable | None = None
+    # Every physical table's row id and row version columns (F&O: RECID, RECVERSION).
+    row_id: str = "RECID"
+    row_version: str = "RECVERSION"
+    # "sequence": row ids come from the sequence table (F&O). "guid": the key is a Guid that is
+    # also the first table's row id (Dataverse: accountid), made by the writer unless given.
+    row_ids: Literal["sequence", "guid"] = "sequence"
 
 
 class SequenceTable(_Frozen):
@@ -141,3 +151,9 @@ class Catalog(_Frozen):
 
     def is_enum(self, type_name: str) -> bool:
         return type_name in self.service.enums
+
+    def row_id(self, entity: Entity, source: Source) -> str:
+        """The row id column of one of an entity's tables (a Guid key is its first table's row id)."""
+        if self.service.row_ids == "guid" and source is entity.sources[0]:
+            return entity.properties[entity.key[0]].column_name
+        return self.service.row_id

@@ -105,17 +105,23 @@ class EntityScope:
         return and_(*(self.column(mine) == target.column(theirs) for mine, theirs in nav.link.items()))
 
     def etag_columns(self) -> list[ColumnElement[object]]:
-        """RECID and RECVERSION of every source table: the row's version, whichever table changed."""
+        """Row id and version (RECID, RECVERSION) of every source table: the row's version, whichever
+        table changed."""
+        catalog = self.context.catalog
+        version = catalog.service.row_version
         columns: list[ColumnElement[object]] = []
-        for aliased in self.tables.values():
-            columns.extend((aliased.c.RECID, aliased.c.RECVERSION))
+        for source in self.entity.sources:
+            aliased = self.tables[source.alias]
+            columns.extend((aliased.c[catalog.row_id(self.entity, source)], aliased.c[version]))
         return columns
 
 
 def _columns_by_alias(entity: Entity, catalog: Catalog) -> dict[str, list[ColumnClause[Any]]]:
     """The lightweight column list of each source table: what properties, links and filters use."""
+    service = catalog.service
     names: dict[str, dict[str, TypeEngine[Any]]] = {
-        source.alias: {"RECID": BigInteger(), "RECVERSION": Integer()} for source in entity.sources
+        source.alias: {catalog.row_id(entity, source): BigInteger(), service.row_version: Integer()}
+        for source in entity.sources
     }
     for source in entity.sources:
         for mine, theirs in source.link.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +55,11 @@ class EntityWriter:
         self.context = context
         self.entity = entity
         self.catalog = context.catalog
+        self.version = self.catalog.service.row_version
+        self.guid_keys = self.catalog.service.row_ids == "guid"
+
+    def _id(self, source: Source) -> str:
+        return self.catalog.row_id(self.entity, source)
 
     # ------------------------------------------------------------------ create
     def create(self, values: dict[str, object]) -> Fixed:
@@ -65,6 +71,8 @@ class EntityWriter:
             if company not in (self.context.writable_companies or self.context.companies):
                 raise Forbidden(f"you may not write to company '{company}'", target=company_property)
             values[company_property] = company
+        if self.guid_keys and values.get(entity.key[0]) in (None, ""):
+            values[entity.key[0]] = str(uuid.uuid4())  # like Dataverse: the client may bring its own id
         for name in entity.key:
             if values.get(name) in (None, ""):
                 raise BadRequest(f"{name} is required: it is part of the key", target=name)
@@ -76,8 +84,11 @@ class EntityWriter:
         self._check_references(values)
         rows = self._rows_by_alias(values)
         present = [source for source in entity.sources if source.join != "left" or _has_values(rows[source.alias])]
-        first = self.unit.allocate("RECID", len(present))
-        recids = {source.alias: first + index for index, source in enumerate(present)}
+        numbered = [source for source in present if not (self.guid_keys and source is entity.sources[0])]
+        first = self.unit.allocate("RECID", len(numbered)) if numbered else 0
+        recids: dict[str, Any] = {source.alias: first + index for index, source in enumerate(numbered)}
+        if self.guid_keys:
+            recids[entity.sources[0].alias] = values[entity.key[0]]
         for source in present:
             row = rows[source.alias]
             self._fill_optional(source, row)
@@ -86,7 +97,7 @@ class EntityWriter:
             for column_name, spec in source.sequences.items():
                 number = self.unit.allocate(spec.name)
                 row[column_name] = f"{number:0{spec.width}d}" if spec.width else number
-            row["RECID"], row["RECVERSION"] = recids[source.alias], 1
+            row[self._id(source)], row[self.version] = recids[source.alias], 1
             self._link(source, row, rows, recids)
         for source in _insert_order(present):
             self._execute(insert(_table(source.table, rows[source.alias])).values(rows[source.alias]))
@@ -124,9 +135,12 @@ class EntityWriter:
                 continue
             row.update({name: self._value(value) for name, value in source.on_update.items()})
             version = current[source.alias][1]
-            row["RECVERSION"] = _next_version(version)
-            target = _table(source.table, {**row, "RECID": 0})
-            statement = update(target).where(target.c.RECID == recids[source.alias], target.c.RECVERSION == version)
+            row[self.version] = _next_version(version)
+            id_column = self._id(source)
+            target = _table(source.table, {**row, id_column: recids[source.alias]})
+            statement = update(target).where(
+                target.c[id_column] == recids[source.alias], target.c[self.version] == version
+            )
             if self._execute(statement.values(row)).rowcount != 1:
                 raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
 
@@ -134,8 +148,9 @@ class EntityWriter:
         current = self._current(fixed, if_match)
         root = self.entity.sources[0]
         recid, version = current[root.alias]
-        target = _table(root.table, {"RECID": 0, "RECVERSION": 0})
-        statement = delete(target).where(target.c.RECID == recid, target.c.RECVERSION == version)
+        id_column = self._id(root)
+        target = _table(root.table, {id_column: recid, self.version: 0})
+        statement = delete(target).where(target.c[id_column] == recid, target.c[self.version] == version)
         if self._execute(statement).rowcount != 1:
             raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
 
@@ -212,7 +227,7 @@ class EntityWriter:
         recid = self.unit.allocate("RECID")
         recids[source.alias] = recid
         row = {**{name: self._value(value) for name, value in source.defaults.items()}, **row}
-        row["RECID"], row["RECVERSION"] = recid, 1
+        row[self._id(source)], row[self.version] = recid, 1
         self._execute(insert(_table(source.table, row)).values(row))
         for mine, reference in source.link.items():
             alias, theirs = reference.split(".", 1)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import orjson
 import pytest
 from sqlalchemy import create_engine, delete, func, select
@@ -193,16 +193,16 @@ def test_killed_mid_batch_leaves_nothing_half_written(tmp_path: Path, database: 
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/data/", timeout=1).status_code == 200:
+                if httpx2.get(f"http://127.0.0.1:{port}/data/", timeout=1).status_code == 200:
                     break
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 time.sleep(0.2)
         requests = [
             {"id": str(n), "method": "POST", "url": "CustomersV3", "atomicityGroup": "g", "body": _customer(f"K-{n:05d}")}
             for n in range(2000)
         ]
-        with pytest.raises(httpx.HTTPError):
-            httpx.post(f"http://127.0.0.1:{port}/data/$batch", json={"requests": requests}, timeout=1.5)
+        with pytest.raises(httpx2.HTTPError):
+            httpx2.post(f"http://127.0.0.1:{port}/data/$batch", json={"requests": requests}, timeout=1.5)
         os.killpg(server.pid, signal.SIGKILL)  # still inside the change set: 2,000 creates take longer
         server.wait(timeout=10)
     finally:
