@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -18,20 +19,25 @@ from starlette.routing import Route
 
 from gateway.catalog.load import load_catalog
 from gateway.catalog.model import Catalog
+from gateway.dataverse.schema import create_store
 from gateway.db import make_engine
+from gateway.dualwrite.live import LiveSync
+from gateway.dualwrite.service import DualWrite, Limits
 from gateway.errors import BadRequest, DatabaseUnavailable, MethodNotAllowed, ODataError
 from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
 from gateway.principal import Principal
 from gateway.read import ReadService, handle_read
 from gateway.serialize.csdl import metadata_json, metadata_xml
-from gateway.settings import Settings
+from gateway.settings import Settings, dataverse_db_url
 from gateway.write.batch import BatchProcessor
 from gateway.write.http import handle_write
 from grammar.parser import build_parser
 
 log = logging.getLogger("fno_gateway")
 SERVICE_PREFIX = "/data"
+DATAVERSE_PREFIX = "/api/data/v9.2"
+DATAVERSE_MAX_PAGE_SIZE = 5000  # Dataverse pages at most 5,000 rows (Prefer: odata.maxpagesize lowers it)
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _ALL_METHODS = ["GET", "HEAD", "OPTIONS", *_WRITE_METHODS]
 
@@ -42,43 +48,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
     catalog = load_catalog(settings.entities)
     engine = make_engine(settings.db)
     principal = Principal("developer", _companies(catalog, engine, settings), settings.default_company.lower())
-    service = ReadService(catalog, engine, principal, settings.max_page_size, SERVICE_PREFIX)
-    documents = _MetadataDocuments(catalog)
-
-    async def service_document(request: Request) -> Response:
-        _only_get(request)
-        fmt = json_format(request.headers.get("accept"), parse_query(request.url.query).format)
-        base = str(request.base_url).rstrip("/") + SERVICE_PREFIX + "/"
-        body: dict[str, Any] = {"@odata.context": base + "$metadata"} if fmt.annotations else {}
-        body["value"] = [{"name": name, "kind": "EntitySet", "url": name} for name in catalog.entities]
-        return Response(orjson.dumps(body), media_type="application/json", headers={"OData-Version": "4.0"})
-
-    async def metadata(request: Request) -> Response:
-        _only_get(request)
-        kind = metadata_format(request.headers.get("accept"), request.query_params.get("$format"))
-        if kind == "json":
-            return Response(documents.json, media_type="application/json", headers={"OData-Version": "4.0"})
-        return Response(documents.xml, media_type="application/xml", headers={"OData-Version": "4.0"})
-
-    async def resource(request: Request) -> Response:
-        if request.method in _WRITE_METHODS:
-            return await handle_write(service, request, request.path_params["path"], settings.require_if_match)
-        _only_get(request)
-        return await handle_read(service, request, request.path_params["path"])
-
-    async def batch(request: Request) -> Response:
-        if request.method != "POST":
-            raise MethodNotAllowed("$batch takes POST", headers={"Allow": "POST"})
-        return await batches.handle(request)
-
+    services = [_Service(ReadService(catalog, engine, principal, settings.max_page_size, SERVICE_PREFIX), settings)]
+    app_state: dict[str, Any] = {"dualwrite": None}
+    dataverse_url = dataverse_db_url(settings)
+    if dataverse_url:
+        dataverse_catalog = load_catalog(settings.dataverse_entities)
+        dataverse_engine = make_engine(dataverse_url)
+        create_store(dataverse_engine, dataverse_catalog)  # a new store gets its tables (idempotent)
+        dual = None
+        if settings.dualwrite_maps.lower() != "none":
+            limits = Limits(live_rows=settings.live_sync_rows, live_seconds=settings.live_sync_seconds)
+            dual = DualWrite.open(settings.dualwrite_maps, catalog, engine, dataverse_catalog, dataverse_engine,
+                                  principal.companies, limits)
+            services[0].read = replace(services[0].read, write_hook=LiveSync(dual, "fo"))
+        dataverse = ReadService(dataverse_catalog, dataverse_engine, principal, DATAVERSE_MAX_PAGE_SIZE,
+                                DATAVERSE_PREFIX, LiveSync(dual, "dv") if dual is not None else None)
+        services.append(_Service(dataverse, settings))
+        app_state["dualwrite"] = dual
     app = Starlette(
-        routes=[
-            Route(SERVICE_PREFIX, service_document, methods=_ALL_METHODS),
-            Route(SERVICE_PREFIX + "/", service_document, methods=_ALL_METHODS),
-            Route(SERVICE_PREFIX + "/$metadata", metadata, methods=_ALL_METHODS),
-            Route(SERVICE_PREFIX + "/$batch", batch, methods=_ALL_METHODS),
-            Route(SERVICE_PREFIX + "/{path:path}", resource, methods=_ALL_METHODS),
-        ],
+        routes=[route for service in services for route in service.routes()],
         exception_handlers={
             ODataError: _error_response,
             DBAPIError: _error_response,
@@ -87,10 +75,61 @@ def create_app(settings: Settings | None = None) -> Starlette:
             405: _method_not_allowed,
         },
     )
-    batches = BatchProcessor(app, engine, catalog, SERVICE_PREFIX, settings.max_batch_operations)
+    for service in services:
+        service.batches = BatchProcessor(app, service.read.engine, service.read.catalog, service.read.prefix,
+                                         settings.max_batch_operations, service.read.write_hook)
     app.state.engine = engine
     app.state.catalog = catalog
+    app.state.services = {service.read.prefix: service.read for service in services}
+    app.state.dualwrite = app_state["dualwrite"]
     return app
+
+
+class _Service:
+    """One OData service mounted at its prefix: service document, $metadata, $batch, resources."""
+
+    def __init__(self, read: ReadService, settings: Settings) -> None:
+        self.read = read
+        self.settings = settings
+        self.documents = _MetadataDocuments(read.catalog)
+        self.batches: BatchProcessor | None = None
+
+    def routes(self) -> list[Route]:
+        prefix = self.read.prefix
+        return [
+            Route(prefix, self.service_document, methods=_ALL_METHODS),
+            Route(prefix + "/", self.service_document, methods=_ALL_METHODS),
+            Route(prefix + "/$metadata", self.metadata, methods=_ALL_METHODS),
+            Route(prefix + "/$batch", self.batch, methods=_ALL_METHODS),
+            Route(prefix + "/{path:path}", self.resource, methods=_ALL_METHODS),
+        ]
+
+    async def service_document(self, request: Request) -> Response:
+        _only_get(request)
+        fmt = json_format(request.headers.get("accept"), parse_query(request.url.query).format)
+        base = str(request.base_url).rstrip("/") + self.read.prefix + "/"
+        body: dict[str, Any] = {"@odata.context": base + "$metadata"} if fmt.annotations else {}
+        body["value"] = [{"name": name, "kind": "EntitySet", "url": name} for name in self.read.catalog.entities]
+        return Response(orjson.dumps(body), media_type="application/json", headers={"OData-Version": "4.0"})
+
+    async def metadata(self, request: Request) -> Response:
+        _only_get(request)
+        kind = metadata_format(request.headers.get("accept"), request.query_params.get("$format"))
+        if kind == "json":
+            return Response(self.documents.json, media_type="application/json", headers={"OData-Version": "4.0"})
+        return Response(self.documents.xml, media_type="application/xml", headers={"OData-Version": "4.0"})
+
+    async def resource(self, request: Request) -> Response:
+        if request.method in _WRITE_METHODS:
+            return await handle_write(self.read, request, request.path_params["path"], self.settings.require_if_match)
+        _only_get(request)
+        return await handle_read(self.read, request, request.path_params["path"])
+
+    async def batch(self, request: Request) -> Response:
+        if request.method != "POST":
+            raise MethodNotAllowed("$batch takes POST", headers={"Allow": "POST"})
+        assert self.batches is not None  # set once the app exists (sub-requests go through the app)
+        return await self.batches.handle(request)
 
 
 class _MetadataDocuments:

@@ -23,6 +23,7 @@ from gateway.plan.query import (
 )
 from gateway.plan.scope import PlanContext
 from gateway.resource import key_url
+from gateway.negotiate import FORMATTED_VALUE
 from gateway.serialize.values import JsonFormat, converter, etag
 
 # Parents per batch of expand statements; the IN list stays far below every driver's parameter limit.
@@ -44,6 +45,13 @@ class RowShaper:
             if name in layout.computed_types
             else converter(entity.properties[name].type, catalog, json_format)
             for name in layout.visible
+        ]
+        # Prefer: odata.include-annotations="OData.Community.Display.V1.FormattedValue": the label of
+        # every option-set (and boolean) value, beside the value, as Dataverse writes it.
+        self.labels = [
+            (index, name + "@" + FORMATTED_VALUE, entity.properties[name].labels)
+            for index, name in enumerate(layout.visible)
+            if json_format.formatted_values and name in entity.properties and entity.properties[name].labels
         ]
         self.etag_slice = slice(layout.etag_start, layout.etag_start + layout.etag_width)
         self.with_etag = json_format.annotations
@@ -67,7 +75,19 @@ class RowShaper:
             shaped["@odata.editLink"] = f"{self.entity.entity_set}{key}"
         if self.with_etag:
             shaped["@odata.etag"] = etag(row[self.etag_slice])
+        if self.labels:
+            return self._with_labels(row, shaped)
         for index, (name, convert) in enumerate(zip(self.names, self.converters)):
+            shaped[name] = convert(row[index])
+        return shaped
+
+    def _with_labels(self, row: Sequence[Any], shaped: dict[str, Any]) -> dict[str, Any]:
+        """Each FormattedValue goes just before its property, as OData JSON places annotations."""
+        labelled = {index: (annotation, labels) for index, annotation, labels in self.labels}
+        for index, (name, convert) in enumerate(zip(self.names, self.converters)):
+            if index in labelled and row[index] is not None:
+                annotation, labels = labelled[index]
+                shaped[annotation] = labels.get(int(row[index]), str(row[index]))
             shaped[name] = convert(row[index])
         return shaped
 

@@ -95,10 +95,31 @@ def metadata_format(accept: str | None, format_option: str | None) -> str:
 @dataclass(frozen=True)
 class Preferences:
     max_page_size: int | None = None
+    formatted_values: bool = False  # odata.include-annotations names FormattedValue (or *)
+
+
+FORMATTED_VALUE = "OData.Community.Display.V1.FormattedValue"
+
+
+def _wants_formatted_values(header: str) -> bool:
+    """odata.include-annotations="a,b" (quoted, so it may hold commas): is FormattedValue among them?"""
+    lowered = header.lower()
+    at = lowered.find("include-annotations=")
+    if at < 0:
+        return False
+    value = header[at + len("include-annotations="):].strip()
+    value = value[1:value.index('"', 1)] if value.startswith('"') and '"' in value[1:] else value.split(",")[0]
+    patterns = [part.strip() for part in value.split(",")]
+    return any(
+        not pattern.startswith("-") and (pattern in ("*", FORMATTED_VALUE) or
+                                         (pattern.endswith(".*") and FORMATTED_VALUE.startswith(pattern[:-1])))
+        for pattern in patterns
+    )
 
 
 def parse_prefer(headers: list[str]) -> Preferences:
     max_page_size = None
+    formatted = any(_wants_formatted_values(header) for header in headers)
     for header in headers:
         for part in header.split(","):
             name, _, value = part.strip().partition("=")
@@ -107,4 +128,4 @@ def parse_prefer(headers: list[str]) -> Preferences:
                 if not size:
                     raise InvalidQueryOption("Prefer: odata.maxpagesize needs a positive integer")
                 max_page_size = size
-    return Preferences(max_page_size)
+    return Preferences(max_page_size, formatted)

@@ -98,6 +98,12 @@ def _reject_nested_apply(items: tuple[ast.ExpandItem, ...]) -> None:
             _reject_nested_apply(item.options.expand or ())
 
 
+def parse_filter(text: str) -> ast.Expr:
+    """A $filter expression on its own (dual-write map filters use the same language)."""
+    expression: ast.Expr = _parse_option("filter_option", "$filter", text)
+    return expression
+
+
 def _parse_option(rule: str, label: str, value: str) -> Any:
     if not value.strip():
         raise InvalidQueryOption(f"{label} is empty", target=label)

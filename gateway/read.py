@@ -7,7 +7,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlencode
 
@@ -30,6 +30,7 @@ from gateway.plan.query import Layout, plan_read
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.principal import Principal, company_scope
 from gateway.resource import Target, resolve
+from gateway.write.unit import CommitHook
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter
 from grammar import ast
@@ -112,6 +113,7 @@ class ReadService:
     principal: Principal
     max_page_size: int
     prefix: str  # the mount path of the service, e.g. "/data"
+    write_hook: CommitHook | None = None  # dual-write's live sync, when the service has mapped entities
 
 
 async def handle_read(service: ReadService, request: Request, resource_path: str) -> Response:
@@ -121,6 +123,8 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
     timings.mark("parse")
     fmt = json_format(request.headers.get("accept"), query.format)
     preferences = parse_prefer(request.headers.getlist("prefer"))
+    if preferences.formatted_values:
+        fmt = replace(fmt, formatted_values=True)
     companies = company_scope(service.principal, query.custom)
     context = PlanContext(service.catalog, companies, dialect_traits(service.engine.dialect.name), query.aliases)
     base = str(request.base_url).rstrip("/") + service.prefix + "/"

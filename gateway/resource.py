@@ -54,6 +54,10 @@ def resolve(
     key_text = ""
     if first.key is not None:
         fixed = key_values(catalog, entity, first.key, aliases)
+        if {name for name, _ in fixed} != set(entity.key):  # an alternate key: find the row's own key
+            row = lookup(entity, fixed, tuple(entity.key))
+            if row is not None:
+                fixed = tuple(zip(entity.key, row))
         key_text = canonical_key(entity, dict(fixed))
         single = True
     rest = list(segments[1:])
@@ -128,13 +132,16 @@ def key_url(entity: Entity, values: dict[str, object]) -> str:
 
 def canonical_key(entity: Entity, values: dict[str, object]) -> str:
     """The canonical key predicate of a row, e.g. (dataAreaId='usmf',CustomerAccount='US-001')."""
-    names = [name for name in entity.key if name in values]
-    if len(entity.key) == 1 and names:
-        return f"({_key_literal(values[names[0]])})"
-    return "(" + ",".join(f"{name}={_key_literal(values[name])}" for name in names) + ")"
+    names = [name for name in entity.key if name in values] or list(values)  # or an alternate key
+    literals = {name: _key_literal(values[name], entity.properties[name].type) for name in names}
+    if len(entity.key) == 1 and names == entity.key:
+        return f"({literals[names[0]]})"
+    return "(" + ",".join(f"{name}={literals[name]}" for name in names) + ")"
 
 
-def _key_literal(value: object) -> str:
+def _key_literal(value: object, type_name: str) -> str:
+    if type_name == "Edm.Guid" and value is not None:
+        return str(value)  # Guids are written bare: accounts(00000000-0000-0000-0000-000000000001)
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, dt.datetime):

@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 from gateway.catalog.load import DEFAULT_CATALOG
 
 DEFAULT_DEMO_DB = "sqlite:///fno-demo.db"
+DEFAULT_DATAVERSE_CATALOG = DEFAULT_CATALOG.parent / "dataverse"
+DEFAULT_MAPS = DEFAULT_CATALOG.parent / "dualwrite"
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,12 @@ class Settings:
     workers: int = 1
     require_if_match: bool = False
     max_batch_operations: int = 5000
+    dataverse_db: str = ""
+    dataverse_entities: str = str(DEFAULT_DATAVERSE_CATALOG)
+    dualwrite_maps: str = str(DEFAULT_MAPS)
+    live_sync_rows: int = 1000
+    live_sync_seconds: float = 120.0
+    dualwrite_worker: bool = False
 
 
 HELP = {
@@ -34,8 +42,27 @@ HELP = {
     "workers": "uvicorn worker processes",
     "require_if_match": "refuse PATCH, PUT and DELETE without an If-Match header (428)",
     "max_batch_operations": "most requests one $batch may hold (413 beyond)",
+    "dataverse_db": "SQLAlchemy URL of the Dataverse-side store served at /api/data/v9.2 "
+    "(empty: a SQLite file beside a SQLite --db, e.g. fno-demo-dataverse.db; 'none': no Dataverse side)",
+    "dataverse_entities": "catalog folder of the Dataverse-side tables",
+    "dualwrite_maps": "folder of dual-write table maps ('none': serve both sides without syncing them)",
+    "live_sync_rows": "most rows one live-synchronized transaction may carry (beyond: refused, or an integration job)",
+    "live_sync_seconds": "longest a live-synchronized transaction may run before it is refused",
+    "dualwrite_worker": "also run the dual-write worker in the server (change capture, queues, jobs, recovery); "
+    "otherwise run `fno-gateway dualwrite run` beside it",
 }
 
 
 def setting_names() -> list[str]:
     return [field.name for field in fields(Settings)]
+
+
+def dataverse_db_url(settings: Settings) -> str:
+    """The Dataverse-side store's URL: given, or a SQLite file beside a SQLite F&O database."""
+    if settings.dataverse_db.lower() == "none":
+        return ""
+    if settings.dataverse_db:
+        return settings.dataverse_db
+    if settings.db.startswith("sqlite:///") and settings.db.endswith(".db"):
+        return settings.db[: -len(".db")] + "-dataverse.db"
+    return ""

@@ -172,6 +172,16 @@ def _check_entity(
             yield document.problem(("key", index), f"key property {key} is not a property")
     if entity.company_specific and entity.key[0] != service.company_property:
         yield document.problem(("key",), f"a company-specific entity's first key must be {service.company_property}")
+    for index, names in enumerate(entity.alternate_keys):
+        for name in names:
+            if name not in entity.properties:
+                yield document.problem(("alternate_keys", index), f"alternate key property {name} is not a property")
+    for name, prop in entity.properties.items():
+        if prop.labels and prop.type not in ("Edm.Int32", "Edm.Boolean"):
+            yield document.problem(("properties", name, "labels"), f"{name}: labels need an Edm.Int32 or Edm.Boolean")
+    if service.row_ids == "guid" and (len(entity.key) != 1 or entity.properties.get(entity.key[0]) is None
+                                      or entity.properties[entity.key[0]].type != "Edm.Guid"):
+        yield document.problem(("key",), "with row_ids: guid the key is one Edm.Guid property")
     for index, name in enumerate(entity.searchable):
         if name not in entity.properties:
             yield document.problem(("searchable", index), f"searchable property {name} is not a property")

@@ -60,6 +60,10 @@ class DialectTraits:
     # Whether a deep page must keep the planner off the company filter's index (SQLite would take
     # `DATAAREAID IN (...)` over the keyset range and scan every row before the page).
     keyset_unindexes_company: bool = False
+    # How a transaction bounds its waits for row locks ({seconds}); empty: the driver's own timeout
+    # (SQLite's busy timeout). Dual-write holds locks in two databases at once: without a bound, two
+    # writers syncing one record from opposite sides would wait for each other forever.
+    lock_timeout: str = ""
 
     def sql(self, operation: str) -> SqlBuilder:
         return self.functions.get(operation) or _STANDARD[operation]
@@ -84,10 +88,13 @@ _MYSQL_FUNCTIONS: dict[str, SqlBuilder] = {
 _TRAITS = {
     "sqlite": DialectTraits("sqlite", True, False, 30000, _SQLITE_FUNCTIONS, True, True),
     "postgresql": DialectTraits(
-        "postgresql", False, True, 30000, {"indexof": lambda text, part: func.strpos(text, part) - 1}, True
+        "postgresql", False, True, 30000, {"indexof": lambda text, part: func.strpos(text, part) - 1}, True,
+        lock_timeout="SET LOCAL lock_timeout = '{seconds}s'",
     ),
-    "mysql": DialectTraits("mysql", True, True, 30000, _MYSQL_FUNCTIONS),
-    "mariadb": DialectTraits("mariadb", True, True, 30000, _MYSQL_FUNCTIONS),
+    "mysql": DialectTraits("mysql", True, True, 30000, _MYSQL_FUNCTIONS,
+                           lock_timeout="SET SESSION innodb_lock_wait_timeout = {seconds}"),
+    "mariadb": DialectTraits("mariadb", True, True, 30000, _MYSQL_FUNCTIONS,
+                             lock_timeout="SET SESSION innodb_lock_wait_timeout = {seconds}"),
     "mssql": DialectTraits(
         "mssql",
         True,

@@ -23,6 +23,11 @@ def key_values(catalog: Catalog, entity: Entity, pairs: tuple[ast.KeyValue, ...]
             )
         pairs = (ast.KeyValue(names[0], pairs[0].value),)
     given: dict[str, object] = {}
+    named = {pair.name for pair in pairs}
+    for alternate in entity.alternate_keys:  # Dataverse: accounts(_msdyn_company_value=...,accountnumber='X')
+        if named == set(alternate) and named != set(names):
+            names = alternate
+            break
     for pair in pairs:
         if pair.name is None:
             raise InvalidKey("a composite key needs name=value for every part")
@@ -57,6 +62,8 @@ def _key_value(catalog: Catalog, entity: Entity, name: str, node: Any, aliases: 
             if node.value in members:
                 return members[str(node.value)]
         elif comparable(prop_type, node.type):
+            if prop_type == "Edm.Guid":
+                return str(node.value).lower()
             if isinstance(node.value, dt.datetime) and node.value.tzinfo is not None:
                 return node.value.astimezone(dt.UTC).replace(tzinfo=None)
             return node.value

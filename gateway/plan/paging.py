@@ -85,14 +85,14 @@ def shape_of(*parts: str) -> str:
 
 
 def encode(token: SkipToken) -> str:
-    payload = {"k": [_tag(value) for value in token.values], "t": token.remaining_top, "s": token.shape}
+    payload = {"k": [tag(value) for value in token.values], "t": token.remaining_top, "s": token.shape}
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
 
 
 def decode(text: str, shape: str, key_count: int) -> SkipToken:
     try:
         payload = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        values = tuple(_untag(item) for item in payload["k"])
+        values = tuple(untag(item) for item in payload["k"])
         remaining = payload["t"]
         token_shape = payload["s"]
     except (ValueError, KeyError, TypeError, IndexError, binascii.Error, InvalidOperation, orjson.JSONDecodeError):
@@ -104,7 +104,8 @@ def decode(text: str, shape: str, key_count: int) -> SkipToken:
     return SkipToken(values, remaining, token_shape)
 
 
-def _tag(value: object) -> list[object]:
+def tag(value: object) -> list[object]:
+    """A value as JSON that keeps its Python type (skip tokens, dual-write's durable records)."""
     if value is None:
         return ["n"]
     if isinstance(value, bool):
@@ -136,7 +137,7 @@ _UNTAG: dict[str, Callable[[Any], object]] = {
 }
 
 
-def _untag(item: list[Any]) -> object:
+def untag(item: list[Any]) -> object:
     if item[0] == "n":
         return None
     return _UNTAG[item[0]](item[1])

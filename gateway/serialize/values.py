@@ -25,6 +25,7 @@ Converter = Callable[[Any], Any]
 class JsonFormat:
     metadata: str = "minimal"  # minimal | full | none
     ieee754_compatible: bool = False
+    formatted_values: bool = False  # Prefer: odata.include-annotations="...FormattedValue"
 
     @property
     def annotations(self) -> bool:

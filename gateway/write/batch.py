@@ -20,13 +20,14 @@ from urllib.parse import urlsplit
 import anyio
 import orjson
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.catalog.model import Catalog
-from gateway.errors import BadRequest, BatchTooLarge, UnsupportedMediaType
+from gateway.errors import BadRequest, BatchTooLarge, ODataError, UnsupportedMediaType
 from gateway.write.http import write_preferences
-from gateway.write.unit import WriteUnit
+from gateway.write.unit import CommitHook, WriteUnit
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified", 400: "Bad Request",
@@ -56,8 +57,10 @@ class Outcome:
 
 
 class BatchProcessor:
-    def __init__(self, app: ASGIApp, engine: Engine, catalog: Catalog, prefix: str, max_operations: int) -> None:
+    def __init__(self, app: ASGIApp, engine: Engine, catalog: Catalog, prefix: str, max_operations: int,
+                 hook: CommitHook | None = None) -> None:
         self.app = app
+        self.hook = hook
         self.engine = engine
         self.catalog = catalog
         self.prefix = prefix
@@ -119,7 +122,7 @@ class BatchProcessor:
 
     async def _run_group(self, request: Request, group: list[Operation], dry_run: bool) -> list[Outcome]:
         """All of a change set in one transaction: committed only if every request succeeds."""
-        unit = WriteUnit(self.engine, self.catalog, dry_run=dry_run)
+        unit = await run_in_threadpool(WriteUnit, self.engine, self.catalog, dry_run, self.hook)
         references: dict[str, str] = {}
         outcomes: list[Outcome] = []
         failed: Outcome | None = None
@@ -137,7 +140,14 @@ class BatchProcessor:
                 if operation.id and location:
                     references[operation.id] = location.split(self.prefix + "/", 1)[-1]
         finally:
-            unit.__exit__(Exception if failed is not None else None, None, None)
+            ending: ODataError | None = None
+            try:  # committing runs dual-write's live sync, which may refuse the change set
+                await run_in_threadpool(unit.__exit__, Exception if failed is not None else None, None, None)
+            except ODataError as error:
+                ending = error
+        if ending is not None and failed is None:
+            return [_error_outcome(op, ending.status, ending.code, ending.message) if index == 0 else _error_outcome(
+                op, 424, "FailedDependency", "not applied: its change set failed") for index, op in enumerate(group)]
         if failed is None:
             return outcomes
         # Nothing of the change set remains: the failing request says why, the others did not happen.

@@ -39,7 +39,7 @@ from gateway.plan.keys import Fixed
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.resource import canonical_key
 from gateway.serialize.values import etag
-from gateway.write.unit import WriteUnit
+from gateway.write.unit import Change, WriteUnit
 from gateway.write.values import empty_value
 
 NOW = "$now"
@@ -55,6 +55,7 @@ class EntityWriter:
         self.context = context
         self.entity = entity
         self.catalog = context.catalog
+        unit.prepare(entity.entity_set)
         self.version = self.catalog.service.row_version
         self.guid_keys = self.catalog.service.row_ids == "guid"
 
@@ -101,7 +102,9 @@ class EntityWriter:
             self._link(source, row, rows, recids)
         for source in _insert_order(present):
             self._execute(insert(_table(source.table, rows[source.alias])).values(rows[source.alias]))
-        return tuple((name, values[name]) for name in entity.key)
+        key = tuple((name, values[name]) for name in entity.key)
+        self.unit.record(Change(entity.entity_set, "create", key))
+        return key
 
     # ------------------------------------------------------------------ update and delete
     def update(self, fixed: Fixed, values: dict[str, object], if_match: list[str] | None, replace: bool) -> None:
@@ -143,9 +146,13 @@ class EntityWriter:
             )
             if self._execute(statement.values(row)).rowcount != 1:
                 raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
+        self.unit.record(Change(self.entity.entity_set, "update", self._own_key(fixed)))
 
     def delete(self, fixed: Fixed, if_match: list[str] | None) -> None:
         current = self._current(fixed, if_match)
+        if self.unit.tracks(self.entity.entity_set):
+            before = self._values(fixed)
+            self.unit.record(Change(self.entity.entity_set, "delete", self._own_key(fixed), before))
         root = self.entity.sources[0]
         recid, version = current[root.alias]
         id_column = self._id(root)
@@ -153,6 +160,20 @@ class EntityWriter:
         statement = delete(target).where(target.c[id_column] == recid, target.c[self.version] == version)
         if self._execute(statement).rowcount != 1:
             raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
+
+    def _values(self, fixed: Fixed) -> dict[str, Any]:
+        scope = EntityScope(self.entity, self.context)
+        names = list(self.entity.properties)
+        statement = select(*(scope.column(name) for name in names)).select_from(scope.from_clause())
+        row = self.unit.connection.execute(statement.where(scope.where(fixed)).limit(1)).one()
+        return dict(zip(names, row))
+
+    def _own_key(self, fixed: Fixed) -> Fixed:
+        """The entity's own key for `fixed` (which may be an alternate key)."""
+        if {name for name, _ in fixed} == set(self.entity.key):
+            return tuple((name, dict(fixed)[name]) for name in self.entity.key)
+        values = self._values(fixed)
+        return tuple((name, values[name]) for name in self.entity.key)
 
     def current_etag(self, fixed: Fixed) -> str | None:
         state = self._read(fixed)

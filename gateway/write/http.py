@@ -106,7 +106,7 @@ async def handle_write(service: ReadService, request: Request, resource_path: st
         shared: WriteUnit | None = request.scope.get("fno.unit")
         if shared is not None:
             return write(shared)  # a $batch change set: the batch commits or rolls back all of it
-        with WriteUnit(service.engine, service.catalog, preferences.dry_run) as unit:
+        with WriteUnit(service.engine, service.catalog, preferences.dry_run, service.write_hook) as unit:
             return write(unit)
 
     return await run_in_threadpool(run)

@@ -8,7 +8,11 @@ Numbers (RECIDs, party numbers) come from SYSTEMSEQUENCES inside the same transa
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, Connection, Engine, String, column, select, table, update
 
@@ -16,13 +20,56 @@ from gateway.catalog.model import Catalog
 from gateway.errors import ServiceMisconfigured
 
 
+@dataclass(frozen=True)
+class Change:
+    """One entity written in the unit: what dual-write needs to carry it to the other side."""
+
+    entity_set: str
+    operation: str  # "create" | "update" | "delete"
+    key: tuple[tuple[str, object], ...]
+    before: dict[str, Any] | None = None  # a deleted row's values (its integration key is gone after)
+
+
+class CommitHook(Protocol):
+    """Runs when the unit is about to commit: dual-write's live sync. It may refuse (raise), and
+    returns what to call if the unit's own commit then fails (compensation), or None."""
+
+    def tracks(self, entity_set: str) -> bool: ...
+
+    def begin(self, unit: WriteUnit) -> None: ...
+
+    def before_commit(self, unit: WriteUnit) -> Callable[[BaseException], None] | None: ...
+
+    def after_commit(self, unit: WriteUnit) -> None: ...
+
+
 class WriteUnit:
-    def __init__(self, engine: Engine, catalog: Catalog, dry_run: bool = False) -> None:
+    def __init__(self, engine: Engine, catalog: Catalog, dry_run: bool = False,
+                 hook: CommitHook | None = None) -> None:
         self.catalog = catalog
         self.dry_run = dry_run
+        self.hook = hook
+        self.changes: list[Change] = []
+        self.hook_state: dict[str, Any] = {}  # the hook's own notes about this unit
+        self._begun = False
+        self.started = time.monotonic()
         self.now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         self.connection: Connection = engine.connect()
         self._transaction = self.connection.begin()
+
+    def tracks(self, entity_set: str) -> bool:
+        """Whether writes to this entity set must be recorded for the commit hook."""
+        return self.hook is not None and self.hook.tracks(entity_set)
+
+    def prepare(self, entity_set: str) -> None:
+        """Called before the first write to an entity set: the hook may act before any DML runs."""
+        if not self._begun and self.hook is not None and self.hook.tracks(entity_set):
+            self._begun = True
+            self.hook.begin(self)
+
+    def record(self, change: Change) -> None:
+        if self.tracks(change.entity_set):
+            self.changes.append(change)
 
     def __enter__(self) -> WriteUnit:
         return self
@@ -31,10 +78,26 @@ class WriteUnit:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         try:
-            if kind is None and not self.dry_run:
-                self._transaction.commit()
-            else:
+            if kind is not None:
                 self._transaction.rollback()
+                return
+            # The other side commits first (a dry run rolls it back there too); if it refuses, so do we.
+            compensate = self.hook.before_commit(self) if self.hook is not None and self._begun else None
+            if self.dry_run:
+                self._transaction.rollback()
+                return
+            try:
+                self._transaction.commit()
+            except BaseException as error:
+                if compensate is not None:
+                    compensate(error)  # the other side must not keep what this side lost
+                raise
+            if self.hook is not None and self._begun:
+                self.hook.after_commit(self)
+        except BaseException:
+            if self._transaction.is_active:
+                self._transaction.rollback()
+            raise
         finally:
             self.connection.close()
 

@@ -7,6 +7,7 @@ JSON types, strings over MaxLength, numbers outside their type, unknown enum mem
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -56,6 +57,8 @@ def parse_value(catalog: Catalog, prop: Property, raw: object) -> object:
     if kind == "Edm.String" or kind == "Edm.Guid":
         if not isinstance(raw, str):
             raise InvalidValue(f"{name} must be a string", target=name)
+        if kind == "Edm.Guid":
+            return _parse(name, raw, lambda text: str(uuid.UUID(text)), "a Guid like 00000000-0000-0000-0000-000000000001")
         if prop.max_length is not None and len(raw) > prop.max_length:
             raise InvalidValue(f"{name} is longer than its MaxLength {prop.max_length} ({len(raw)})", target=name)
         return raw

@@ -1,0 +1,118 @@
+"""Initial sync: copy a map's existing rows to the other side, in the map's direction.
+
+Rows are matched by integration key (bootstrapping): a row the other side already has is updated,
+never duplicated. The source is read in key order, a batch per target transaction, and the
+position after each batch is saved in DUALWRITEMAP, so a crashed or interrupted sync resumes where
+it stopped. Rows the other side refuses are logged (kind "initial") and counted; the rest go on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+
+from gateway.dualwrite.apply import LookupCache, SyncError
+from gateway.dualwrite.maps import Side, TableMap, other
+from gateway.dualwrite.service import DualWrite
+from gateway.dualwrite.store import end_suppression, maps_state, suppress_capture
+from gateway.errors import ODataError
+from gateway.plan.query import OptionTexts, next_token, plan_read
+from grammar import ast
+
+BATCH_ROWS = 1000
+
+Progress = Callable[[int], None]  # called with the number of rows just done
+
+
+@dataclass
+class InitialSyncResult:
+    map_name: str
+    source: Side
+    counts: Counter[str] = field(default_factory=Counter)  # create, update, none, failed
+    errors: Counter[str] = field(default_factory=Counter)  # by reason
+    resumed: bool = False
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{self.counts[name]:,} {label}" for name, label in
+                           (("create", "created"), ("update", "updated"), ("none", "unchanged"),
+                            ("failed", "failed")))
+        lines = [f"{self.map_name}: {counts}" + (" (resumed)" if self.resumed else "")]
+        lines += [f"  {count:,} × {reason}" for reason, count in self.errors.most_common(10)]
+        return "\n".join(lines)
+
+
+def initial_sync(dual: DualWrite, table_map: TableMap, source: Side = "fo", progress: Progress | None = None,
+                 restart: bool = False, batch_rows: int = BATCH_ROWS) -> InitialSyncResult:
+    if source == "dv" and table_map.direction == "to_dv":
+        raise ODataError(f"{table_map.name} copies F&O to Dataverse only")
+    towards = other(source)
+    source_end, target_end = dual.endpoint(source), dual.endpoint(towards)
+    entity = source_end.entity(table_map.entity_set(source))
+    filter_text = getattr(table_map.filter, source)
+    options = ast.QueryOptions(filter=source_end._filter(entity, filter_text)) if filter_text else ast.QueryOptions()
+    texts = OptionTexts(filter=filter_text or "")
+    result = InitialSyncResult(table_map.name, source)
+    token = None if restart else _position(dual, table_map)
+    result.resumed = token is not None
+    _save(dual, table_map, "Running", token, result)
+    cache = LookupCache()
+    while True:
+        plan = plan_read(source_end.context(), entity, options, texts, (), batch_rows, token)
+        with source_end.engine.connect() as source_connection:
+            rows = source_connection.execute(plan.statement).all()
+            page = rows[:batch_rows]
+            names = plan.layout.read
+            values_list = [{name: row[i] for i, name in enumerate(names) if name in entity.properties} for row in page]
+            with dual.rows.target_unit(target_end) as target:
+                suppressed = suppress_capture(target.connection)
+                for values in values_list:
+                    outcome = _apply_one(dual, table_map, towards, values, source_connection, target, cache, result)
+                    result.counts[outcome] += 1
+                end_suppression(target.connection, suppressed)
+        if page:
+            token = next_token(plan, page[-1])
+        _save(dual, table_map, "Running", token, result)
+        if progress is not None:
+            progress(len(page))
+        if len(rows) <= batch_rows:
+            break
+    _save(dual, table_map, "Done", None, result)
+    return result
+
+
+def _apply_one(dual: DualWrite, table_map: TableMap, towards: Side, values: dict[str, object], source_connection: object,
+               target: object, cache: LookupCache, result: InitialSyncResult) -> str:
+    from gateway.write.unit import WriteUnit
+
+    assert isinstance(target, WriteUnit)
+    savepoint = target.connection.begin_nested()  # one refused row must not undo the batch
+    try:
+        applied = dual.rows.apply(table_map, towards, values, values, source_connection, target,  # type: ignore[arg-type]
+                                  cache)
+        savepoint.commit()
+        return applied.operation
+    except SyncError as error:
+        savepoint.rollback()
+        result.errors[error.reason] += 1
+        key = {name: str(values.get(name)) for name in [*(f.fo or "" for f in table_map.key_fields)] if name}
+        dual.log_error(table_map, other(towards), "create", key, "initial", error.code, error.message)
+        return "failed"
+
+
+def _position(dual: DualWrite, table_map: TableMap) -> str | None:
+    with dual.control.connect() as connection:
+        row = connection.execute(select(maps_state.c.INITIALSYNC, maps_state.c.INITIALPOSITION)
+                                 .where(maps_state.c.MAPNAME == table_map.name)).first()
+    if row is None or row.INITIALSYNC != "Running":
+        return None
+    return row.INITIALPOSITION or None
+
+
+def _save(dual: DualWrite, table_map: TableMap, status: str, token: str | None, result: InitialSyncResult) -> None:
+    with dual.control.begin() as connection:
+        connection.execute(update(maps_state).where(maps_state.c.MAPNAME == table_map.name).values(
+            INITIALSYNC=status, INITIALPOSITION=token, INITIALCOUNTS=json.dumps(dict(result.counts))))

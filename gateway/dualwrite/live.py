@@ -1,0 +1,194 @@
+"""Live sync: a write to a mapped entity is applied to the other side inside the same request.
+
+The hook runs when the originating write unit is about to commit:
+1. changes of Running maps are applied to the other side in one transaction (the other side's
+   triggers are suppressed: nothing echoes back); Paused maps get the change queued instead;
+2. an intent record is written on both sides, then the other side commits first;
+3. the originating side commits. If it fails, the other side is compensated (put back as it was)
+   and the event is logged. If the process dies between the two commits, recovery finds the intent
+   without its originating twin and compensates.
+A refusal on the other side (validation, constraint, lock timeout, database down) raises SyncError,
+and the originating unit rolls back: the client gets the map's name and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlalchemy.exc import DBAPIError
+
+from gateway.dualwrite.apply import Applied, LookupCache, SyncError
+from gateway.dualwrite.maps import Side, TableMap, other
+from gateway.dualwrite.service import DualWrite, encode_undo
+from gateway.dualwrite.store import (
+    PAUSED,
+    RUNNING,
+    bound_lock_waits,
+    changes,
+    encode_values,
+    end_suppression,
+    intents,
+    now,
+    suppress_capture,
+)
+from gateway.errors import ODataError
+from gateway.write.unit import Change, WriteUnit
+
+LOCK_WAIT_SECONDS = 10
+
+
+class LiveLimitExceeded(ODataError):
+    status = 400
+    code = "DualWriteLimitExceeded"
+
+
+class LiveSync:
+    """The commit hook of one side's write units."""
+
+    def __init__(self, dual: DualWrite, side: Side) -> None:
+        self.dual = dual
+        self.side = side
+        self.maps: dict[str, list[TableMap]] = {}
+        for table_map in dual.maps.maps.values():
+            if side == "dv" and table_map.direction == "to_dv":
+                continue  # Dataverse-side changes of a one-way map stay there
+            self.maps.setdefault(table_map.entity_set(side), []).append(table_map)
+
+    def tracks(self, entity_set: str) -> bool:
+        return entity_set in self.maps
+
+    def begin(self, unit: WriteUnit) -> None:
+        unit.hook_state["suppress"] = suppress_capture(unit.connection)
+
+    # ------------------------------------------------------------------ before the originating commit
+    def before_commit(self, unit: WriteUnit) -> Callable[[BaseException], None] | None:
+        end_suppression(unit.connection, unit.hook_state.pop("suppress"))
+        states = self.dual.states()
+        live: list[tuple[TableMap, Change]] = []
+        for change in _latest(unit.changes):
+            for table_map in self.maps.get(change.entity_set, []):
+                state = states.get(table_map.name)
+                if state == RUNNING:
+                    live.append((table_map, change))
+                elif state == PAUSED:
+                    self._enqueue(unit, table_map, change, job=None)
+        if not live:
+            return None
+        if len(live) > self.dual.limits.live_rows:
+            if all(table_map.job for table_map, _ in live):
+                for table_map, change in live:
+                    self._enqueue(unit, table_map, change, job=table_map.job)
+                return None
+            names = sorted({table_map.name for table_map, _ in live})
+            raise LiveLimitExceeded(
+                f"this transaction would synchronize {len(live)} rows ({', '.join(names)}); live dual-write takes "
+                f"at most {self.dual.limits.live_rows}: split it, or give the maps an asynchronous integration job"
+            )
+        return self._push(unit, live)
+
+    def _push(self, unit: WriteUnit, live: list[tuple[TableMap, Change]]) -> Callable[[BaseException], None]:
+        towards = other(self.side)
+        endpoint = self.dual.endpoint(towards)
+        first_map = live[0][0]
+        try:
+            target = WriteUnit(endpoint.engine, endpoint.catalog, dry_run=unit.dry_run)
+        except DBAPIError as error:
+            self._log(first_map, live[0][1], "DatabaseUnavailable", str(error.orig))
+            raise SyncError(first_map, towards, f"the {endpoint.label} database is not reachable", 503) from None
+        applied: list[tuple[TableMap, Applied]] = []
+        cache = LookupCache()
+        token = str(uuid.uuid4())
+        current = first_map
+        current_change = live[0][1]
+        try:
+            with target:
+                bound_lock_waits(target.connection, LOCK_WAIT_SECONDS)
+                suppressed = suppress_capture(target.connection)
+                for table_map, change in live:
+                    current, current_change = table_map, change
+                    result = self._apply(unit, target, table_map, change, cache)
+                    if result is not None:
+                        applied.append((table_map, result))
+                    self._check_time(unit, table_map)
+                end_suppression(target.connection, suppressed)
+                if not target.dry_run and applied:
+                    names = json.dumps(sorted({table_map.name for table_map, _ in applied}))
+                    target.connection.execute(insert(intents).values(
+                        TOKEN=token, MAPNAMES=names, UNDO=encode_undo(towards, [a for _, a in applied]),
+                        CREATEDAT=now()))
+                    unit.connection.execute(insert(intents).values(TOKEN=token, MAPNAMES=names, UNDO="",
+                                                                   CREATEDAT=now()))
+                    unit.hook_state["intent"] = token
+        except SyncError as error:
+            self._log(current, current_change, error.code, error.reason)
+            raise
+        except DBAPIError as error:
+            reason = str(error.orig).splitlines()[0] if error.orig is not None else str(error)
+            self._log(current, current_change, "DatabaseError", reason)
+            raise SyncError(current, towards, f"the {endpoint.label} database refused or timed out: {reason}",
+                            503) from None
+
+        def compensate(failure: BaseException) -> None:
+            self.dual.compensate(towards, [a for _, a in applied], token)
+            for table_map, _ in applied:
+                self._log(table_map, current_change, "Compensated",
+                          f"the originating commit failed ({failure!r}); the {endpoint.label} side was put back")
+
+        return compensate
+
+    def _apply(self, unit: WriteUnit, target: WriteUnit, table_map: TableMap, change: Change,
+               cache: LookupCache) -> Applied | None:
+        rows = self.dual.rows
+        towards = other(self.side)
+        if change.operation == "delete":
+            return rows.apply(table_map, towards, None, change.before or {}, unit.connection, target, cache)
+        source = rows.source_row(unit.connection, table_map, self.side, change.key)
+        if source is None:
+            return None  # outside the map's filter (or created and deleted in one transaction)
+        return rows.apply(table_map, towards, source, source, unit.connection, target, cache)
+
+    def _check_time(self, unit: WriteUnit, table_map: TableMap) -> None:
+        elapsed = time.monotonic() - unit.started
+        if elapsed > self.dual.limits.live_seconds:
+            raise SyncError(table_map, other(self.side),
+                            f"the transaction ran {elapsed:.0f}s, past the live limit of "
+                            f"{self.dual.limits.live_seconds:.0f}s", 400)
+
+    def _enqueue(self, unit: WriteUnit, table_map: TableMap, change: Change, job: str | None) -> None:
+        """Queue a change for later (a Paused map, or an integration job), atomically with the write."""
+        key = change.before if change.operation == "delete" and change.before else dict(change.key)
+        unit.connection.execute(insert(changes).values(
+            ENTITYSET=change.entity_set, MAPNAME=table_map.name, JOB=job, OP=change.operation[:1].upper(),
+            KEYDATA=encode_values(key), CREATEDAT=now()))
+
+    def _log(self, table_map: TableMap, change: Change, code: str, message: str) -> None:
+        key = change.before if change.operation == "delete" and change.before else dict(change.key)
+        self.dual.log_error(table_map, self.side, change.operation, {k: str(v) for k, v in key.items()}, "live",
+                            code, message)
+
+    # ------------------------------------------------------------------ after it
+    def after_commit(self, unit: WriteUnit) -> None:
+        token = unit.hook_state.pop("intent", None)
+        if token is None:
+            return
+        # The other side's intent first: a lone originating marker is harmless, recovery drops it.
+        for engine in (self.dual.endpoint(other(self.side)).engine, self.dual.endpoint(self.side).engine):
+            try:
+                with engine.begin() as connection:
+                    connection.execute(delete(intents).where(intents.c.TOKEN == token))
+            except DBAPIError:
+                return  # recovery finds both records and removes them
+
+
+def _latest(unit_changes: list[Change]) -> list[Change]:
+    """One change per row, in the order rows were first written. Sync is state-based, so the last
+    change decides: a delete carries the row's last values, anything else syncs the current state."""
+    latest: dict[tuple[str, Any], Change] = {}
+    for change in unit_changes:
+        latest[(change.entity_set, change.key)] = change
+    return list(latest.values())

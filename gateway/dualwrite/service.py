@@ -1,0 +1,223 @@
+"""Dual-write as a whole: the maps, both sides, the map states and the error log.
+
+State lives in the F&O database (DUALWRITEMAP, DUALWRITEERROR, DUALWRITEQUEUE), so every worker
+reads the same state: a map paused by the CLI is paused for every request at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+
+from gateway.catalog.model import Catalog
+from gateway.dualwrite.apply import Applied, RowSync
+from gateway.dualwrite.maps import MapSet, Side, TableMap, load_maps, other
+from gateway.dualwrite.rows import Endpoint
+from gateway.dualwrite.store import (
+    PAUSED,
+    RUNNING,
+    STATES,
+    STOPPED,
+    create_control_tables,
+    create_side_tables,
+    decode_values,
+    encode_values,
+    end_suppression,
+    errors,
+    intents,
+    maps_state,
+    now,
+    queue,
+    suppress_capture,
+    to_json,
+)
+from gateway.plan.paging import tag, untag
+from gateway.write.unit import WriteUnit
+from gateway.errors import BadRequest
+
+log = logging.getLogger("fno_gateway.dualwrite")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """N errors of one code within a window (seconds) pause or stop a map."""
+
+    errors: int
+    within: float
+    action: str  # Paused | Stopped
+    code: str | None = None  # None: any code
+
+
+@dataclass
+class Limits:
+    live_rows: int = 1000  # most rows one live-synchronized transaction may carry
+    live_seconds: float = 120.0  # the longest a live-synchronized transaction may run (F&O: 2 minutes)
+    alerts: tuple[AlertRule, ...] = (AlertRule(errors=50, within=300.0, action=PAUSED),)
+
+
+@dataclass
+class DualWrite:
+    maps: MapSet
+    fo: Endpoint
+    dv: Endpoint
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        self.rows = RowSync(self.fo, self.dv)
+        self.control: Engine = self.fo.engine
+
+    @classmethod
+    def open(cls, maps_folder: str, fo_catalog: Catalog, fo_engine: Engine, dv_catalog: Catalog, dv_engine: Engine,
+             companies: tuple[str, ...], limits: Limits | None = None) -> DualWrite:
+        map_set = load_maps(maps_folder, fo_catalog, dv_catalog)
+        dual = cls(map_set, Endpoint("fo", fo_catalog, fo_engine, companies), Endpoint("dv", dv_catalog, dv_engine, ()),
+                   limits or Limits())
+        dual.install()
+        return dual
+
+    def install(self) -> None:
+        """Create dual-write's tables where missing and give every map a state row (new maps: Stopped)."""
+        create_control_tables(self.control)
+        for engine in (self.fo.engine, self.dv.engine):
+            create_side_tables(engine)
+        with self.control.begin() as connection:
+            known = set(connection.execute(select(maps_state.c.MAPNAME)).scalars())
+            for name in self.maps.maps:
+                if name not in known:
+                    connection.execute(insert(maps_state).values(MAPNAME=name, STATE=STOPPED, UPDATEDAT=now()))
+
+    def endpoint(self, side: Side) -> Endpoint:
+        return self.fo if side == "fo" else self.dv
+
+    def table_map(self, name: str) -> TableMap:
+        found = self.maps.maps.get(name)
+        if found is None:
+            raise BadRequest(f"there is no map named {name!r} (maps: {', '.join(self.maps.maps)})", target=name)
+        return found
+
+    # ------------------------------------------------------------------ states
+    def states(self, connection: Connection | None = None) -> dict[str, str]:
+        def read(conn: Connection) -> dict[str, str]:
+            return {row.MAPNAME: row.STATE for row in conn.execute(select(maps_state.c.MAPNAME, maps_state.c.STATE))}
+
+        if connection is not None:
+            return read(connection)
+        with self.control.connect() as conn:
+            return read(conn)
+
+    def set_state(self, name: str, state: str, connection: Connection | None = None) -> None:
+        assert state in STATES
+        self.table_map(name)
+        statement = update(maps_state).where(maps_state.c.MAPNAME == name).values(STATE=state, UPDATEDAT=now())
+        if connection is not None:
+            connection.execute(statement)
+            return
+        with self.control.begin() as conn:
+            conn.execute(statement)
+        log.info("map %s is now %s", name, state)
+
+    # ------------------------------------------------------------------ the error log
+    def log_error(self, table_map: TableMap, source: Side, operation: str, key: dict[str, Any], kind: str,
+                  code: str, message: str) -> None:
+        """Record an error (in its own transaction: it must survive the rollback it explains) and apply
+        the alert rules."""
+        try:
+            with self.control.begin() as connection:
+                connection.execute(insert(errors).values(
+                    MAPNAME=table_map.name, SOURCE=source, OP=operation[:1].upper(), KEYDATA=to_json(key), KIND=kind,
+                    CODE=code[:40], MESSAGE=message, STATUS="Open", CREATEDAT=now()))
+                self._alert(connection, table_map, code)
+        except Exception:  # the error log must never turn one failure into two
+            log.exception("could not log a dual-write error for %s", table_map.name)
+
+    def _alert(self, connection: Connection, table_map: TableMap, code: str) -> None:
+        for rule in self.limits.alerts:
+            if rule.code is not None and rule.code != code:
+                continue
+            since = now() - dt.timedelta(seconds=rule.within)
+            conditions = [errors.c.MAPNAME == table_map.name, errors.c.CREATEDAT >= since, errors.c.STATUS == "Open"]
+            if rule.code is not None:
+                conditions.append(errors.c.CODE == rule.code)
+            count = connection.execute(select(func.count()).select_from(errors).where(and_(*conditions))).scalar_one()
+            if count >= rule.errors:
+                state = self.states(connection).get(table_map.name)
+                if state == RUNNING or (state == PAUSED and rule.action == STOPPED):
+                    self.set_state(table_map.name, rule.action, connection)
+                    log.warning("alert: %s errors on %s within %ss: map %s", count, table_map.name, rule.within,
+                                rule.action)
+
+    def queue_length(self, name: str) -> int:
+        with self.control.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(queue).where(queue.c.MAPNAME == name))
+                       .scalar_one())
+
+    def clear_queue(self, name: str) -> int:
+        with self.control.begin() as connection:
+            return int(connection.execute(delete(queue).where(queue.c.MAPNAME == name)).rowcount)
+
+    # ------------------------------------------------------------------ compensation and recovery
+    def compensate(self, towards: Side, applied: list[Applied], token: str | None) -> None:
+        """Put the `towards` side back as it was before `applied` (its change's origin was lost)."""
+        endpoint = self.endpoint(towards)
+        with WriteUnit(endpoint.engine, endpoint.catalog) as unit:
+            suppressed = suppress_capture(unit.connection)
+            for item in reversed(applied):
+                self.rows.undo(item, towards, unit)
+            if token is not None:
+                unit.connection.execute(delete(intents).where(intents.c.TOKEN == token))
+            end_suppression(unit.connection, suppressed)
+
+    def recover(self, older_than: float | None = None) -> int:
+        """Finish what a process killed between the two commits left: an intent whose originating
+        twin committed is removed; one whose twin never committed is compensated. Returns how many
+        changes were compensated."""
+        cutoff = now() - dt.timedelta(seconds=self.limits.live_seconds + 5 if older_than is None else older_than)
+        compensated = 0
+        for side in ("fo", "dv"):
+            here, there = self.endpoint(side), self.endpoint(other(side))
+            with here.engine.connect() as connection:
+                records = connection.execute(select(intents).where(intents.c.CREATEDAT <= cutoff)).all()
+            for record in records:
+                with there.engine.connect() as connection:
+                    twin = connection.execute(select(intents.c.TOKEN).where(intents.c.TOKEN == record.TOKEN)).first()
+                if record.UNDO == "" or twin is not None:  # the origin committed: nothing to undo
+                    for engine in (here.engine, there.engine):
+                        with engine.begin() as connection:
+                            connection.execute(delete(intents).where(intents.c.TOKEN == record.TOKEN))
+                    continue
+                towards, applied = decode_undo(record.UNDO)
+                self.compensate(towards, applied, record.TOKEN)
+                compensated += len(applied)
+                for name in json.loads(record.MAPNAMES):
+                    if name in self.maps.maps:
+                        self.log_error(self.maps.maps[name], other(towards), "update", {"intent": record.TOKEN},
+                                       "compensation", "OriginLost",
+                                       "the originating transaction never committed (the process stopped between "
+                                       "the two commits): the other side was put back")
+        return compensated
+
+
+def encode_undo(towards: Side, applied: list[Applied]) -> str:
+    return json.dumps({
+        "towards": towards,
+        "applied": [
+            {"entity_set": item.entity_set, "key": [[name, tag(value)] for name, value in item.key],
+             "before": None if item.before is None else encode_values(item.before), "operation": item.operation}
+            for item in applied
+        ],
+    })
+
+
+def decode_undo(text: str) -> tuple[Side, list[Applied]]:
+    data = json.loads(text)
+    applied = [
+        Applied(item["entity_set"], tuple((name, untag(value)) for name, value in item["key"]),
+                None if item["before"] is None else decode_values(item["before"]), item["operation"])
+        for item in data["applied"]
+    ]
+    return data["towards"], applied
