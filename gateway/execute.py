@@ -54,7 +54,7 @@ class RowShaper:
             if json_format.formatted_values and name in entity.properties and entity.properties[name].labels
         ]
         self.etag_slice = slice(layout.etag_start, layout.etag_start + layout.etag_width)
-        self.with_etag = json_format.annotations
+        self.with_etag = json_format.annotations and layout.etag_width > 0  # tables without versions: none
         # odata.metadata=full: type, id and edit link of every entity, computed from its key.
         self.full = json_format.metadata == "full"
         self.type_annotation = "#" + catalog.qualified(entity.entity_type)

@@ -83,20 +83,24 @@ class RowSync:
         source_connection: Connection,
         target: WriteUnit,
         cache: LookupCache | None = None,
+        only: frozenset[str] | None = None,
     ) -> Applied:
-        """Make the target row match `source` (None: the source row is gone, so delete it)."""
+        """Make the target row match `source` (None: the source row is gone, so delete it).
+
+        `only`: the source properties this change touched (None: all). An existing target row gets
+        just those fields, so concurrent changes of other fields on the other side are not undone."""
         converter = _Converter(self, table_map, towards, source_connection, target.connection,
                                LookupCache() if cache is None else cache)
         try:
             key = converter.key(source if source is not None else source_key)
-            return self._apply(table_map, towards, converter, source, key, target)
+            return self._apply(table_map, towards, converter, source, key, target, only)
         except SyncError:
             raise
         except ODataError as error:
             raise SyncError(table_map, towards, error.message, error.status if error.status < 500 else 400) from None
 
     def _apply(self, table_map: TableMap, towards: Side, converter: _Converter, source: Values | None,
-               key: Fixed | None, target: WriteUnit) -> Applied:
+               key: Fixed | None, target: WriteUnit, only: frozenset[str] | None) -> Applied:
         endpoint = self.endpoint(towards)
         entity_set = table_map.entity_set(towards)
         entity = endpoint.entity(entity_set)
@@ -112,10 +116,10 @@ class RowSync:
                 return Applied(entity_set, (), None, "none")
             writer.delete(own_key, None)
             return Applied(entity_set, own_key, current, "delete")
-        values = converter.values(source)
         if current is None:
-            created = writer.create({**values, **dict(key)})
+            created = writer.create({**converter.values(source, None), **dict(key)})
             return Applied(entity_set, created, None, "create")
+        values = converter.values(source, only)
         changed = {
             name: value for name, value in values.items()
             if name not in entity.key and not _same(value, current.get(name))
@@ -173,12 +177,27 @@ class _Converter:
             pairs.append((name, value))
         return tuple(pairs)
 
-    def values(self, source: Values) -> Values:
+    def values(self, source: Values, only: frozenset[str] | None) -> Values:
         values: Values = {}
         for field in self.map.flowing(self.towards):
+            if only is not None and not self._touched(field, only):
+                continue
             name, value = self._convert(field, source, required=True)
             values[name] = value
         return values
+
+    def _touched(self, field: FieldMap, only: frozenset[str]) -> bool:
+        """Whether the change touched the source properties this field reads (defaults: never)."""
+        if self.towards == "dv":
+            if field.template is not None:
+                return any(name in only for _, name, _, _ in string.Formatter().parse(field.template) if name)
+            return field.fo is not None and field.fo in only
+        if field.dv is None:
+            return False
+        lookup = field.lookup
+        if lookup is None:
+            return field.dv in only
+        return any(name in only for name in lookup_navigation(self.dv.catalog, self.map, field).link)
 
     def _convert(self, field: FieldMap, source: Values, required: bool) -> tuple[str, object]:
         towards = self.towards

@@ -98,8 +98,9 @@ def _apply_one(dual: DualWrite, table_map: TableMap, towards: Side, values: dict
     except SyncError as error:
         savepoint.rollback()
         result.errors[error.reason] += 1
-        key = {name: str(values.get(name)) for name in [*(f.fo or "" for f in table_map.key_fields)] if name}
-        dual.log_error(table_map, other(towards), "create", key, "initial", error.code, error.message)
+        source_entity = dual.endpoint(other(towards)).entity(table_map.entity_set(other(towards)))
+        key = {name: values.get(name) for name in source_entity.key}
+        dual.log_error(table_map, other(towards), "update", key, "initial", error.code, error.message)
         return "failed"
 
 

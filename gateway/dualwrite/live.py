@@ -17,10 +17,11 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.dualwrite.apply import Applied, LookupCache, SyncError
 from gateway.dualwrite.maps import Side, TableMap, other
@@ -33,6 +34,7 @@ from gateway.dualwrite.store import (
     encode_values,
     end_suppression,
     intents,
+    jobs,
     now,
     suppress_capture,
 )
@@ -81,8 +83,11 @@ class LiveSync:
             return None
         if len(live) > self.dual.limits.live_rows:
             if all(table_map.job for table_map, _ in live):
+                job_names = sorted({str(table_map.job) for table_map, _ in live})
+                job_id = f"{job_names[0]}:{uuid.uuid4()}"
                 for table_map, change in live:
-                    self._enqueue(unit, table_map, change, job=table_map.job)
+                    self._enqueue(unit, table_map, change, job=job_id)
+                unit.hook_state["job"] = (job_id, job_names[0], len(live))
                 return None
             names = sorted({table_map.name for table_map, _ in live})
             raise LiveLimitExceeded(
@@ -150,7 +155,7 @@ class LiveSync:
         source = rows.source_row(unit.connection, table_map, self.side, change.key)
         if source is None:
             return None  # outside the map's filter (or created and deleted in one transaction)
-        return rows.apply(table_map, towards, source, source, unit.connection, target, cache)
+        return rows.apply(table_map, towards, source, source, unit.connection, target, cache, change.properties)
 
     def _check_time(self, unit: WriteUnit, table_map: TableMap) -> None:
         elapsed = time.monotonic() - unit.started
@@ -162,17 +167,25 @@ class LiveSync:
     def _enqueue(self, unit: WriteUnit, table_map: TableMap, change: Change, job: str | None) -> None:
         """Queue a change for later (a Paused map, or an integration job), atomically with the write."""
         key = change.before if change.operation == "delete" and change.before else dict(change.key)
+        touched = None if change.properties is None else json.dumps(sorted(change.properties))
         unit.connection.execute(insert(changes).values(
             ENTITYSET=change.entity_set, MAPNAME=table_map.name, JOB=job, OP=change.operation[:1].upper(),
-            KEYDATA=encode_values(key), CREATEDAT=now()))
+            KEYDATA=encode_values(key), CHANGED=touched, CREATEDAT=now()))
 
     def _log(self, table_map: TableMap, change: Change, code: str, message: str) -> None:
         key = change.before if change.operation == "delete" and change.before else dict(change.key)
-        self.dual.log_error(table_map, self.side, change.operation, {k: str(v) for k, v in key.items()}, "live",
-                            code, message)
+        self.dual.log_error(table_map, self.side, change.operation, key, "live", code, message)
 
     # ------------------------------------------------------------------ after it
     def after_commit(self, unit: WriteUnit) -> None:
+        job = unit.hook_state.pop("job", None)
+        if job is not None:  # visible at once; the worker moves it on (and may have made it already)
+            try:
+                with self.dual.control.begin() as connection:
+                    connection.execute(insert(jobs).values(JOBID=job[0], NAME=job[1], STATUS="Queued", ROWS=job[2],
+                                                           APPLIED=0, FAILED=0, CREATEDAT=now(), UPDATEDAT=now()))
+            except IntegrityError:
+                pass
         token = unit.hook_state.pop("intent", None)
         if token is None:
             return
@@ -190,5 +203,11 @@ def _latest(unit_changes: list[Change]) -> list[Change]:
     change decides: a delete carries the row's last values, anything else syncs the current state."""
     latest: dict[tuple[str, Any], Change] = {}
     for change in unit_changes:
-        latest[(change.entity_set, change.key)] = change
+        key = (change.entity_set, change.key)
+        previous = latest.get(key)
+        if previous is not None and change.operation == "update" and previous.operation != "delete":
+            touched = None if previous.properties is None or change.properties is None else (
+                previous.properties | change.properties)
+            change = replace(previous, properties=touched)  # a create stays a create
+        latest[key] = change
     return list(latest.values())

@@ -34,11 +34,11 @@ from gateway.dualwrite.store import (
     now,
     queue,
     suppress_capture,
-    to_json,
 )
 from gateway.plan.paging import tag, untag
 from gateway.write.unit import WriteUnit
-from gateway.errors import BadRequest
+from gateway.dualwrite.capture import CAPTURE_DIALECTS, captured_tables, install_capture
+from gateway.errors import BadRequest, ServiceMisconfigured
 
 log = logging.getLogger("fno_gateway.dualwrite")
 
@@ -83,8 +83,13 @@ class DualWrite:
     def install(self) -> None:
         """Create dual-write's tables where missing and give every map a state row (new maps: Stopped)."""
         create_control_tables(self.control)
-        for engine in (self.fo.engine, self.dv.engine):
+        for side in ("fo", "dv"):
+            engine = self.endpoint(side).engine
+            if engine.dialect.name not in CAPTURE_DIALECTS:
+                raise ServiceMisconfigured(f"dual-write captures changes on {' and '.join(CAPTURE_DIALECTS)}; "
+                                           f"the {self.endpoint(side).label} database is {engine.dialect.name}")
             create_side_tables(engine)
+            install_capture(engine, captured_tables(self.maps, side))
         with self.control.begin() as connection:
             known = set(connection.execute(select(maps_state.c.MAPNAME)).scalars())
             for name in self.maps.maps:
@@ -129,7 +134,7 @@ class DualWrite:
         try:
             with self.control.begin() as connection:
                 connection.execute(insert(errors).values(
-                    MAPNAME=table_map.name, SOURCE=source, OP=operation[:1].upper(), KEYDATA=to_json(key), KIND=kind,
+                    MAPNAME=table_map.name, SOURCE=source, OP=operation[:1].upper(), KEYDATA=encode_values(key), KIND=kind,
                     CODE=code[:40], MESSAGE=message, STATUS="Open", CREATEDAT=now()))
                 self._alert(connection, table_map, code)
         except Exception:  # the error log must never turn one failure into two

@@ -14,6 +14,8 @@ In the F&O database only (the control store):
 - DUALWRITEMAP: each map's state (Running, Paused, Stopped) and initial-sync progress.
 - DUALWRITEQUEUE: changes held for a paused map, in order.
 - DUALWRITEERROR: the error log, per map, with what is needed to retry.
+- DUALWRITEJOB: asynchronous integration jobs and their progress.
+- DUALWRITELEASE: which worker process is the one applying changes.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ changes = Table(
     Column("OP", String(1), nullable=False),  # I, U, D
     Column("ROWID", String(64)),  # the changed row's RECID or Guid
     Column("KEYDATA", Text),  # JSON: the key columns of the row (deletes: its last values)
+    # JSON list of the columns (trigger rows) or properties (gateway rows) an update changed; NULL: all
+    Column("CHANGED", Text),
     Column("CREATEDAT", DateTime),
 )
 suppress = Table("DUALWRITESUPPRESS", side_metadata, Column("TOKEN", String(36), primary_key=True))
@@ -89,6 +93,7 @@ queue = Table(
     Column("SOURCE", String(2), nullable=False),  # fo | dv
     Column("OP", String(1), nullable=False),
     Column("KEYDATA", Text, nullable=False),  # JSON: the source entity's key (deletes: integration key values)
+    Column("CHANGED", Text),  # JSON list of the properties changed; NULL: all
     Column("CREATEDAT", DateTime),
 )
 Index("IX_DUALWRITEQUEUE_MAP", queue.c.MAPNAME, queue.c.SEQ)
@@ -106,6 +111,23 @@ errors = Table(
     Column("CREATEDAT", DateTime, nullable=False),
 )
 Index("IX_DUALWRITEERROR_MAP", errors.c.MAPNAME, errors.c.CREATEDAT)
+jobs = Table(
+    "DUALWRITEJOB", control_metadata,
+    Column("JOBID", String(140), primary_key=True),  # the job's name and the transaction that queued it
+    Column("NAME", String(100), nullable=False),
+    Column("STATUS", String(12), nullable=False),  # Queued, Running, Done, Failed (done, some rows refused)
+    Column("ROWS", BigInteger, nullable=False),
+    Column("APPLIED", BigInteger, nullable=False),
+    Column("FAILED", BigInteger, nullable=False),
+    Column("CREATEDAT", DateTime),
+    Column("UPDATEDAT", DateTime),
+)
+leases = Table(
+    "DUALWRITELEASE", control_metadata,
+    Column("NAME", String(40), primary_key=True),
+    Column("HOLDER", String(36), nullable=False),
+    Column("EXPIRES", DateTime, nullable=False),
+)
 
 
 def now() -> dt.datetime:

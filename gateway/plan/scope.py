@@ -110,6 +110,8 @@ class EntityScope:
         catalog = self.context.catalog
         version = catalog.service.row_version
         columns: list[ColumnElement[object]] = []
+        if not version:  # a service over tables without row versions (dual-write's admin tables)
+            return columns
         for source in self.entity.sources:
             aliased = self.tables[source.alias]
             columns.extend((aliased.c[catalog.row_id(self.entity, source)], aliased.c[version]))
@@ -121,6 +123,7 @@ def _columns_by_alias(entity: Entity, catalog: Catalog) -> dict[str, list[Column
     service = catalog.service
     names: dict[str, dict[str, TypeEngine[Any]]] = {
         source.alias: {catalog.row_id(entity, source): BigInteger(), service.row_version: Integer()}
+        if service.row_version else {}
         for source in entity.sources
     }
     for source in entity.sources:

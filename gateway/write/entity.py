@@ -146,7 +146,7 @@ class EntityWriter:
             )
             if self._execute(statement.values(row)).rowcount != 1:
                 raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
-        self.unit.record(Change(self.entity.entity_set, "update", self._own_key(fixed)))
+        self.unit.record(Change(self.entity.entity_set, "update", self._own_key(fixed), properties=frozenset(values)))
 
     def delete(self, fixed: Fixed, if_match: list[str] | None) -> None:
         current = self._current(fixed, if_match)

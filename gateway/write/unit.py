@@ -28,6 +28,7 @@ class Change:
     operation: str  # "create" | "update" | "delete"
     key: tuple[tuple[str, object], ...]
     before: dict[str, Any] | None = None  # a deleted row's values (its integration key is gone after)
+    properties: frozenset[str] | None = None  # an update's written properties (None: all of them)
 
 
 class CommitHook(Protocol):

@@ -1,0 +1,262 @@
+"""The dual-write worker: applies captured changes to the other side, asynchronously, in order.
+
+One pass:
+1. recovery: intents left by a process killed between two commits are finished or compensated;
+2. each side's change log (DUALWRITECHANGES) is read in SEQ order (commit order). A row becomes one
+   work item per map it concerns: Running maps apply it, Paused maps queue it (DUALWRITEQUEUE),
+   Stopped maps drop it; rows of an integration job are applied whatever the order of its maps.
+   The log row is deleted only after the other side committed (at-least-once); applying is
+   state-based and idempotent, so a second delivery changes nothing (exactly-once effect);
+3. the queues of Running maps (resumed after a pause) are replayed in order.
+Refused changes go to the error log (kind "async") and the worker goes on.
+Only one worker works at a time: a lease row in DUALWRITEMAP (name "$worker") elects it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, case, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from gateway.dualwrite.apply import LookupCache, SyncError
+from gateway.dualwrite.maps import Side, TableMap, other
+from gateway.dualwrite.service import DualWrite
+from gateway.dualwrite.store import (
+    PAUSED,
+    RUNNING,
+    changes,
+    decode_values,
+    encode_values,
+    end_suppression,
+    jobs,
+    leases,
+    now,
+    queue,
+    suppress_capture,
+)
+from gateway.plan.keys import Fixed
+from gateway.plan.scope import EntityScope
+
+log = logging.getLogger("fno_gateway.dualwrite")
+BATCH = 500
+LEASE = "worker"
+LEASE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    table_map: TableMap
+    source: Side
+    operation: str  # I, U, D
+    key: dict[str, Any]  # the source entity's key (a delete: also its integration key values)
+    properties: frozenset[str] | None = None  # what an update changed (None: everything)
+
+
+class Worker:
+    def __init__(self, dual: DualWrite) -> None:
+        self.dual = dual
+        self.identity = str(uuid.uuid4())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ running
+    def start(self, interval: float = 0.5) -> None:
+        self._thread = threading.Thread(target=self.run, args=(interval,), name="dualwrite-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def run(self, interval: float = 0.5) -> None:
+        while not self._stop.is_set():
+            try:
+                done = self.run_once()
+            except DBAPIError as error:  # a database is down: try again shortly
+                log.warning("dual-write worker: %s", str(error.orig).splitlines()[0] if error.orig else error)
+                done = 0
+            except Exception:
+                log.exception("dual-write worker pass failed")
+                done = 0
+            if not done:
+                self._stop.wait(interval)
+
+    def run_once(self) -> int:
+        """One pass; returns how many log rows and queued changes it handled."""
+        if not self._lease():
+            return 0
+        self.dual.recover()
+        handled = 0
+        for side in ("fo", "dv"):
+            handled += self._drain_log(side)
+        handled += self._drain_queues()
+        return handled
+
+    def _lease(self) -> bool:
+        """Hold (or take over an expired) lease: one worker at a time, across processes."""
+        expires = now() + dt.timedelta(seconds=LEASE_SECONDS)
+        with self.dual.control.begin() as connection:
+            taken = connection.execute(
+                update(leases).where(leases.c.NAME == LEASE, (leases.c.HOLDER == self.identity) | (leases.c.EXPIRES < now()))
+                .values(HOLDER=self.identity, EXPIRES=expires))
+            if taken.rowcount == 1:
+                return True
+            if connection.execute(select(leases.c.NAME).where(leases.c.NAME == LEASE)).first() is not None:
+                return False
+        try:
+            with self.dual.control.begin() as connection:
+                connection.execute(insert(leases).values(NAME=LEASE, HOLDER=self.identity, EXPIRES=expires))
+            return True
+        except IntegrityError:  # another worker made the lease first
+            return False
+
+    # ------------------------------------------------------------------ the change logs
+    def _drain_log(self, side: Side) -> int:
+        engine = self.dual.endpoint(side).engine
+        with engine.connect() as connection:
+            rows = connection.execute(select(changes).order_by(changes.c.SEQ).limit(BATCH)).all()
+        states = self.dual.states()
+        for row in rows:
+            with engine.connect() as connection:
+                items = self._items(connection, side, row)
+            for item in items:
+                state = states.get(item.table_map.name)
+                if row.JOB is not None:
+                    self._ensure_job(side, row.JOB)
+                    self._job_progress(row.JOB, self._apply(item, "job"))
+                elif state == RUNNING:
+                    self._apply(item, "async")
+                elif state == PAUSED:
+                    self._queue(item)
+            with engine.begin() as connection:
+                connection.execute(delete(changes).where(changes.c.SEQ == row.SEQ))
+        return len(rows)
+
+    def _items(self, connection: Connection, side: Side, row: Any) -> list[WorkItem]:
+        """The (map, entity key) pairs one change-log row concerns."""
+        map_set = self.dual.maps
+        if row.ENTITYSET is not None:  # queued by the gateway for one map
+            table_map = map_set.maps.get(row.MAPNAME)
+            touched = None if row.CHANGED is None else frozenset(json.loads(row.CHANGED))
+            return [] if table_map is None else [WorkItem(table_map, side, row.OP, decode_values(row.KEYDATA), touched)]
+        keydata = json.loads(row.KEYDATA or "{}")
+        changed_columns = None if row.CHANGED is None else {name for name in json.loads(row.CHANGED) if name}
+        items: list[WorkItem] = []
+        for table_map in map_set.maps.values():
+            if side == "dv" and table_map.direction == "to_dv":
+                continue
+            endpoint = self.dual.endpoint(side)
+            entity = endpoint.entity(table_map.entity_set(side))
+            for index, source in enumerate(entity.sources):
+                if source.table != row.TABLENAME:
+                    continue
+                by_column = {prop.column_name: name for name, prop in entity.properties.items()
+                             if prop.alias == source.alias}
+                touched = None if changed_columns is None else frozenset(
+                    by_column[column] for column in changed_columns if column in by_column)
+                if touched is not None and not touched:
+                    continue  # an update of columns this entity does not show
+                if index == 0:
+                    key = {by_column[column]: value for column, value in keydata.items() if column in by_column}
+                    items.append(WorkItem(table_map, side, row.OP, key, touched))
+                    continue
+                # A joined table (a customer's party or address): every entity row that shows it.
+                scope = EntityScope(entity, endpoint.context())
+                id_column = scope.tables[source.alias].c[endpoint.catalog.row_id(entity, source)]
+                statement = select(*(scope.column(name) for name in entity.key)).select_from(scope.from_clause())
+                found = connection.execute(statement.where(scope.where(), id_column == _row_id(row.ROWID))).all()
+                items.extend(WorkItem(table_map, side, "U", dict(zip(entity.key, values)), touched) for values in found)
+        return items
+
+    # ------------------------------------------------------------------ integration jobs
+    def _ensure_job(self, side: Side, job_id: str) -> None:
+        """The job's record, if the request that queued it has not made it yet."""
+        with self.dual.control.connect() as connection:
+            if connection.execute(select(jobs.c.JOBID).where(jobs.c.JOBID == job_id)).first() is not None:
+                return
+        with self.dual.endpoint(side).engine.connect() as connection:
+            total = connection.execute(select(func.count()).select_from(changes).where(changes.c.JOB == job_id)).scalar_one()
+        try:
+            with self.dual.control.begin() as connection:
+                connection.execute(insert(jobs).values(JOBID=job_id, NAME=job_id.split(":", 1)[0], STATUS="Running",
+                                                       ROWS=total, APPLIED=0, FAILED=0, CREATEDAT=now(), UPDATEDAT=now()))
+        except IntegrityError:
+            pass
+
+    def _job_progress(self, job_id: str, outcome: str) -> None:
+        column = jobs.c.FAILED if outcome == "failed" else jobs.c.APPLIED
+        with self.dual.control.begin() as connection:
+            connection.execute(update(jobs).where(jobs.c.JOBID == job_id).values(
+                {column: column + 1, jobs.c.STATUS: "Running", jobs.c.UPDATEDAT: now()}))
+            connection.execute(update(jobs).where(jobs.c.JOBID == job_id, jobs.c.APPLIED + jobs.c.FAILED >= jobs.c.ROWS)
+                               .values(STATUS=case((jobs.c.FAILED > 0, "Failed"), else_="Done")))
+
+    # ------------------------------------------------------------------ queues of paused maps
+    def _queue(self, item: WorkItem) -> None:
+        with self.dual.control.begin() as connection:
+            touched = None if item.properties is None else json.dumps(sorted(item.properties))
+            connection.execute(insert(queue).values(MAPNAME=item.table_map.name, SOURCE=item.source, OP=item.operation,
+                                                    KEYDATA=encode_values(item.key), CHANGED=touched, CREATEDAT=now()))
+
+    def _drain_queues(self) -> int:
+        handled = 0
+        for name, state in self.dual.states().items():
+            if state != RUNNING or name not in self.dual.maps.maps:
+                continue
+            with self.dual.control.connect() as connection:
+                rows = connection.execute(select(queue).where(queue.c.MAPNAME == name).order_by(queue.c.SEQ)
+                                          .limit(BATCH)).all()
+            for row in rows:
+                touched = None if row.CHANGED is None else frozenset(json.loads(row.CHANGED))
+                item = WorkItem(self.dual.maps.maps[name], row.SOURCE, row.OP, decode_values(row.KEYDATA), touched)
+                self._apply(item, "queue")
+                with self.dual.control.begin() as connection:
+                    connection.execute(delete(queue).where(queue.c.SEQ == row.SEQ))
+                handled += 1
+        return handled
+
+    # ------------------------------------------------------------------ applying one change
+    def _apply(self, item: WorkItem, kind: str) -> str:
+        try:
+            return apply_item(self.dual, item)
+        except SyncError as error:
+            self.dual.log_error(item.table_map, item.source, _operation(item.operation), item.key, kind,
+                                error.code, error.message)
+            return "failed"
+
+
+def apply_item(dual: DualWrite, item: WorkItem) -> str:
+    """Bring the other side in line with the source row's current state (or its absence)."""
+    rows = dual.rows
+    source_end = dual.endpoint(item.source)
+    towards = other(item.source)
+    target_end = dual.endpoint(towards)
+    entity = source_end.entity(item.table_map.entity_set(item.source))
+    fixed: Fixed = tuple((name, item.key[name]) for name in entity.key if name in item.key)
+    with source_end.engine.connect() as source_connection:
+        current = rows.source_row(source_connection, item.table_map, item.source, fixed) if fixed else None
+        if current is None and fixed and rows.exists(source_connection, item.table_map, item.source, fixed):
+            return "filtered"  # the row exists but is outside the map's filter
+        with rows.target_unit(target_end) as target:
+            suppressed = suppress_capture(target.connection)
+            applied = rows.apply(item.table_map, towards, current, item.key, source_connection, target, LookupCache(),
+                                 item.properties)
+            end_suppression(target.connection, suppressed)
+    return applied.operation
+
+
+def _row_id(text: str) -> object:
+    return int(text) if text.isdigit() else text
+
+
+def _operation(code: str) -> str:
+    return {"I": "create", "U": "update", "D": "delete"}.get(code, code)
+
