@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -17,13 +19,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.catalog.load import load_catalog
+from gateway.catalog.load import DEFAULT_CATALOG, load_catalog
 from gateway.catalog.model import Catalog
 from gateway.dataverse.schema import create_store
 from gateway.db import make_engine
 from gateway.dualwrite.live import LiveSync
 from gateway.dualwrite.service import DualWrite, Limits
-from gateway.errors import BadRequest, DatabaseUnavailable, MethodNotAllowed, ODataError
+from gateway.dualwrite.worker import Worker
+from gateway.errors import BadRequest, DatabaseUnavailable, MethodNotAllowed, ODataError, ServiceMisconfigured
 from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
 from gateway.principal import Principal
@@ -37,7 +40,9 @@ from grammar.parser import build_parser
 log = logging.getLogger("fno_gateway")
 SERVICE_PREFIX = "/data"
 DATAVERSE_PREFIX = "/api/data/v9.2"
-DATAVERSE_MAX_PAGE_SIZE = 5000  # Dataverse pages at most 5,000 rows (Prefer: odata.maxpagesize lowers it)
+DATAVERSE_MAX_PAGE_SIZE = 5000
+ADMIN_PREFIX = "/admin/data"  # dual-write's state, read-only, over OData
+ADMIN_CATALOG = DEFAULT_CATALOG.parent / "admin"  # Dataverse pages at most 5,000 rows (Prefer: odata.maxpagesize lowers it)
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _ALL_METHODS = ["GET", "HEAD", "OPTIONS", *_WRITE_METHODS]
 
@@ -49,23 +54,34 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = make_engine(settings.db)
     principal = Principal("developer", _companies(catalog, engine, settings), settings.default_company.lower())
     services = [_Service(ReadService(catalog, engine, principal, settings.max_page_size, SERVICE_PREFIX), settings)]
-    app_state: dict[str, Any] = {"dualwrite": None}
     dataverse_url = dataverse_db_url(settings)
+    app_state: dict[str, Any] = {"dualwrite": None}
     if dataverse_url:
         dataverse_catalog = load_catalog(settings.dataverse_entities)
         dataverse_engine = make_engine(dataverse_url)
         create_store(dataverse_engine, dataverse_catalog)  # a new store gets its tables (idempotent)
-        dual = None
-        if settings.dualwrite_maps.lower() != "none":
-            limits = Limits(live_rows=settings.live_sync_rows, live_seconds=settings.live_sync_seconds)
-            dual = DualWrite.open(settings.dualwrite_maps, catalog, engine, dataverse_catalog, dataverse_engine,
-                                  principal.companies, limits)
+        dual = open_dualwrite(settings, catalog, engine, dataverse_catalog, dataverse_engine, principal.companies)
+        if dual is not None:
             services[0].read = replace(services[0].read, write_hook=LiveSync(dual, "fo"))
         dataverse = ReadService(dataverse_catalog, dataverse_engine, principal, DATAVERSE_MAX_PAGE_SIZE,
                                 DATAVERSE_PREFIX, LiveSync(dual, "dv") if dual is not None else None)
         services.append(_Service(dataverse, settings))
+        if dual is not None:
+            admin = ReadService(load_catalog(ADMIN_CATALOG), engine, principal, settings.max_page_size, ADMIN_PREFIX)
+            services.append(_Service(admin, settings))
         app_state["dualwrite"] = dual
+    worker = Worker(app_state["dualwrite"]) if app_state["dualwrite"] is not None and settings.dualwrite_worker else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if worker is not None:
+            worker.start()
+        yield
+        if worker is not None:
+            worker.stop()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[route for service in services for route in service.routes()],
         exception_handlers={
             ODataError: _error_response,
@@ -143,6 +159,33 @@ class _MetadataDocuments:
 def _only_get(request: Request) -> None:
     if request.method not in ("GET", "HEAD"):
         raise MethodNotAllowed(f"{request.method} is not allowed here", headers={"Allow": "GET, HEAD"})
+
+
+def open_dualwrite(settings: Settings, catalog: Catalog, engine: Engine, dataverse_catalog: Catalog,
+                   dataverse_engine: Engine, companies: tuple[str, ...]) -> DualWrite | None:
+    """Dual-write between the two sides, unless the settings switch it off."""
+    if settings.dualwrite_maps.lower() == "none":
+        return None
+    limits = Limits(live_rows=settings.live_sync_rows, live_seconds=settings.live_sync_seconds)
+    return DualWrite.open(settings.dualwrite_maps, catalog, engine, dataverse_catalog, dataverse_engine, companies,
+                          limits)
+
+
+def open_sides(settings: Settings) -> DualWrite:
+    """Dual-write as the CLI uses it: both databases and catalogs, from the settings alone."""
+    catalog = load_catalog(settings.entities)
+    engine = make_engine(settings.db)
+    dataverse_url = dataverse_db_url(settings)
+    if not dataverse_url:
+        raise ServiceMisconfigured("no Dataverse-side database: give --dataverse-db")
+    dataverse_catalog = load_catalog(settings.dataverse_entities)
+    dataverse_engine = make_engine(dataverse_url)
+    create_store(dataverse_engine, dataverse_catalog)
+    dual = open_dualwrite(settings, catalog, engine, dataverse_catalog, dataverse_engine,
+                          _companies(catalog, engine, settings))
+    if dual is None:
+        raise ServiceMisconfigured("dual-write is switched off (--dualwrite-maps none)")
+    return dual
 
 
 def _companies(catalog: Catalog, engine: Engine, settings: Settings) -> tuple[str, ...]:

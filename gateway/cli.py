@@ -84,7 +84,49 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--db", default=DEFAULT_DEMO_DB, help=HELP["db"])
     check.add_argument("--entities", default=Settings.entities, help=HELP["entities"])
 
+    dualwrite = commands.add_parser("dualwrite", help="dual-write administration: maps, sync, queues, errors, jobs")
+    actions = dualwrite.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("list", "the maps, their sides, directions and prerequisites"),
+        ("status", "each map's state, queue length, open errors and initial sync"),
+        ("start", "initial-sync and run maps (their prerequisites first)"),
+        ("pause", "hold a map's changes in its queue"),
+        ("resume", "run a paused map again: replay its queue (or --retry-list, --discard)"),
+        ("stop", "stop a map (its queue is dropped)"),
+        ("initial-sync", "copy a map's existing rows to the other side again (matching by integration key)"),
+        ("errors", "the error log"),
+        ("retry", "apply the rows of open errors again"),
+        ("jobs", "asynchronous integration jobs and their progress"),
+        ("run", "run the dual-write worker: captured changes, queues, jobs and recovery"),
+    ):
+        sub = actions.add_parser(action, help=text, description=text)
+        if action in ("start", "pause", "resume", "stop", "initial-sync"):
+            sub.add_argument("maps", nargs="+" if action in ("start", "initial-sync") else 1, metavar="MAP",
+                             help="map name, e.g. 'Customers V3' ('all' for every map)" if action == "start"
+                             else "map name")
+        if action == "start":
+            sub.add_argument("--no-initial-sync", action="store_true", help="run without copying existing rows")
+        if action == "initial-sync":
+            sub.add_argument("--restart", action="store_true", help="start over instead of resuming")
+        if action == "resume":
+            mode = sub.add_mutually_exclusive_group()
+            mode.add_argument("--retry-list", action="store_true", help="move the queue to the error log to retry")
+            mode.add_argument("--discard", action="store_true", help="drop the queue")
+        if action in ("errors", "retry"):
+            sub.add_argument("--map", help="only this map")
+        if action == "errors":
+            sub.add_argument("--all", action="store_true", help="also errors already retried")
+        if action == "retry":
+            sub.add_argument("ids", nargs="*", type=int, help="error ids (default: every open error)")
+        if action == "run":
+            sub.add_argument("--once", action="store_true", help="one pass, then exit")
+        _add_settings(sub)
+
     arguments = parser.parse_args(argv)
+    if arguments.command == "dualwrite":
+        from gateway.dualwrite.cli import run_action
+
+        return run_action(arguments, _settings(arguments))
     if arguments.command == "demo-db":
         from gateway.db import normalize_url
         from gateway.demo.generate import build_demo_database

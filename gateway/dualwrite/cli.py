@@ -1,0 +1,140 @@
+"""`fno-gateway dualwrite ...`: the administration commands, printing plain tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from tqdm import tqdm
+
+from gateway.catalog.load import CatalogError
+from gateway.dualwrite import lifecycle
+from gateway.dualwrite.initial import Progress, initial_sync
+from gateway.dualwrite.service import DualWrite
+from gateway.dualwrite.worker import Worker
+from gateway.errors import ODataError
+from gateway.settings import Settings
+
+
+def run_action(arguments: argparse.Namespace, settings: Settings) -> int:
+    from gateway.app import open_sides
+
+    try:
+        dual = open_sides(settings)
+        return _ACTIONS[arguments.action](dual, arguments)
+    except (ODataError, CatalogError) as error:
+        print(f"fno-gateway dualwrite {arguments.action}: {getattr(error, 'message', error)}", file=sys.stderr)
+        return 1
+
+
+def _names(dual: DualWrite, given: list[str]) -> list[str]:
+    if given == ["all"]:
+        return list(dual.maps.maps)
+    for name in given:
+        dual.table_map(name)
+    return given
+
+
+def _progress(name: str) -> Progress:
+    bar = tqdm(desc=name, unit="rows", file=sys.stderr, leave=True)
+    return lambda done: bar.update(done)
+
+
+def _list(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    rows = [(m.name, m.fo, "↔" if m.direction == "both" else "→", m.dv, ", ".join(m.requires) or "-",
+             m.job or "-") for m in dual.maps.ordered()]
+    _table(("map", "F&O entity", "", "Dataverse table", "prerequisites", "integration job"), rows)
+    return 0
+
+
+def _status(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    rows = [(s["map"], s["state"], s["queued"], s["errors"], s["initial_sync"] or "-") for s in lifecycle.status(dual)]
+    _table(("map", "state", "queued", "open errors", "initial sync"), rows)
+    return 0
+
+
+def _start(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    results = lifecycle.start(dual, _names(dual, arguments.maps), not arguments.no_initial_sync, _progress)
+    for result in results:
+        print(result.summary())
+    return 1 if any(result.counts["failed"] for result in results) else 0
+
+
+def _pause(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    lifecycle.pause(dual, arguments.maps[0])
+    print(f"{arguments.maps[0]}: Paused (changes queue until resume)")
+    return 0
+
+
+def _resume(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    mode = "retry" if arguments.retry_list else "discard" if arguments.discard else "replay"
+    queued = dual.queue_length(arguments.maps[0])
+    moved = lifecycle.resume(dual, arguments.maps[0], mode)
+    what = {"replay": f"{queued} queued change(s) replay in order",
+            "retry": f"{moved} queued change(s) moved to the retry list",
+            "discard": f"{moved} queued change(s) discarded"}[mode]
+    print(f"{arguments.maps[0]}: Running; {what}")
+    return 0
+
+
+def _stop(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    dropped = lifecycle.stop(dual, arguments.maps[0])
+    print(f"{arguments.maps[0]}: Stopped ({dropped} queued change(s) dropped)")
+    return 0
+
+
+def _initial_sync(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    failed = 0
+    for name in _names(dual, arguments.maps):
+        result = initial_sync(dual, dual.table_map(name), "fo", _progress(name), restart=arguments.restart)
+        print(result.summary())
+        failed += result.counts["failed"]
+    return 1 if failed else 0
+
+
+def _errors(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    rows = [(row.SEQ, row.MAPNAME, row.SOURCE, row.OP, row.KIND, row.CODE, row.STATUS, row.MESSAGE[:100])
+            for row in lifecycle.error_list(dual, arguments.map, arguments.all)]
+    _table(("id", "map", "from", "op", "kind", "code", "status", "message"), rows)
+    return 0
+
+
+def _retry(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    fixed, failing = lifecycle.retry(dual, arguments.ids or None, arguments.map)
+    print(f"{fixed} applied, {failing} still failing (logged again)")
+    return 1 if failing else 0
+
+
+def _jobs(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    rows = [(row.JOBID, row.STATUS, row.ROWS, row.APPLIED, row.FAILED, row.UPDATEDAT) for row in lifecycle.job_list(dual)]
+    _table(("job", "status", "rows", "applied", "failed", "updated"), rows)
+    return 0
+
+
+def _run(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    worker = Worker(dual)
+    if arguments.once:
+        print(f"{worker.run_once()} change(s) handled")
+        return 0
+    print("dual-write worker running (Ctrl+C stops it)", file=sys.stderr)
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    texts = [tuple("" if value is None else str(value) for value in row) for row in rows]
+    widths = [max([len(header[i])] + [len(row[i]) for row in texts]) for i in range(len(header))]
+    print("  ".join(name.ljust(width) for name, width in zip(header, widths)).rstrip())
+    for row in texts:
+        print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+
+
+_ACTIONS: dict[str, Callable[[DualWrite, argparse.Namespace], int]] = {
+    "list": _list, "status": _status, "start": _start, "pause": _pause, "resume": _resume, "stop": _stop,
+    "initial-sync": _initial_sync, "errors": _errors, "retry": _retry, "jobs": _jobs, "run": _run,
+}
