@@ -29,6 +29,17 @@ def column_type(prop: Property, catalog: Catalog) -> TypeEngine[Any]:
 
 
 def store_metadata(catalog: Catalog) -> MetaData:
+    """The store's tables (built once per catalog: catalogs are immutable)."""
+    cached = _BUILT.get(id(catalog))
+    if cached is None or cached[0] is not catalog:
+        cached = _BUILT[id(catalog)] = (catalog, _build(catalog))
+    return cached[1]
+
+
+_BUILT: dict[int, tuple[Catalog, MetaData]] = {}
+
+
+def _build(catalog: Catalog) -> MetaData:
     metadata = MetaData()
     version = catalog.service.row_version
     for entity in catalog.entities.values():

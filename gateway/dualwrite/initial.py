@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 
 from gateway.dualwrite.apply import LookupCache, SyncError
+from gateway.dualwrite.bulk import apply_batch, bulk_applicable
 from gateway.dualwrite.maps import Side, TableMap, other
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.store import end_suppression, maps_state, suppress_capture
@@ -60,6 +61,7 @@ def initial_sync(dual: DualWrite, table_map: TableMap, source: Side = "fo", prog
     result.resumed = token is not None
     _save(dual, table_map, "Running", token, result)
     cache = LookupCache()
+    bulk = bulk_applicable(target_end, target_end.entity(table_map.entity_set(towards)))
     while True:
         plan = plan_read(source_end.context(), entity, options, texts, (), batch_rows, token)
         with source_end.engine.connect() as source_connection:
@@ -69,9 +71,17 @@ def initial_sync(dual: DualWrite, table_map: TableMap, source: Side = "fo", prog
             values_list = [{name: row[i] for i, name in enumerate(names) if name in entity.properties} for row in page]
             with dual.rows.target_unit(target_end) as target:
                 suppressed = suppress_capture(target.connection)
-                for values in values_list:
-                    outcome = _apply_one(dual, table_map, towards, values, source_connection, target, cache, result)
-                    result.counts[outcome] += 1
+                if bulk:
+                    outcomes = apply_batch(dual.rows, table_map, towards, values_list, source_connection, target, cache)
+                    for values, (outcome, reason) in zip(values_list, outcomes):
+                        result.counts[outcome] += 1
+                        if reason is not None:
+                            _log(dual, table_map, towards, values, reason, result)
+                else:
+                    for values in values_list:
+                        outcome = _apply_one(dual, table_map, towards, values, source_connection, target, cache,
+                                             result)
+                        result.counts[outcome] += 1
                 end_suppression(target.connection, suppressed)
         if page:
             token = next_token(plan, page[-1])
@@ -97,11 +107,17 @@ def _apply_one(dual: DualWrite, table_map: TableMap, towards: Side, values: dict
         return applied.operation
     except SyncError as error:
         savepoint.rollback()
-        result.errors[error.reason] += 1
-        source_entity = dual.endpoint(other(towards)).entity(table_map.entity_set(other(towards)))
-        key = {name: values.get(name) for name in source_entity.key}
-        dual.log_error(table_map, other(towards), "update", key, "initial", error.code, error.message)
+        _log(dual, table_map, towards, values, error.reason, result)
         return "failed"
+
+
+def _log(dual: DualWrite, table_map: TableMap, towards: Side, values: dict[str, object], reason: str,
+         result: InitialSyncResult) -> None:
+    result.errors[reason] += 1
+    source_entity = dual.endpoint(other(towards)).entity(table_map.entity_set(other(towards)))
+    key = {name: values.get(name) for name in source_entity.key}
+    dual.log_error(table_map, other(towards), "update", key, "initial", SyncError.code,
+                   SyncError(table_map, towards, reason).message)
 
 
 def _position(dual: DualWrite, table_map: TableMap) -> str | None:
