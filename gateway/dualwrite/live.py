@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from gateway.dualwrite.apply import Applied, LookupCache, SyncError
 from gateway.dualwrite.maps import Side, TableMap, other
@@ -103,7 +103,7 @@ class LiveSync:
         try:
             target = WriteUnit(endpoint.engine, endpoint.catalog, dry_run=unit.dry_run)
         except DBAPIError as error:
-            self._log(first_map, live[0][1], "DatabaseUnavailable", str(error.orig))
+            self._log(unit, first_map, live[0][1], "DatabaseUnavailable", str(error.orig))
             raise SyncError(first_map, towards, f"the {endpoint.label} database is not reachable", 503) from None
         applied: list[tuple[TableMap, Applied]] = []
         cache = LookupCache()
@@ -130,18 +130,20 @@ class LiveSync:
                                                                    CREATEDAT=now()))
                     unit.hook_state["intent"] = token
         except SyncError as error:
-            self._log(current, current_change, error.code, error.reason)
+            self._log(unit, current, current_change, error.code, error.reason)
             raise
         except DBAPIError as error:
             reason = str(error.orig).splitlines()[0] if error.orig is not None else str(error)
-            self._log(current, current_change, "DatabaseError", reason)
-            raise SyncError(current, towards, f"the {endpoint.label} database refused or timed out: {reason}",
-                            503) from None
+            self._log(unit, current, current_change, "DatabaseError", reason)
+            # Unreachable, locked or timed out: try again later (503); anything else is a fault (500).
+            status = 503 if isinstance(error, OperationalError) else 500
+            raise SyncError(current, towards, f"the {endpoint.label} database refused the change: {reason}",
+                            status) from None
 
         def compensate(failure: BaseException) -> None:
             self.dual.compensate(towards, [a for _, a in applied], token)
             for table_map, _ in applied:
-                self._log(table_map, current_change, "Compensated",
+                self._log(unit, table_map, current_change, "Compensated",
                           f"the originating commit failed ({failure!r}); the {endpoint.label} side was put back")
 
         return compensate
@@ -172,12 +174,19 @@ class LiveSync:
             ENTITYSET=change.entity_set, MAPNAME=table_map.name, JOB=job, OP=change.operation[:1].upper(),
             KEYDATA=encode_values(key), CHANGED=touched, CREATEDAT=now()))
 
-    def _log(self, table_map: TableMap, change: Change, code: str, message: str) -> None:
+    def _log(self, unit: WriteUnit, table_map: TableMap, change: Change, code: str, message: str) -> None:
+        """Noted now, written once the originating transaction is over (it may hold the very lock the
+        error log needs: on SQLite the control store is the F&O database)."""
         key = change.before if change.operation == "delete" and change.before else dict(change.key)
-        self.dual.log_error(table_map, self.side, change.operation, key, "live", code, message)
+        unit.hook_state.setdefault("log", []).append((table_map, change.operation, key, code, message))
+
+    def after_rollback(self, unit: WriteUnit, error: BaseException | None) -> None:
+        for table_map, operation, key, code, message in unit.hook_state.pop("log", []):
+            self.dual.log_error(table_map, self.side, operation, key, "live", code, message)
 
     # ------------------------------------------------------------------ after it
     def after_commit(self, unit: WriteUnit) -> None:
+        self.after_rollback(unit, None)  # errors noted on the way (none expected after a commit)
         job = unit.hook_state.pop("job", None)
         if job is not None:  # visible at once; the worker moves it on (and may have made it already)
             try:

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
-    Integer,
     Numeric,
     String,
     Time,
@@ -37,6 +37,7 @@ from gateway.catalog.model import Entity, Source
 from gateway.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound, PreconditionFailed
 from gateway.plan.keys import Fixed
 from gateway.plan.scope import EntityScope, PlanContext
+from gateway.plan.types import sql_type
 from gateway.resource import canonical_key
 from gateway.serialize.values import etag
 from gateway.write.unit import Change, WriteUnit
@@ -55,7 +56,6 @@ class EntityWriter:
         self.context = context
         self.entity = entity
         self.catalog = context.catalog
-        unit.prepare(entity.entity_set)
         self.version = self.catalog.service.row_version
         self.guid_keys = self.catalog.service.row_ids == "guid"
 
@@ -101,7 +101,7 @@ class EntityWriter:
             row[self._id(source)], row[self.version] = recids[source.alias], 1
             self._link(source, row, rows, recids)
         for source in _insert_order(present):
-            self._execute(insert(_table(source.table, rows[source.alias])).values(rows[source.alias]))
+            self._execute(insert(self._table(source, rows[source.alias])).values(rows[source.alias]))
         key = tuple((name, values[name]) for name in entity.key)
         self.unit.record(Change(entity.entity_set, "create", key))
         return key
@@ -140,7 +140,7 @@ class EntityWriter:
             version = current[source.alias][1]
             row[self.version] = _next_version(version)
             id_column = self._id(source)
-            target = _table(source.table, {**row, id_column: recids[source.alias]})
+            target = self._table(source, {**row, id_column: recids[source.alias]})
             statement = update(target).where(
                 target.c[id_column] == recids[source.alias], target.c[self.version] == version
             )
@@ -156,7 +156,7 @@ class EntityWriter:
         root = self.entity.sources[0]
         recid, version = current[root.alias]
         id_column = self._id(root)
-        target = _table(root.table, {id_column: recid, self.version: 0})
+        target = self._table(root, {id_column: recid, self.version: 0})
         statement = delete(target).where(target.c[id_column] == recid, target.c[self.version] == version)
         if self._execute(statement).rowcount != 1:
             raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
@@ -249,7 +249,7 @@ class EntityWriter:
         recids[source.alias] = recid
         row = {**{name: self._value(value) for name, value in source.defaults.items()}, **row}
         row[self._id(source)], row[self.version] = recid, 1
-        self._execute(insert(_table(source.table, row)).values(row))
+        self._execute(insert(self._table(source, row)).values(row))
         for mine, reference in source.link.items():
             alias, theirs = reference.split(".", 1)
             if mine == "RECID":
@@ -273,10 +273,17 @@ class EntityWriter:
                 shown = ", ".join(f"{theirs}={values[mine]!r}" for mine, theirs in nav.link.items())
                 raise BadRequest(f"{nav.name}: no {target.entity_type} with {shown}", target=first)
 
+    def _table(self, source: Source, row: dict[str, object]) -> TableClause:
+        """The table with typed columns: a property's own type (so NULL binds as it), else the value's."""
+        types = {prop.column_name: sql_type(prop.type, self.catalog)
+                 for prop in self.entity.properties.values() if prop.alias == source.alias}
+        return table(source.table, *(column(key, types.get(key) or _type_of(value)) for key, value in row.items()))
+
     def _value(self, value: object) -> object:
         return self.unit.now if value == NOW else value
 
     def _execute(self, statement: Any) -> Any:
+        self.unit.prepare(self.entity.entity_set)  # dual-write acts before the first change, not before reads
         try:
             return self.unit.connection.execute(statement)
         except IntegrityError as error:
@@ -322,10 +329,6 @@ def _insert_order(sources: list[Source]) -> list[Source]:
     return order
 
 
-def _table(name: str, row: dict[str, object]) -> TableClause:
-    return table(name, *(column(key, _type_of(value)) for key, value in row.items()))
-
-
 def _type_of(value: object) -> TypeEngine[Any]:
     if isinstance(value, dt.datetime):
         return DateTime()
@@ -336,7 +339,7 @@ def _type_of(value: object) -> TypeEngine[Any]:
     if isinstance(value, Decimal):
         return Numeric()
     if isinstance(value, bool):
-        return Integer()
+        return Boolean()  # Dataverse-side booleans (F&O has none: NoYes is an enum of integers)
     if isinstance(value, int):
         return BigInteger()
     return String()

@@ -43,6 +43,8 @@ class CommitHook(Protocol):
 
     def after_commit(self, unit: WriteUnit) -> None: ...
 
+    def after_rollback(self, unit: WriteUnit, error: BaseException | None) -> None: ...
+
 
 class WriteUnit:
     def __init__(self, engine: Engine, catalog: Catalog, dry_run: bool = False,
@@ -81,26 +83,36 @@ class WriteUnit:
         try:
             if kind is not None:
                 self._transaction.rollback()
+                self._ended(error)
                 return
             # The other side commits first (a dry run rolls it back there too); if it refuses, so do we.
             compensate = self.hook.before_commit(self) if self.hook is not None and self._begun else None
             if self.dry_run:
                 self._transaction.rollback()
+                self._ended(None)
                 return
             try:
                 self._transaction.commit()
-            except BaseException as error:
+            except BaseException as failure:
+                if self._transaction.is_active:
+                    self._transaction.rollback()
                 if compensate is not None:
-                    compensate(error)  # the other side must not keep what this side lost
+                    compensate(failure)  # the other side must not keep what this side lost
                 raise
             if self.hook is not None and self._begun:
                 self.hook.after_commit(self)
-        except BaseException:
+        except BaseException as failure:
             if self._transaction.is_active:
                 self._transaction.rollback()
+            self._ended(failure)
             raise
         finally:
             self.connection.close()
+
+    def _ended(self, error: BaseException | None) -> None:
+        """After a rollback (this transaction no longer holds locks): the hook may record why."""
+        if self.hook is not None and self._begun:
+            self.hook.after_rollback(self, error)
 
     def allocate(self, name: str, count: int = 1) -> int:
         """The first of `count` fresh numbers of sequence `name`."""
