@@ -41,7 +41,6 @@ from gateway.dualwrite.store import (
 from gateway.errors import ODataError
 from gateway.write.unit import Change, WriteUnit
 
-LOCK_WAIT_SECONDS = 10
 
 
 class LiveLimitExceeded(ODataError):
@@ -112,7 +111,7 @@ class LiveSync:
         current_change = live[0][1]
         try:
             with target:
-                bound_lock_waits(target.connection, LOCK_WAIT_SECONDS)
+                bound_lock_waits(target.connection, self.dual.limits.lock_wait_seconds)
                 suppressed = suppress_capture(target.connection)
                 for table_map, change in live:
                     current, current_change = table_map, change

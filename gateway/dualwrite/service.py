@@ -57,6 +57,10 @@ class AlertRule:
 class Limits:
     live_rows: int = 1000  # most rows one live-synchronized transaction may carry
     live_seconds: float = 120.0  # the longest a live-synchronized transaction may run (F&O: 2 minutes)
+    # How long a live sync waits for a row lock on the other side before refusing (two writers syncing
+    # one record from opposite sides wait for each other across two databases: no deadlock detector
+    # sees that, so the wait must end).
+    lock_wait_seconds: int = 5
     alerts: tuple[AlertRule, ...] = (AlertRule(errors=50, within=300.0, action=PAUSED),)
 
 

@@ -123,22 +123,32 @@ class Worker:
         engine = self.dual.endpoint(side).engine
         with engine.connect() as connection:
             rows = connection.execute(select(changes).order_by(changes.c.SEQ).limit(BATCH)).all()
+            expanded = [(row, self._items(connection, side, row)) for row in rows]
+        if not rows:
+            return 0
         states = self.dual.states()
-        for row in rows:
-            with engine.connect() as connection:
-                items = self._items(connection, side, row)
+        running = _Coalesced(self.dual)
+        paused: list[WorkItem] = []
+        for row, items in expanded:
             for item in items:
                 state = states.get(item.table_map.name)
                 if row.JOB is not None:
+                    self._flush(running, "async")  # what came before the job's rows goes first
                     self._ensure_job(side, row.JOB)
                     self._job_progress(row.JOB, self._apply(item, "job"))
                 elif state == RUNNING:
-                    self._apply(item, "async")
+                    running.add(item)
                 elif state == PAUSED:
-                    self._queue(item)
-            with engine.begin() as connection:
-                connection.execute(delete(changes).where(changes.c.SEQ == row.SEQ))
+                    paused.append(item)
+        self._flush(running, "async")
+        self._queue(paused)
+        with engine.begin() as connection:  # handled: at-least-once ends here
+            connection.execute(delete(changes).where(changes.c.SEQ.in_([row.SEQ for row in rows])))
         return len(rows)
+
+    def _flush(self, coalesced: _Coalesced, kind: str) -> None:
+        for item in coalesced.drain():
+            self._apply(item, kind)
 
     def _items(self, connection: Connection, side: Side, row: Any) -> list[WorkItem]:
         """The (map, entity key) pairs one change-log row concerns."""
@@ -200,11 +210,17 @@ class Worker:
                                .values(STATUS=case((jobs.c.FAILED > 0, "Failed"), else_="Done")))
 
     # ------------------------------------------------------------------ queues of paused maps
-    def _queue(self, item: WorkItem) -> None:
+    def _queue(self, items: list[WorkItem]) -> None:
+        if not items:
+            return
+        rows = [
+            {"MAPNAME": item.table_map.name, "SOURCE": item.source, "OP": item.operation,
+             "KEYDATA": encode_values(item.key), "CREATEDAT": now(),
+             "CHANGED": None if item.properties is None else json.dumps(sorted(item.properties))}
+            for item in items
+        ]
         with self.dual.control.begin() as connection:
-            touched = None if item.properties is None else json.dumps(sorted(item.properties))
-            connection.execute(insert(queue).values(MAPNAME=item.table_map.name, SOURCE=item.source, OP=item.operation,
-                                                    KEYDATA=encode_values(item.key), CHANGED=touched, CREATEDAT=now()))
+            connection.execute(insert(queue), rows)
 
     def _drain_queues(self) -> int:
         handled = 0
@@ -214,13 +230,16 @@ class Worker:
             with self.dual.control.connect() as connection:
                 rows = connection.execute(select(queue).where(queue.c.MAPNAME == name).order_by(queue.c.SEQ)
                                           .limit(BATCH)).all()
+            coalesced = _Coalesced(self.dual)  # replay is state-based: one apply per record covers its queued changes
             for row in rows:
                 touched = None if row.CHANGED is None else frozenset(json.loads(row.CHANGED))
-                item = WorkItem(self.dual.maps.maps[name], row.SOURCE, row.OP, decode_values(row.KEYDATA), touched)
-                self._apply(item, "queue")
+                coalesced.add(WorkItem(self.dual.maps.maps[name], row.SOURCE, row.OP, decode_values(row.KEYDATA),
+                                       touched))
+            self._flush(coalesced, "queue")
+            if rows:
                 with self.dual.control.begin() as connection:
-                    connection.execute(delete(queue).where(queue.c.SEQ == row.SEQ))
-                handled += 1
+                    connection.execute(delete(queue).where(queue.c.SEQ.in_([row.SEQ for row in rows])))
+            handled += len(rows)
         return handled
 
     # ------------------------------------------------------------------ applying one change
@@ -231,6 +250,32 @@ class Worker:
             self.dual.log_error(item.table_map, item.source, _operation(item.operation), item.key, kind,
                                 error.code, error.message)
             return "failed"
+
+
+class _Coalesced:
+    """Work items merged per record: sync applies a record's current state, so several changes of one
+    record in a batch need one apply (with every property any of them touched). Records keep the
+    order of their first change (a header before its lines)."""
+
+    def __init__(self, dual: DualWrite) -> None:
+        self.dual = dual
+        self._items: dict[tuple[str, str, str], WorkItem] = {}
+
+    def add(self, item: WorkItem) -> None:
+        names = self.dual.endpoint(item.source).entity(item.table_map.entity_set(item.source)).key
+        entity_key = [(name, str(item.key.get(name))) for name in names]
+        key = (item.table_map.name, item.source, json.dumps(entity_key))
+        previous = self._items.get(key)
+        if previous is not None and item.operation != "D" and previous.operation != "D":
+            touched = None if previous.properties is None or item.properties is None else (
+                previous.properties | item.properties)
+            item = WorkItem(item.table_map, item.source, item.operation, item.key, touched)
+        self._items[key] = item
+
+    def drain(self) -> list[WorkItem]:
+        items = list(self._items.values())
+        self._items.clear()
+        return items
 
 
 def apply_item(dual: DualWrite, item: WorkItem) -> str:

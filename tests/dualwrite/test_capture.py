@@ -1,0 +1,254 @@
+"""Changes made directly in either database (plain SQL, as another application would) are captured by
+triggers and applied to the other side by the worker: in order, idempotently, without echoes.
+Also the map lifecycle: pause with thousands of queued changes, resume (replay, retry list, discard),
+alert rules, stop."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from gateway.dualwrite import lifecycle
+from gateway.dualwrite.service import AlertRule
+from gateway.dualwrite.store import PAUSED, RUNNING
+from gateway.dualwrite.worker import WorkItem, apply_item
+from tests.dualwrite.conftest import Sides
+from tests.dualwrite.test_live import account_row, change_logs, customer_row, organization
+
+CUSTOMERS = "Customers V3"
+
+
+def credit(sides: Sides, account: str) -> tuple[Decimal, Decimal]:
+    """(F&O CREDITMAX, Dataverse creditlimit) of one usmf customer, read from the tables."""
+    return (Decimal(str(customer_row(sides, account).credit)), Decimal(str(account_row(sides, account).creditlimit)))
+
+
+def set_fo_credit(sides: Sides, account: str, value: int) -> None:
+    sides.fo_exec('UPDATE "CUSTTABLE" SET "CREDITMAX" = :v WHERE "DATAAREAID" = \'usmf\' AND "ACCOUNTNUM" = :a',
+                  v=value, a=account)
+
+
+def test_fo_sql_change_reaches_dataverse(sides: Sides) -> None:
+    customer = organization(sides, 0)
+    set_fo_credit(sides, customer["account"], 1111)
+    assert change_logs(sides)[0] == 1  # captured in the writer's transaction
+    assert sides.drain() >= 1
+    assert credit(sides, customer["account"]) == (1111, 1111)
+    assert change_logs(sides) == (0, 0)  # applied, and the worker's own write was not captured back
+
+
+def test_dataverse_sql_change_reaches_fo(sides: Sides) -> None:
+    customer = organization(sides, 1)
+    sides.dv_exec("UPDATE account SET address1_city = 'Bellevue', versionnumber = versionnumber + 1 "
+                  "WHERE accountid = :id", id=customer["accountid"])
+    sides.drain()
+    assert customer_row(sides, customer["account"]).city == "Bellevue"
+    assert change_logs(sides) == (0, 0)
+
+
+def test_joined_table_change_reaches_dataverse(sides: Sides) -> None:
+    customer = organization(sides, 2)
+    sides.fo_exec('UPDATE "LOGISTICSPOSTALADDRESS" SET "CITY" = \'Tacoma\' WHERE "RECID" = ('
+                  'SELECT p."PRIMARYADDRESS" FROM "CUSTTABLE" c JOIN "DIRPARTYTABLE" p ON p."RECID" = c."PARTY" '
+                  'WHERE c."DATAAREAID" = \'usmf\' AND c."ACCOUNTNUM" = :a)', a=customer["account"])
+    sides.drain()
+    assert account_row(sides, customer["account"]).address1_city == "Tacoma"
+
+
+def test_rolled_back_changes_are_not_captured(sides: Sides) -> None:
+    customer = organization(sides, 3)
+    with sides.fo.connect() as connection:
+        transaction = connection.begin()
+        connection.exec_driver_sql('UPDATE "CUSTTABLE" SET "CREDITMAX" = 77 WHERE "ACCOUNTNUM" = %s'
+                                   if sides.name == "postgresql" else
+                                   'UPDATE "CUSTTABLE" SET "CREDITMAX" = 77 WHERE "ACCOUNTNUM" = ?',
+                                   (customer["account"],))
+        transaction.rollback()
+    assert change_logs(sides) == (0, 0)
+
+
+def test_concurrent_changes_to_different_fields_both_survive(sides: Sides) -> None:
+    customer = organization(sides, 4)
+    set_fo_credit(sides, customer["account"], 4321)
+    sides.dv_exec("UPDATE account SET address1_line1 = 'Both Sides 1' WHERE accountid = :id", id=customer["accountid"])
+    sides.drain()
+    assert credit(sides, customer["account"]) == (4321, 4321)
+    assert customer_row(sides, customer["account"]).street == "Both Sides 1"
+    assert account_row(sides, customer["account"]).address1_line1 == "Both Sides 1"
+
+
+def test_per_record_order_holds_and_delivery_is_idempotent(sides: Sides) -> None:
+    customer = organization(sides, 5)
+    for value in (10, 20, 30, 40):
+        set_fo_credit(sides, customer["account"], value)
+    assert change_logs(sides)[0] == 4
+    sides.drain()
+    assert credit(sides, customer["account"]) == (40, 40)
+    version = account_row(sides, customer["account"]).versionnumber
+    # Delivered again (at-least-once): nothing changes, not even the row version.
+    item = WorkItem(sides.dual.maps.maps[CUSTOMERS], "fo", "U", {"dataAreaId": "usmf",
+                                                                  "CustomerAccount": customer["account"]})
+    assert apply_item(sides.dual, item) == "none"
+    assert apply_item(sides.dual, item) == "none"
+    assert account_row(sides, customer["account"]).versionnumber == version
+
+
+def test_sql_inserts_and_deletes_flow_both_ways(sides: Sides) -> None:
+    company = sides.dv_sql("SELECT cdm_companyid FROM cdm_company WHERE cdm_companycode = 'usmf'")[0][0]
+    number = "SQL-" + uuid.uuid4().hex[:5].upper()
+    sides.dv_exec("INSERT INTO account (accountid, accountnumber, name, msdyn_company, customertypecode, statecode, "
+                  "creditlimit, versionnumber) VALUES (:id, :n, 'Inserted by SQL', :c, 3, 0, 12, 1)",
+                  id=str(uuid.uuid4()), n=number, c=company)
+    sides.drain()
+    row = customer_row(sides, number)
+    assert (row.name, Decimal(str(row.credit))) == ("Inserted by SQL", 12)
+    sides.dv_exec("DELETE FROM account WHERE accountnumber = :n", n=number)
+    sides.drain()
+    assert customer_row(sides, number) is None
+    assert change_logs(sides) == (0, 0)
+
+
+def test_pause_queues_thousands_and_resume_replays_in_order(sides: Sides) -> None:
+    customers = [organization(sides, index)["account"] for index in range(6, 9)]
+    lifecycle.pause(sides.dual, CUSTOMERS)
+    statements = []
+    for step in range(1, 701):  # 2,100 changes, interleaved over three customers
+        for account in customers:
+            statements.append((account, step))
+    with sides.fo.begin() as connection:
+        for account, step in statements:
+            connection.exec_driver_sql(
+                'UPDATE "CUSTTABLE" SET "CREDITMAX" = %s WHERE "DATAAREAID" = \'usmf\' AND "ACCOUNTNUM" = %s'
+                if sides.name == "postgresql" else
+                'UPDATE "CUSTTABLE" SET "CREDITMAX" = ? WHERE "DATAAREAID" = \'usmf\' AND "ACCOUNTNUM" = ?',
+                (step * 10, account))
+    # A live write to a paused map queues too (in the writer's transaction).
+    response = sides.client.patch(f"/data/CustomersV3(dataAreaId='usmf',CustomerAccount='{customers[0]}')",
+                                  json={"OrganizationName": "Queued Live"})
+    assert response.status_code == 204
+    sides.drain(passes=20)
+    assert sides.dual.queue_length(CUSTOMERS) == 2101
+    assert all(account_row(sides, account).creditlimit != 7000 for account in customers)  # nothing applied yet
+    lifecycle.resume(sides.dual, CUSTOMERS)
+    sides.drain(passes=20)
+    assert sides.dual.queue_length(CUSTOMERS) == 0
+    for account in customers:
+        assert credit(sides, account) == (7000, 7000)
+    assert account_row(sides, customers[0]).name == "Queued Live"
+
+
+def test_resume_to_retry_list_or_discard(sides: Sides) -> None:
+    account = organization(sides, 9)["account"]
+    lifecycle.pause(sides.dual, CUSTOMERS)
+    set_fo_credit(sides, account, 919)
+    sides.drain()
+    assert lifecycle.resume(sides.dual, CUSTOMERS, "retry") == 1
+    assert credit(sides, account)[1] != 919  # moved to the retry list, not applied
+    retry_rows = [row for row in lifecycle.error_list(sides.dual, CUSTOMERS) if row.KIND == "queue"]
+    assert len(retry_rows) == 1
+    assert lifecycle.retry(sides.dual, [retry_rows[0].SEQ]) == (1, 0)
+    assert credit(sides, account) == (919, 919)
+    lifecycle.pause(sides.dual, CUSTOMERS)
+    set_fo_credit(sides, account, 929)
+    sides.drain()
+    assert lifecycle.resume(sides.dual, CUSTOMERS, "discard") == 1
+    sides.drain()
+    assert credit(sides, account) == (929, 919)  # discarded: Dataverse kept the older value
+
+
+def test_alert_rule_pauses_the_map(sides: Sides) -> None:
+    sides.dual.limits.alerts = (AlertRule(errors=3, within=60.0, action=PAUSED, code="DualWriteFailed"),)
+    try:
+        group = "ZZ" + uuid.uuid4().hex[:3]
+        sides.fo_exec('INSERT INTO "CUSTGROUP" ("RECID", "RECVERSION", "DATAAREAID", "CUSTGROUP", "NAME", '
+                      '"PAYMTERMID") VALUES (:r, 1, \'usmf\', :g, \'Alert group\', \'\')',
+                      r=9_000_000_000 + int(uuid.uuid4().int % 1_000_000), g=group)
+        sides.drain()  # the group reaches Dataverse ...
+        sides.dv_exec("DELETE FROM msdyn_customergroup WHERE msdyn_groupid = :g", g=group)  # ... and is lost there
+        for index in range(10, 13):
+            account = organization(sides, index)["account"]
+            sides.fo_exec('UPDATE "CUSTTABLE" SET "CUSTGROUP" = :g WHERE "DATAAREAID" = \'usmf\' AND "ACCOUNTNUM" = :a',
+                          g=group, a=account)
+        sides.drain()
+        assert sides.dual.states()[CUSTOMERS] == PAUSED
+        assert len([row for row in lifecycle.error_list(sides.dual, CUSTOMERS) if row.KIND == "async"]) >= 3
+    finally:
+        sides.dual.limits.alerts = ()
+        if sides.dual.states()[CUSTOMERS] == PAUSED:
+            lifecycle.resume(sides.dual, CUSTOMERS, "discard")
+
+
+def test_stop_drops_and_stops_syncing(sides: Sides) -> None:
+    account = organization(sides, 13)["account"]
+    lifecycle.stop(sides.dual, CUSTOMERS)
+    try:
+        set_fo_credit(sides, account, 1313)
+        sides.drain()
+        assert credit(sides, account)[1] != 1313
+        assert change_logs(sides) == (0, 0)  # consumed and dropped, not kept forever
+    finally:
+        lifecycle.start(sides.dual, [CUSTOMERS])  # initial sync brings it back in line
+    assert credit(sides, account) == (1313, 1313)
+    assert sides.dual.states()[CUSTOMERS] == RUNNING
+
+
+def test_concurrent_updates_of_one_record_from_both_sides_converge(sides: Sides) -> None:
+    customer = organization(sides, 14)
+    fo_url = f"/data/CustomersV3(dataAreaId='usmf',CustomerAccount='{customer['account']}')"
+    dv_url = f"/api/data/v9.2/accounts({customer['accountid']})"
+    results: dict[str, list[int]] = {"fo": [], "dv": []}
+
+    def write(side: str) -> None:
+        for step in range(8):
+            if side == "fo":
+                response = sides.client.patch(fo_url, json={"CreditLimit": 1000 + step})
+            else:
+                response = sides.client.patch(dv_url, json={"creditlimit": 2000 + step})
+            results[side].append(response.status_code)
+
+    sides.dual.limits.lock_wait_seconds = 1  # each cross-database lock wait ends after a second
+    threads = [threading.Thread(target=write, args=(side,)) for side in ("fo", "dv")]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        sides.dual.limits.lock_wait_seconds = 5
+    sides.drain()
+    statuses = results["fo"] + results["dv"]
+    # A cross-database lock wait may time out (503) or a row change between read and write (412):
+    # either way the request is refused whole.
+    assert set(statuses) <= {204, 409, 412, 503}, statuses
+    assert 204 in statuses
+    fo_value, dv_value = credit(sides, customer["account"])
+    assert fo_value == dv_value  # whatever won, both sides hold it
+    assert change_logs(sides) == (0, 0)
+    intents = 'SELECT count(*) FROM "DUALWRITEINTENT"'
+    assert (sides.fo_sql(intents)[0][0], sides.dv_sql(intents)[0][0]) == (0, 0)
+
+
+def test_change_log_rows_name_changed_columns(sides: Sides) -> None:
+    customer = organization(sides, 15)
+    lifecycle.pause(sides.dual, CUSTOMERS)
+    try:
+        set_fo_credit(sides, customer["account"], 1515)
+        row = sides.fo_sql('SELECT "TABLENAME", "OP", "KEYDATA", "CHANGED" FROM "DUALWRITECHANGES"')[0]
+        assert (row.TABLENAME, row.OP) == ("CUSTTABLE", "U")
+        assert json.loads(row.KEYDATA) == {"ACCOUNTNUM": customer["account"], "DATAAREAID": "usmf"}
+        assert [name for name in json.loads(row.CHANGED) if name] == ["CREDITMAX"]
+    finally:
+        lifecycle.resume(sides.dual, CUSTOMERS)
+        sides.drain()
+    assert credit(sides, customer["account"]) == (1515, 1515)
+
+
+@pytest.fixture(autouse=True)
+def _running(sides: Sides) -> Any:
+    yield
+    assert sides.dual.states()[CUSTOMERS] == RUNNING, "a test left Customers V3 not running"
