@@ -21,12 +21,17 @@ from gateway.settings import Settings
 def run_action(arguments: argparse.Namespace, settings: Settings) -> int:
     from gateway.app import open_sides
 
+    dual: DualWrite | None = None
     try:
         dual = open_sides(settings)
         return _ACTIONS[arguments.action](dual, arguments)
     except (ODataError, CatalogError) as error:
         print(f"fno-gateway dualwrite {arguments.action}: {getattr(error, 'message', error)}", file=sys.stderr)
         return 1
+    finally:
+        if dual is not None:
+            dual.fo.engine.dispose()
+            dual.dv.engine.dispose()
 
 
 def _names(dual: DualWrite, given: list[str]) -> list[str]:
@@ -115,14 +120,16 @@ def _jobs(dual: DualWrite, arguments: argparse.Namespace) -> int:
 
 def _run(dual: DualWrite, arguments: argparse.Namespace) -> int:
     worker = Worker(dual)
-    if arguments.once:
-        print(f"{worker.run_once()} change(s) handled")
-        return 0
-    print("dual-write worker running (Ctrl+C stops it)", file=sys.stderr)
     try:
+        if arguments.once:
+            print(f"{worker.run_once()} change(s) handled")
+            return 0
+        print("dual-write worker running (Ctrl+C stops it)", file=sys.stderr)
         worker.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        worker.release()
     return 0
 
 

@@ -75,6 +75,12 @@ class Worker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.release()
+
+    def release(self) -> None:
+        """Give the lease back, so another worker may start at once."""
+        with self.dual.control.begin() as connection:
+            connection.execute(delete(leases).where(leases.c.NAME == LEASE, leases.c.HOLDER == self.identity))
 
     def run(self, interval: float = 0.5) -> None:
         while not self._stop.is_set():

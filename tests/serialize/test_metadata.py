@@ -144,6 +144,14 @@ EXPECTED: dict[str, ExpectedSet] = {
         ("UnitSymbol",),
         {"UnitSymbol": STRING, "UnitClass": enum("UnitOfMeasureClass"), "DecimalPrecision": "Edm.Int32"},
     ),
+    # Every shared product (not in DOMAIN.md §2; F&O's own ProductsV2 entity): the source of the
+    # "All products" dual-write map.
+    "ProductsV2": ExpectedSet(
+        "ProductV2",
+        ("ProductNumber",),
+        {"ProductNumber": STRING, "ProductName": STRING, "ProductType": enum("EcoResProductType"),
+         "ProductSubtype": enum("EcoResProductSubtype")},
+    ),
     "SalesOrderHeadersV2": ExpectedSet(
         "SalesOrderHeaderV2",
         ("dataAreaId", "SalesOrderNumber"),

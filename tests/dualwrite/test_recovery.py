@@ -1,0 +1,72 @@
+"""A process that dies between the two commits: the other side committed, the origin did not.
+
+The database state a kill leaves behind is built for real: the live-sync hook runs (the other side
+commits the change and its intent record), then the origin's transaction is rolled back by closing
+its connection without committing, exactly what the database does to a killed client, and the hook's
+after-commit step never runs. Recovery must then put the other side back, and must not touch a change
+whose origin did commit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from gateway.dualwrite.live import LiveSync
+from gateway.dualwrite.rows import Endpoint
+from gateway.plan.dialects import dialect_traits
+from gateway.plan.scope import PlanContext
+from gateway.write.entity import EntityWriter
+from gateway.write.unit import WriteUnit
+from tests.dualwrite.conftest import Sides
+from tests.dualwrite.test_live import account_row, customer_row, organization
+
+INTENTS = 'SELECT count(*) FROM "DUALWRITEINTENT"'
+
+
+def _write_credit(sides: Sides, account: str, value: int, *, commit_origin: bool) -> None:
+    """A live-synced update of one customer's credit limit that stops where a killed process would."""
+    fo: Endpoint = sides.dual.fo
+    hook = LiveSync(sides.dual, "fo")
+    unit = WriteUnit(fo.engine, fo.catalog, hook=hook)
+    context = PlanContext(fo.catalog, fo.companies, dialect_traits(fo.engine.dialect.name),
+                          writable_companies=fo.companies)
+    writer = EntityWriter(unit, context, fo.entity("CustomersV3"))
+    writer.update((("dataAreaId", "usmf"), ("CustomerAccount", account)), {"CreditLimit": Decimal(value)}, None,
+                  replace=False)
+    hook.before_commit(unit)  # the other side commits (with its intent)
+    if commit_origin:
+        unit._transaction.commit()  # ... the origin too, but the process dies before cleaning up
+    unit.connection.close()  # without a commit: the database rolls the origin back
+
+
+def test_killed_before_the_origin_commit_is_compensated(sides: Sides) -> None:
+    customer = organization(sides, 0)
+    before_fo = customer_row(sides, customer["account"]).credit
+    before_dv = account_row(sides, customer["account"]).creditlimit
+    _write_credit(sides, customer["account"], 6543, commit_origin=False)
+    assert Decimal(str(account_row(sides, customer["account"]).creditlimit)) == 6543  # Dataverse kept it ...
+    assert customer_row(sides, customer["account"]).credit == before_fo  # ... F&O lost it
+    assert sides.dv_sql(INTENTS)[0][0] == 1 and sides.fo_sql(INTENTS)[0][0] == 0
+    assert sides.dual.recover(older_than=0) == 1
+    assert account_row(sides, customer["account"]).creditlimit == before_dv  # put back
+    assert (sides.fo_sql(INTENTS)[0][0], sides.dv_sql(INTENTS)[0][0]) == (0, 0)
+    logged = sides.fo_sql('SELECT "CODE" FROM "DUALWRITEERROR" WHERE "KIND" = \'compensation\'')
+    assert [row.CODE for row in logged] == ["OriginLost"]
+    assert sides.dual.recover(older_than=0) == 0  # nothing twice
+
+
+def test_killed_after_both_commits_keeps_the_change(sides: Sides) -> None:
+    customer = organization(sides, 1)
+    _write_credit(sides, customer["account"], 7654, commit_origin=True)
+    assert (sides.fo_sql(INTENTS)[0][0], sides.dv_sql(INTENTS)[0][0]) == (1, 1)
+    assert sides.dual.recover(older_than=0) == 0
+    assert Decimal(str(customer_row(sides, customer["account"]).credit)) == 7654
+    assert Decimal(str(account_row(sides, customer["account"]).creditlimit)) == 7654
+    assert (sides.fo_sql(INTENTS)[0][0], sides.dv_sql(INTENTS)[0][0]) == (0, 0)
+
+
+def test_young_intents_wait_for_their_transaction(sides: Sides) -> None:
+    customer = organization(sides, 2)
+    _write_credit(sides, customer["account"], 1357, commit_origin=False)
+    assert sides.dual.recover() == 0  # within the live time limit the origin may still commit
+    assert sides.dv_sql(INTENTS)[0][0] == 1
+    assert sides.dual.recover(older_than=0) == 1
