@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,12 @@ def serve(settings: Settings) -> None:
     for field in fields(Settings):
         os.environ[_ENV_PREFIX + field.name.upper()] = str(getattr(settings, field.name))
     print(f"fno-gateway: serving {settings.db} at http://{settings.host}:{settings.port}/data/", file=sys.stderr)
+    from gateway.settings import dataverse_db_url
+
+    if dataverse_db_url(settings):
+        print(f"fno-gateway: Dataverse side {dataverse_db_url(settings)} at "
+              f"http://{settings.host}:{settings.port}/api/data/v9.2/ (dual-write admin: /admin/data/)",
+              file=sys.stderr)
     uvicorn.run("gateway.cli:app_from_environment", factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers, log_level="warning")
 
@@ -145,8 +151,26 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"building the demo database {path} (scale {arguments.scale})...", file=sys.stderr)
             build_demo_database(settings.db, scale=arguments.scale)
+        settings = replace(settings, dualwrite_worker=True)
+        _start_demo_dualwrite(settings)
     serve(settings)
     return 0
+
+
+def _start_demo_dualwrite(settings: Settings) -> None:
+    """The demo's Dataverse side: every map started (initial sync) the first time, then kept in sync."""
+    from gateway.settings import dataverse_db_url
+
+    url = dataverse_db_url(settings)
+    dataverse_file = _sqlite_file(url) if url else None
+    if dataverse_file is None or dataverse_file.exists() or settings.dualwrite_maps.lower() == "none":
+        return
+    print(f"starting dual-write into {dataverse_file} (initial sync of every map)...", file=sys.stderr)
+    code = main(["dualwrite", "start", "all", "--db", settings.db, "--dataverse-db", url,
+                 "--entities", settings.entities, "--dataverse-entities", settings.dataverse_entities,
+                 "--dualwrite-maps", settings.dualwrite_maps])
+    if code:
+        print("dual-write: some rows were refused (see `fno-gateway dualwrite errors`)", file=sys.stderr)
 
 
 def _check(db: str, entities: str) -> int:

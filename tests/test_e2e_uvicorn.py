@@ -34,6 +34,7 @@ ENTITY_SETS = sorted([
     "LegalEntities", "CustomerGroups", "CustomersV3", "VendorsV2", "ReleasedProductsV2", "ReleasedProductVariantsV2",
     "ProductColors", "ProductSizes", "ProductStyles", "ProductConfigurations", "UnitsOfMeasure",
     "SalesOrderHeadersV2", "SalesOrderLines",
+    "ProductsV2",  # every shared product: the source of dual-write's "All products" map
 ])  # fmt: skip
 
 
