@@ -84,6 +84,8 @@ class LiveSync:
             if all(table_map.job for table_map, _ in live):
                 job_names = sorted({str(table_map.job) for table_map, _ in live})
                 job_id = f"{job_names[0]}:{uuid.uuid4()}"
+                order = {table_map.name: index for index, table_map in enumerate(self.dual.maps.ordered())}
+                live.sort(key=lambda pair: order[pair[0].name])  # the job applies its maps in order: headers, lines
                 for table_map, change in live:
                     self._enqueue(unit, table_map, change, job=job_id)
                 unit.hook_state["job"] = (job_id, job_names[0], len(live))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, case, delete, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from gateway.dualwrite.apply import LookupCache, SyncError
 from gateway.dualwrite.maps import Side, TableMap, other
@@ -255,6 +255,13 @@ class Worker:
         except SyncError as error:
             self.dual.log_error(item.table_map, item.source, _operation(item.operation), item.key, kind,
                                 error.code, error.message)
+            return "failed"
+        except OperationalError:
+            raise  # a database down or locked: the pass stops, the log keeps the change, the next pass retries
+        except DBAPIError as error:  # a change the other side can never take: logged, not retried forever
+            reason = str(error.orig).splitlines()[0] if error.orig is not None else str(error)
+            self.dual.log_error(item.table_map, item.source, _operation(item.operation), item.key, kind,
+                                "DatabaseError", reason)
             return "failed"
 
 

@@ -252,3 +252,25 @@ def test_change_log_rows_name_changed_columns(sides: Sides) -> None:
 def _running(sides: Sides) -> Any:
     yield
     assert sides.dual.states()[CUSTOMERS] == RUNNING, "a test left Customers V3 not running"
+
+
+def test_other_database_down_keeps_the_change_until_it_is_back(sides: Sides) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    customer = organization(sides, 16)
+    set_fo_credit(sides, customer["account"], 1616)
+    endpoint = sides.dual.dv
+    working = endpoint.engine
+    endpoint.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
+    try:
+        for _ in range(2):  # each pass stops at the unreachable database ...
+            with pytest.raises(OperationalError):
+                sides.worker.run_once()
+    finally:
+        endpoint.engine.dispose()
+        endpoint.engine = working
+    assert change_logs(sides)[0] == 1  # kept, not lost, not logged as an error
+    sides.drain()
+    assert credit(sides, customer["account"]) == (1616, 1616)
+    assert change_logs(sides) == (0, 0)
