@@ -67,6 +67,15 @@ class FilterPair(_Frozen):
     dv: str | None = None
 
 
+class AlertRule(_Frozen):
+    """N errors (of one code, or any) within a window of seconds pause or stop the map."""
+
+    errors: int = Field(gt=0)
+    within: float = Field(gt=0)
+    action: Literal["Paused", "Stopped"] = "Paused"
+    code: str | None = None
+
+
 class TableMap(_Frozen):
     name: str
     fo: str  # F&O entity set
@@ -80,6 +89,8 @@ class TableMap(_Frozen):
     fields: list[FieldMap] = Field(min_length=1)
     # Larger documents go through an asynchronous integration job with this name instead of live sync.
     job: str | None = None
+    # Alert rules; none given: the service's default (50 errors within 5 minutes pause the map).
+    alerts: list[AlertRule] = Field(default_factory=list)
 
     @cached_property
     def all_fields(self) -> list[FieldMap]:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, u
 
 from gateway.catalog.model import Catalog
 from gateway.dualwrite.apply import Applied, RowSync
-from gateway.dualwrite.maps import MapSet, Side, TableMap, load_maps, other
+from gateway.dualwrite.maps import AlertRule, MapSet, Side, TableMap, load_maps, other
 from gateway.dualwrite.rows import Endpoint
 from gateway.dualwrite.store import (
     PAUSED,
@@ -43,16 +43,6 @@ from gateway.errors import BadRequest, ServiceMisconfigured
 log = logging.getLogger("fno_gateway.dualwrite")
 
 
-@dataclass(frozen=True)
-class AlertRule:
-    """N errors of one code within a window (seconds) pause or stop a map."""
-
-    errors: int
-    within: float
-    action: str  # Paused | Stopped
-    code: str | None = None  # None: any code
-
-
 @dataclass
 class Limits:
     live_rows: int = 1000  # most rows one live-synchronized transaction may carry
@@ -61,7 +51,7 @@ class Limits:
     # one record from opposite sides wait for each other across two databases: no deadlock detector
     # sees that, so the wait must end).
     lock_wait_seconds: int = 5
-    alerts: tuple[AlertRule, ...] = (AlertRule(errors=50, within=300.0, action=PAUSED),)
+    alerts: tuple[AlertRule, ...] = (AlertRule(errors=50, within=300.0, action="Paused"),)  # unless a map has its own
 
 
 @dataclass
@@ -145,7 +135,7 @@ class DualWrite:
             log.exception("could not log a dual-write error for %s", table_map.name)
 
     def _alert(self, connection: Connection, table_map: TableMap, code: str) -> None:
-        for rule in self.limits.alerts:
+        for rule in table_map.alerts or self.limits.alerts:
             if rule.code is not None and rule.code != code:
                 continue
             since = now() - dt.timedelta(seconds=rule.within)

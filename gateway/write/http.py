@@ -34,6 +34,7 @@ from gateway.principal import company_scope, current_company
 from gateway.read import ReadService, _parse_path, lookup_on
 from gateway.resource import Target, key_url, resolve
 from gateway.serialize.json import entity_body
+from gateway.write.bind import bound_values
 from gateway.write.entity import EntityWriter
 from gateway.write.unit import WriteUnit
 from gateway.write.values import property_values
@@ -99,7 +100,8 @@ async def handle_write(service: ReadService, request: Request, resource_path: st
         target = resolve(service.catalog, segments, query.aliases, lookup_on(unit.connection, context))
         writer = EntityWriter(unit, context, target.entity)  # 405 for read-only entities, before the body
         body = _Body(request.headers.get("content-type"), raw_body or b"")
-        status, fixed = _apply(request.method, writer, target, body, if_match)
+        bind = _Binder(service.catalog, lookup_on(unit.connection, context), service.prefix)
+        status, fixed = _apply(request.method, writer, target, body, if_match, bind)
         return _respond(service, unit, context, target, fixed, status, preferences, fmt, base)
 
     def run() -> Response:
@@ -123,8 +125,20 @@ class _Body:
         return _json_body(self.content_type, self.raw)
 
 
+@dataclass(frozen=True)
+class _Binder:
+    """Turns `Nav@odata.bind` references of a body into link property values."""
+
+    catalog: Any
+    lookup: Any
+    prefix: str
+
+    def values(self, entity: Any, body: Any) -> dict[str, object]:
+        return bound_values(self.catalog, entity, body, self.lookup, self.prefix)
+
+
 def _apply(
-    method: str, writer: EntityWriter, target: Target, body: _Body, if_match: list[str] | None
+    method: str, writer: EntityWriter, target: Target, body: _Body, if_match: list[str] | None, bind: _Binder
 ) -> tuple[int, Fixed]:
     entity = target.entity
     catalog = writer.catalog
@@ -132,7 +146,7 @@ def _apply(
         if target.kind != "collection":
             raise MethodNotAllowed("POST creates entities in a collection, e.g. POST /data/CustomersV3",
                                    headers={"Allow": "GET, PATCH, PUT, DELETE"})
-        values = property_values(catalog, entity, body.json())
+        values = {**property_values(catalog, entity, body.json()), **bind.values(entity, body.json())}
         for name, value in target.fixed:  # POST to a navigation collection: the link values are given
             if name in values and values[name] != value:
                 raise BadRequest(f"{name} must be {value!r} here (it links to the parent)", target=name)
@@ -146,7 +160,7 @@ def _apply(
     if method == "DELETE":
         writer.delete(target.fixed, if_match)
         return 204, target.fixed
-    values = property_values(catalog, entity, body.json())
+    values = {**property_values(catalog, entity, body.json()), **bind.values(entity, body.json())}
     if writer.current_etag(target.fixed) is None:
         if method == "PATCH" and entity.upsert and if_match is None:
             for name, value in target.fixed:

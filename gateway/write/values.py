@@ -28,7 +28,7 @@ def property_values(catalog: Catalog, entity: Entity, body: object, *, allow_key
     values: dict[str, object] = {}
     for name, raw in body.items():
         if "@" in name:
-            continue  # @odata.etag, @odata.type, Nav@odata.bind (not supported: ignored) ...
+            continue  # @odata.etag, @odata.type ... (Nav@odata.bind: see bind.py)
         prop = entity.properties.get(name)
         if prop is None:
             if name in entity.navigation:

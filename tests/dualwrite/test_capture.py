@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gateway.dualwrite import lifecycle
-from gateway.dualwrite.service import AlertRule
+from gateway.dualwrite.maps import AlertRule
 from gateway.dualwrite.store import PAUSED, RUNNING
 from gateway.dualwrite.worker import WorkItem, apply_item
 from tests.dualwrite.conftest import Sides
@@ -162,7 +162,9 @@ def test_resume_to_retry_list_or_discard(sides: Sides) -> None:
 
 
 def test_alert_rule_pauses_the_map(sides: Sides) -> None:
-    sides.dual.limits.alerts = (AlertRule(errors=3, within=60.0, action=PAUSED, code="DualWriteFailed"),)
+    shipped = sides.dual.maps.maps[CUSTOMERS]
+    rule = AlertRule(errors=3, within=60.0, action=PAUSED, code="DualWriteFailed")
+    sides.dual.maps.maps[CUSTOMERS] = shipped.model_copy(update={"alerts": [rule]})
     try:
         group = "ZZ" + uuid.uuid4().hex[:3]
         sides.fo_exec('INSERT INTO "CUSTGROUP" ("RECID", "RECVERSION", "DATAAREAID", "CUSTGROUP", "NAME", '
@@ -178,7 +180,7 @@ def test_alert_rule_pauses_the_map(sides: Sides) -> None:
         assert sides.dual.states()[CUSTOMERS] == PAUSED
         assert len([row for row in lifecycle.error_list(sides.dual, CUSTOMERS) if row.KIND == "async"]) >= 3
     finally:
-        sides.dual.limits.alerts = ()
+        sides.dual.maps.maps[CUSTOMERS] = shipped
         if sides.dual.states()[CUSTOMERS] == PAUSED:
             lifecycle.resume(sides.dual, CUSTOMERS, "discard")
 

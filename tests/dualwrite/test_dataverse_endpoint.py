@@ -96,3 +96,23 @@ def test_batch_on_the_dataverse_endpoint_syncs_the_whole_change_set(sides: Sides
     assert [item["status"] for item in response.json()["responses"]] == [204, 204], response.text
     assert Decimal(str(customer_row(sides, first["account"]).credit)) == 1001
     assert Decimal(str(customer_row(sides, second["account"]).credit)) == 1002
+
+
+def test_lookups_bind_by_key_and_alternate_key(sides: Sides) -> None:
+    group = sides.dv_sql("SELECT g.msdyn_customergroupid, g.msdyn_groupid FROM msdyn_customergroup g JOIN cdm_company c "
+                         "ON c.cdm_companyid = g.msdyn_company WHERE c.cdm_companycode = 'usrt' ORDER BY 2")[0]
+    number = "BIND-" + group.msdyn_groupid
+    response = sides.client.post(f"{API}/accounts", json={
+        "name": "Bound Org", "accountnumber": number, "customertypecode": 3,
+        "msdyn_company@odata.bind": "/cdm_companies(cdm_companycode='usrt')",
+        "msdyn_customergroupid@odata.bind": f"http://testserver{API}/msdyn_customergroups({group.msdyn_customergroupid})",
+    })
+    assert response.status_code == 201, response.text
+    row = sides.fo_sql('SELECT "CUSTGROUP" FROM "CUSTTABLE" WHERE "DATAAREAID" = \'usrt\' AND "ACCOUNTNUM" = :n',
+                       n=number)
+    assert row[0][0] == group.msdyn_groupid  # the bound group reached F&O as its id
+    bad = sides.client.post(f"{API}/accounts", json={"name": "x", "msdyn_company@odata.bind": "/accounts(name='x')"})
+    assert bad.status_code == 400
+    missing = sides.client.post(f"{API}/accounts", json={
+        "name": "x", "msdyn_company@odata.bind": "/cdm_companies(cdm_companycode='none')"})
+    assert missing.status_code == 404 and missing.json()["error"]["target"] == "msdyn_company@odata.bind"
