@@ -180,11 +180,12 @@ class Worker:
                     by_column[column] for column in changed_columns if column in by_column)
                 if touched is not None and not touched:
                     continue  # an update of columns this entity does not show
-                if index == 0:
-                    key = {by_column[column]: value for column, value in keydata.items() if column in by_column}
+                key = {by_column[column]: value for column, value in keydata.items() if column in by_column}
+                if index == 0 and all(name in key for name in entity.key):
                     items.append(WorkItem(table_map, side, row.OP, key, touched))
                     continue
-                # A joined table (a customer's party or address): every entity row that shows it.
+                # A joined table (a customer's party or address), or a first table that holds only part of
+                # the key (a variant released by several companies): every entity row that shows it.
                 scope = EntityScope(entity, endpoint.context())
                 id_column = scope.tables[source.alias].c[endpoint.catalog.row_id(entity, source)]
                 statement = select(*(scope.column(name) for name in entity.key)).select_from(scope.from_clause())

@@ -43,6 +43,16 @@ def test_every_order_line_is_copied(sides: Sides) -> None:
     assert expected > 1000 and copied == expected
 
 
+def test_released_products_and_variants_are_products(sides: Sides) -> None:
+    released = sides.fo_sql('SELECT i."DATAAREAID" || i."ITEMID" FROM "INVENTTABLE" i')
+    variants = sides.fo_sql(
+        'SELECT i."DATAAREAID" || v."DISPLAYPRODUCTNUMBER" FROM "ECORESPRODUCT" v JOIN "ECORESPRODUCT" m '
+        'ON m."RECID" = v."PRODUCTMASTER" JOIN "INVENTTABLE" i ON i."PRODUCT" = m."RECID" WHERE v."PRODUCTSUBTYPE" = 3')
+    products = sides.dv_sql("SELECT productnumber FROM product")
+    assert sorted(row[0] for row in products) == sorted(row[0] for row in released + variants)
+    assert len(variants) > 0
+
+
 def test_bootstrapping_matches_existing_rows_without_duplicates(sides: Sides) -> None:
     before = dv_accounts(sides)
     sides.dv_exec("UPDATE account SET creditlimit = 1 WHERE accountnumber IN "
