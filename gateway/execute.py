@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
 from gateway.catalog.model import Catalog, Entity
 from gateway.plan.query import (
@@ -21,7 +21,7 @@ from gateway.plan.query import (
     child_statement,
     next_token,
 )
-from gateway.plan.scope import PlanContext
+from gateway.plan.scope import EntityScope, PlanContext
 from gateway.resource import key_url
 from gateway.negotiate import FORMATTED_VALUE
 from gateway.serialize.values import JsonFormat, converter, etag
@@ -103,6 +103,8 @@ def read_one(
     shaped = RowShaper(plan.entity, plan.layout, context.catalog, json_format, service_root)(row)
     for expand in plan.expands:
         _expand(connection, context, expand, plan.layout, [row], [shaped], json_format, service_root)
+    if json_format.formatted_values:
+        label_lookups(connection, context, plan.entity, [shaped])
     return shaped
 
 
@@ -153,6 +155,8 @@ class PageReader:
                 for expand in plan.expands:
                     _expand(self._expander(), self.context, expand, plan.layout, taken, shaped, self.json_format,
                             self.service_root)
+                if self.json_format.formatted_values:
+                    label_lookups(self._expander(), self.context, plan.entity, shaped)
                 served += len(taken)
                 last_row = taken[-1]
                 yield shaped
@@ -185,6 +189,39 @@ class PageReader:
         for connection in (self._expand_connection, getattr(self, "_connection", None)):
             if connection is not None and not connection.closed:
                 connection.close()
+
+
+def label_lookups(connection: Connection, context: PlanContext, entity: Entity, shaped: list[dict[str, Any]]) -> None:
+    """Dataverse's lookup annotations, when FormattedValue is asked for: beside each `_x_value` the
+    name of the row it points at and that row's table, one query per lookup per chunk."""
+    catalog = context.catalog
+    for nav in entity.navigation.values():
+        target = catalog.entities[nav.target]
+        if nav.collection or len(nav.link) != 1 or target.primary_name is None:
+            continue
+        (mine, theirs), = nav.link.items()
+        ids = {row[mine] for row in shaped if row.get(mine) is not None}
+        if not ids:
+            continue
+        scope = EntityScope(target, context)
+        statement = select(scope.column(theirs), scope.column(target.primary_name)).select_from(scope.from_clause())
+        names = dict(connection.execute(statement.where(scope.where(), scope.column(theirs).in_(sorted(ids)))).all())
+        for index, row in enumerate(shaped):
+            if row.get(mine) in names:
+                shaped[index] = _before(row, mine, {
+                    f"{mine}@{FORMATTED_VALUE}": names[row[mine]],
+                    f"{mine}@Microsoft.Dynamics.CRM.lookuplogicalname": target.entity_type,
+                })
+
+
+def _before(row: dict[str, Any], name: str, annotations: dict[str, Any]) -> dict[str, Any]:
+    """The row with `annotations` just before property `name` (where OData JSON puts them)."""
+    result: dict[str, Any] = {}
+    for key, value in row.items():
+        if key == name:
+            result.update(annotations)
+        result[key] = value
+    return result
 
 
 def _expand(

@@ -176,6 +176,8 @@ def _check_entity(
         for name in names:
             if name not in entity.properties:
                 yield document.problem(("alternate_keys", index), f"alternate key property {name} is not a property")
+    if entity.primary_name is not None and entity.primary_name not in entity.properties:
+        yield document.problem(("primary_name",), f"primary name {entity.primary_name} is not a property")
     for name, prop in entity.properties.items():
         if prop.labels and prop.type not in ("Edm.Int32", "Edm.Boolean"):
             yield document.problem(("properties", name, "labels"), f"{name}: labels need an Edm.Int32 or Edm.Boolean")

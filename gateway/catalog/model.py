@@ -103,6 +103,9 @@ class Entity(_Frozen):
     upsert: bool = False
     # Other property sets that identify one row (Dataverse alternate keys), usable as key predicates.
     alternate_keys: list[list[str]] = Field(default_factory=list)
+    # The property that names a row (Dataverse's primary name): a lookup to this entity is labelled
+    # with it (the lookup's FormattedValue annotation).
+    primary_name: str | None = None
 
     @cached_property
     def source_by_alias(self) -> dict[str, Source]:

@@ -116,3 +116,22 @@ def test_lookups_bind_by_key_and_alternate_key(sides: Sides) -> None:
     missing = sides.client.post(f"{API}/accounts", json={
         "name": "x", "msdyn_company@odata.bind": "/cdm_companies(cdm_companycode='none')"})
     assert missing.status_code == 404 and missing.json()["error"]["target"] == "msdyn_company@odata.bind"
+
+
+def test_lookups_are_labelled_with_the_name_they_point_at(sides: Sides) -> None:
+    prefer = {"Prefer": f'odata.include-annotations="{FORMATTED}"'}
+    orders = sides.client.get(f"{API}/salesorders?$select=salesorderid,_customerid_value,_msdyn_company_value&$top=30",
+                              headers=prefer).json()["value"]
+    expected = {row.salesorderid: (row.account, row.company) for row in sides.dv_sql(
+        "SELECT o.salesorderid, a.name AS account, c.cdm_name AS company FROM salesorder o "
+        "JOIN account a ON a.accountid = o.customerid JOIN cdm_company c ON c.cdm_companyid = o.msdyn_company")}
+    assert len(orders) == 30
+    for order in orders:
+        assert (order[f"_customerid_value@{FORMATTED}"], order[f"_msdyn_company_value@{FORMATTED}"]) == \
+            expected[order["salesorderid"]]
+        assert order["_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account"
+        names = list(order)
+        assert names.index(f"_customerid_value@{FORMATTED}") < names.index("_customerid_value")
+    single = sides.client.get(f"{API}/salesorders({orders[0]['salesorderid']})?$select=_customerid_value",
+                              headers=prefer).json()
+    assert single[f"_customerid_value@{FORMATTED}"] == expected[orders[0]["salesorderid"]][0]
