@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, column, insert, select, table, tuple_
+from sqlalchemy import Connection, and_, column, insert, select, table
 from sqlalchemy.exc import DBAPIError
 
 from gateway.catalog.model import Entity
@@ -91,15 +91,22 @@ def _existing(endpoint: Endpoint, entity: Entity, connection: Connection, names:
     columns = {name: column(prop.column_name) for name, prop in entity.properties.items()}
     physical = table(source.table, *columns.values())
     wanted = [tuple(value for _, value in key) for key in keys]
+    # Grouped by every key part but the last (usually the company), so each query is
+    # `company = ? AND number IN (...)`: an index range on every database (a row-value IN list is
+    # not, on SQLite, and would scan the table once per batch).
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for values in wanted:
+        groups.setdefault(values[:-1], []).append(values[-1])
+    key_columns = [physical.c[entity.properties[name].column_name] for name in names]
+    statement = select(*(physical.c[prop.column_name].label(name) for name, prop in entity.properties.items()))
     found: dict[tuple[Any, ...], Values] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
-        condition = (tuple_(*(physical.c[entity.properties[name].column_name] for name in names)).in_(chunk)
-                     if len(names) > 1 else physical.c[entity.properties[names[0]].column_name].in_([k[0] for k in chunk]))
-        statement = select(*(physical.c[prop.column_name].label(name) for name, prop in entity.properties.items()))
-        for row in connection.execute(statement.where(condition)):
-            values = dict(row._mapping)
-            found[tuple(values[name] for name in names)] = values
+    for prefix, lasts in groups.items():
+        for start in range(0, len(lasts), 500):
+            condition = and_(*(column == value for column, value in zip(key_columns, prefix)),
+                             key_columns[-1].in_(lasts[start:start + 500]))
+            for row in connection.execute(statement.where(condition)):
+                values = dict(row._mapping)
+                found[tuple(values[name] for name in names)] = values
     return found
 
 
