@@ -107,8 +107,8 @@ def main() -> None:
         organizations = connection.execute("SELECT count(*) FROM CUSTTABLE c JOIN DIRPARTYTABLE p ON "
                                            "p.RECID = c.PARTY WHERE p.PARTYTYPE = 2").fetchone()[0]
     assert accounts == organizations == copied, (accounts, organizations, copied)
-    print(f"| customers copied | gateway initial sync | raw SQL copy | ratio gateway / raw |")
-    print(f"| --- | --- | --- | --- |")
+    print("| customers copied | gateway initial sync | raw SQL copy | ratio gateway / raw |")
+    print("| --- | --- | --- | --- |")
     print(f"| {copied:,} | {gateway_seconds:.1f} s ({copied / gateway_seconds:,.0f} rows/s) | "
           f"{raw_seconds:.1f} s | {gateway_seconds / raw_seconds:.1f} |")
 

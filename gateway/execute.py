@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from gateway.catalog.model import Catalog, Entity
+from gateway.negotiate import FORMATTED_VALUE
 from gateway.plan.query import (
     ExpandPlan,
     Layout,
@@ -23,7 +24,6 @@ from gateway.plan.query import (
 )
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.resource import key_url
-from gateway.negotiate import FORMATTED_VALUE
 from gateway.serialize.values import JsonFormat, converter, etag
 
 # Parents per batch of expand statements; the IN list stays far below every driver's parameter limit.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlencode
@@ -30,9 +29,9 @@ from gateway.plan.query import Layout, plan_read
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.principal import Principal, company_scope
 from gateway.resource import Target, resolve
-from gateway.write.unit import CommitHook
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter
+from gateway.write.unit import CommitHook
 from grammar import ast
 from grammar.parser import ODataSyntaxError, parse
 

@@ -7,6 +7,8 @@ all three sort strings alike). A backend whose server is not reachable is skippe
 from __future__ import annotations
 
 import os
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,3 +109,23 @@ def sqlite_client(sqlite_backend: Backend) -> Iterator[TestClient]:
 
 def repository_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_serving(port: int, seconds: float = 30) -> None:
+    """Until a gateway started on `port` answers its service document."""
+    import httpx2
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx2.get(f"http://127.0.0.1:{port}/data/", timeout=1).status_code == 200:
+                return
+        except httpx2.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"no gateway answered on port {port} within {seconds}s")

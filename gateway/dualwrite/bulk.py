@@ -88,15 +88,14 @@ def _existing(endpoint: Endpoint, entity: Entity, connection: Connection, names:
               keys: list[Fixed]) -> dict[tuple[Any, ...], Values]:
     """The target rows whose integration keys are among `keys`, by key values."""
     source = entity.sources[0]
-    columns = {name: column(prop.column_name) for name, prop in entity.properties.items()}
-    physical = table(source.table, *columns.values())
+    physical = table(source.table, *(column(prop.column_name) for prop in entity.properties.values()))
     wanted = [tuple(value for _, value in key) for key in keys]
     # Grouped by every key part but the last (usually the company), so each query is
     # `company = ? AND number IN (...)`: an index range on every database (a row-value IN list is
     # not, on SQLite, and would scan the table once per batch).
     groups: dict[tuple[Any, ...], list[Any]] = {}
-    for values in wanted:
-        groups.setdefault(values[:-1], []).append(values[-1])
+    for identity in wanted:
+        groups.setdefault(identity[:-1], []).append(identity[-1])
     key_columns = [physical.c[entity.properties[name].column_name] for name in names]
     statement = select(*(physical.c[prop.column_name].label(name) for name, prop in entity.properties.items()))
     found: dict[tuple[Any, ...], Values] = {}

@@ -17,7 +17,17 @@ from sqlalchemy import delete, insert, select, update
 from gateway.dualwrite.apply import SyncError
 from gateway.dualwrite.initial import InitialSyncResult, Progress, initial_sync
 from gateway.dualwrite.service import DualWrite
-from gateway.dualwrite.store import PAUSED, RUNNING, STOPPED, decode_values, errors, jobs, maps_state, now, queue
+from gateway.dualwrite.store import (
+    PAUSED,
+    RUNNING,
+    STOPPED,
+    decode_values,
+    errors,
+    jobs,
+    maps_state,
+    now,
+    queue,
+)
 from gateway.dualwrite.worker import WorkItem, apply_item
 from gateway.errors import BadRequest
 
@@ -84,9 +94,10 @@ def _require(dual: DualWrite, name: str, states: tuple[str, ...], action: str) -
 def status(dual: DualWrite) -> list[dict[str, Any]]:
     with dual.control.connect() as connection:
         rows = {row.MAPNAME: row for row in connection.execute(select(maps_state))}
-        queued = dict(connection.execute(select(queue.c.MAPNAME, _count()).group_by(queue.c.MAPNAME)).all())
-        open_errors = dict(connection.execute(select(errors.c.MAPNAME, _count()).where(errors.c.STATUS == "Open")
-                                              .group_by(errors.c.MAPNAME)).all())
+        counts = select(queue.c.MAPNAME, _count()).group_by(queue.c.MAPNAME)
+        queued: dict[str, int] = {name: count for name, count in connection.execute(counts)}
+        counts = select(errors.c.MAPNAME, _count()).where(errors.c.STATUS == "Open").group_by(errors.c.MAPNAME)
+        open_errors: dict[str, int] = {name: count for name, count in connection.execute(counts)}
     result = []
     for table_map in dual.maps.ordered():
         row = rows.get(table_map.name)

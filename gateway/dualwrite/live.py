@@ -42,7 +42,6 @@ from gateway.errors import ODataError
 from gateway.write.unit import Change, WriteUnit
 
 
-
 class LiveLimitExceeded(ODataError):
     status = 400
     code = "DualWriteLimitExceeded"

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, u
 
 from gateway.catalog.model import Catalog
 from gateway.dualwrite.apply import Applied, RowSync
+from gateway.dualwrite.capture import CAPTURE_DIALECTS, captured_tables, install_capture
 from gateway.dualwrite.maps import AlertRule, MapSet, Side, TableMap, load_maps, other
 from gateway.dualwrite.rows import Endpoint
 from gateway.dualwrite.store import (
@@ -35,10 +36,9 @@ from gateway.dualwrite.store import (
     queue,
     suppress_capture,
 )
+from gateway.errors import BadRequest, ServiceMisconfigured
 from gateway.plan.paging import tag, untag
 from gateway.write.unit import WriteUnit
-from gateway.dualwrite.capture import CAPTURE_DIALECTS, captured_tables, install_capture
-from gateway.errors import BadRequest, ServiceMisconfigured
 
 log = logging.getLogger("fno_gateway.dualwrite")
 

@@ -25,14 +25,10 @@ import json
 import uuid
 from typing import Any
 
-from gateway.plan.dialects import dialect_traits
-from gateway.plan.paging import tag, untag
 from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    delete,
-    insert,
     DateTime,
     Engine,
     Index,
@@ -41,7 +37,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
+    insert,
 )
+
+from gateway.plan.dialects import dialect_traits
+from gateway.plan.paging import tag, untag
 
 RUNNING, PAUSED, STOPPED = "Running", "Paused", "Stopped"
 STATES = (RUNNING, PAUSED, STOPPED)

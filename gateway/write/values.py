@@ -7,8 +7,8 @@ JSON types, strings over MaxLength, numbers outside their type, unknown enum mem
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 import math
+import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 

@@ -4,6 +4,7 @@ the other side already has (bootstrapping, no duplicates), resumable after a cra
 from __future__ import annotations
 
 from decimal import Decimal
+
 import pytest
 
 from gateway.dualwrite import initial as initial_module

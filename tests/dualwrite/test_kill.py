@@ -20,9 +20,9 @@ from decimal import Decimal
 import httpx2
 import pytest
 
+from tests.conftest import free_port, wait_until_serving
 from tests.dualwrite.conftest import Sides
 from tests.dualwrite.test_live import account_row, customer_row, organization
-from tests.write.test_batch import _free_port
 
 HOLD = 424_242
 
@@ -40,12 +40,12 @@ def test_sigkill_between_the_two_commits(sides: Sides) -> None:
                   "FOR EACH ROW EXECUTE FUNCTION dw_test_hold()")
     holder = sides.fo.connect()
     holder.exec_driver_sql(f"SELECT pg_advisory_lock({HOLD})")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--db", sides.fo_url, "--dataverse-db", sides.dv_url,
          "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        _wait_until_up(port)
+        wait_until_serving(port)
         thread = threading.Thread(target=_patch, args=(port, customer["account"]), daemon=True)
         thread.start()
         deadline = time.monotonic() + 30
@@ -77,17 +77,6 @@ def test_sigkill_between_the_two_commits(sides: Sides) -> None:
     assert response.status_code == 204
     assert Decimal(str(account_row(sides, customer["account"]).creditlimit)) == 9292
     assert sides.fo_sql('SELECT count(*) FROM "DUALWRITECHANGES"')[0][0] == 0
-
-
-def _wait_until_up(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/data/", timeout=1).status_code == 200:
-                return
-        except httpx2.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("the server did not start")
 
 
 def _patch(port: int, account: str) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ from starlette.testclient import TestClient
 
 from gateway.demo import schema
 from gateway.demo.generate import build_demo_database
-from tests.conftest import Backend, create_server_database, make_client
+from tests.conftest import Backend, create_server_database, free_port, make_client, wait_until_serving
 
 CUST, PARTY, ORDERS = schema.CUSTTABLE, schema.DIRPARTYTABLE, schema.SALESTABLE
 
@@ -166,12 +164,6 @@ def test_bad_batches(client: TestClient) -> None:
 
 
 # ---------------------------------------------------------------------- a process killed mid-batch
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("database", ["sqlite", "postgresql", "mariadb"])
 def test_killed_mid_batch_leaves_nothing_half_written(tmp_path: Path, database: str) -> None:
@@ -184,19 +176,13 @@ def test_killed_mid_batch_leaves_nothing_half_written(tmp_path: Path, database: 
         except Exception as error:  # noqa: BLE001 - a missing server skips this case only
             pytest.skip(f"{database} server not reachable ({type(error).__name__})")
     build_demo_database(url, scale=0.05, progress=False)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--db", url, "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx2.get(f"http://127.0.0.1:{port}/data/", timeout=1).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                time.sleep(0.2)
+        wait_until_serving(port)
         requests = [
             {"id": str(n), "method": "POST", "url": "CustomersV3", "atomicityGroup": "g", "body": _customer(f"K-{n:05d}")}
             for n in range(2000)
