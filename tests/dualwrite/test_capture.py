@@ -276,3 +276,18 @@ def test_other_database_down_keeps_the_change_until_it_is_back(sides: Sides) -> 
     sides.drain()
     assert credit(sides, customer["account"]) == (1616, 1616)
     assert change_logs(sides) == (0, 0)
+
+
+def test_one_worker_at_a_time(sides: Sides) -> None:
+    from gateway.dualwrite.worker import Worker
+
+    first, second = Worker(sides.dual), Worker(sides.dual)
+    sides.worker.release()
+    try:
+        first.run_once()
+        assert second._lease() is False  # the first holds the lease
+        first.release()
+        assert second._lease() is True  # given back: the next one takes over at once
+    finally:
+        first.release()
+        second.release()

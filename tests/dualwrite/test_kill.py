@@ -85,3 +85,28 @@ def _patch(port: int, account: str) -> None:
                      json={"CreditLimit": 9191}, timeout=30)
     except httpx2.HTTPError:
         pass  # the server dies under this request
+
+
+@pytest.mark.e2e
+def test_served_worker_applies_sql_changes_within_seconds(sides: Sides) -> None:
+    """`serve --dualwrite-worker`: a change another application makes with SQL reaches the other side
+    within seconds, with no request to the gateway at all."""
+    customer = organization(sides, 1)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--db", sides.fo_url, "--dataverse-db", sides.dv_url,
+         "--port", str(port), "--dualwrite-worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        wait_until_serving(port)
+        started = time.monotonic()
+        sides.dv_exec("UPDATE account SET address1_city = 'Spokane' WHERE accountid = :id", id=customer["accountid"])
+        while customer_row(sides, customer["account"]).city != "Spokane":
+            assert time.monotonic() - started < 10, "the served worker did not apply the change within 10 s"
+            time.sleep(0.1)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+    with sides.fo.connect() as connection:  # the stopped worker gave its lease back
+        holders = connection.exec_driver_sql('SELECT count(*) FROM "DUALWRITELEASE"').scalar_one()
+    assert holders == 0
