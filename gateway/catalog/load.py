@@ -36,7 +36,7 @@ class CatalogError(Exception):
         super().__init__("invalid catalog:\n" + "\n".join(f"  {p}" for p in problems))
 
 
-class _Document:
+class Document:
     """A parsed YAML file that remembers the line of every value, addressed by its path."""
 
     def __init__(self, path: Path) -> None:
@@ -76,15 +76,15 @@ class _Document:
         return CatalogProblem(str(self.path), self.line(location), message)
 
 
-def _load(path: Path, problems: list[CatalogProblem]) -> _Document | None:
+def load_document(path: Path, problems: list[CatalogProblem]) -> Document | None:
     try:
-        return _Document(path)
+        return Document(path)
     except CatalogError as error:
         problems.extend(error.problems)
         return None
 
 
-def _validate(model: type[M], document: _Document | None, problems: list[CatalogProblem]) -> M | None:
+def validate_document(model: type[M], document: Document | None, problems: list[CatalogProblem]) -> M | None:
     if document is None:
         return None
     try:
@@ -104,13 +104,13 @@ def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
     service_path = root / "service.yaml"
     if not service_path.is_file():
         raise CatalogError([CatalogProblem(str(service_path), 1, "service.yaml is missing")])
-    service = _validate(Service, _load(service_path, problems), problems)
+    service = validate_document(Service, load_document(service_path, problems), problems)
     entities: dict[str, Entity] = {}
-    documents: dict[str, _Document] = {}
+    documents: dict[str, Document] = {}
     broken: set[str] = set()  # entity sets whose file has mistakes: not reported again as unknown targets
     for path in sorted((root / "entities").glob("*.yaml")):
-        document = _load(path, problems)
-        entity = _validate(Entity, document, problems)
+        document = load_document(path, problems)
+        entity = validate_document(Entity, document, problems)
         if entity is None:
             data = document.data if document is not None else None
             broken.add(str(data.get("entity_set")) if isinstance(data, dict) else path.stem)
@@ -142,7 +142,7 @@ def _named(entity: Entity) -> Entity:
 
 
 def _check_entity(
-    entity: Entity, service: Service, entities: dict[str, Entity], document: _Document
+    entity: Entity, service: Service, entities: dict[str, Entity], document: Document
 ) -> Iterator[CatalogProblem]:
     """Cross-references a schema cannot express: aliases, keys, types, navigation targets."""
     seen_aliases: set[str] = set()

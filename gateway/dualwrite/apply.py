@@ -89,7 +89,7 @@ class RowSync:
 
         `only`: the source properties this change touched (None: all). An existing target row gets
         just those fields, so concurrent changes of other fields on the other side are not undone."""
-        converter = _Converter(self, table_map, towards, source_connection, target.connection,
+        converter = Converter(self, table_map, towards, source_connection, target.connection,
                                LookupCache() if cache is None else cache)
         try:
             key = converter.key(source if source is not None else source_key)
@@ -99,7 +99,7 @@ class RowSync:
         except ODataError as error:
             raise SyncError(table_map, towards, error.message, error.status if error.status < 500 else 400) from None
 
-    def _apply(self, table_map: TableMap, towards: Side, converter: _Converter, source: Values | None,
+    def _apply(self, table_map: TableMap, towards: Side, converter: Converter, source: Values | None,
                key: Fixed | None, target: WriteUnit, only: frozenset[str] | None) -> Applied:
         endpoint = self.endpoint(towards)
         entity_set = table_map.entity_set(towards)
@@ -122,7 +122,7 @@ class RowSync:
         values = converter.values(source, only)
         changed = {
             name: value for name, value in values.items()
-            if name not in entity.key and not _same(value, current.get(name))
+            if name not in entity.key and not same_value(value, current.get(name))
         }
         if not changed:
             return Applied(entity_set, own_key, current, "none")
@@ -151,7 +151,7 @@ class RowSync:
             writer.create(restorable)
 
 
-class _Converter:
+class Converter:
     """Source values → target values for one map and direction, with lookups resolved on either side."""
 
     def __init__(self, sync: RowSync, table_map: TableMap, towards: Side, source: Connection, target: Connection,
@@ -237,7 +237,7 @@ class _Converter:
         source_catalog = self.sync.endpoint(other(towards)).catalog
         assert source_name is not None and name is not None
         for key, mapped in table.items():
-            if key != ANY and _same(source_value(source_catalog, self.source_entity, source_name, key), raw):
+            if key != ANY and same_value(source_value(source_catalog, self.source_entity, source_name, key), raw):
                 return parse_value(target_catalog, self.target_entity.properties[name], mapped)
         if ANY in table:
             return parse_value(target_catalog, self.target_entity.properties[name], table[ANY])
@@ -320,7 +320,7 @@ def _coerce(catalog: Catalog, prop: Property, value: object, side: Side) -> obje
     return value
 
 
-def _same(left: object, right: object) -> bool:
+def same_value(left: object, right: object) -> bool:
     if isinstance(left, bool) or isinstance(right, bool):
         return left == right
     if isinstance(left, (int, float, Decimal)) and isinstance(right, (int, float, Decimal)):

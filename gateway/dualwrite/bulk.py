@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gateway.catalog.model import Entity
 from gateway.dataverse.schema import store_metadata
-from gateway.dualwrite.apply import LookupCache, RowSync, SyncError, _Converter, _same
+from gateway.dualwrite.apply import Converter, LookupCache, RowSync, SyncError, same_value
 from gateway.dualwrite.maps import Side, TableMap
 from gateway.dualwrite.rows import Endpoint, Values
 from gateway.errors import ODataError
@@ -37,7 +37,7 @@ def apply_batch(sync: RowSync, table_map: TableMap, towards: Side, sources: list
     """(outcome, reason) per source row: create, update, none or failed."""
     endpoint = sync.endpoint(towards)
     entity = endpoint.entity(table_map.entity_set(towards))
-    converter = _Converter(sync, table_map, towards, source, target.connection, cache)
+    converter = Converter(sync, table_map, towards, source, target.connection, cache)
     outcomes: list[tuple[str, str | None]] = []
     converted: list[tuple[int, Fixed, Values]] = []
     for index, row in enumerate(sources):
@@ -69,7 +69,7 @@ def apply_batch(sync: RowSync, table_map: TableMap, towards: Side, sources: list
             creates.append((index, values))
             continue
         changed = {name: value for name, value in values.items()
-                   if name not in entity.key and not _same(value, current.get(name))}
+                   if name not in entity.key and not same_value(value, current.get(name))}
         if not changed:
             outcomes[index] = ("none", None)
             continue

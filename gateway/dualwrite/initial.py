@@ -54,7 +54,7 @@ def initial_sync(dual: DualWrite, table_map: TableMap, source: Side = "fo", prog
     source_end, target_end = dual.endpoint(source), dual.endpoint(towards)
     entity = source_end.entity(table_map.entity_set(source))
     filter_text = getattr(table_map.filter, source)
-    options = ast.QueryOptions(filter=source_end._filter(entity, filter_text)) if filter_text else ast.QueryOptions()
+    options = ast.QueryOptions(filter=source_end.filter_expression(entity, filter_text)) if filter_text else ast.QueryOptions()
     texts = OptionTexts(filter=filter_text or "")
     result = InitialSyncResult(table_map.name, source)
     token = None if restart else _position(dual, table_map)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.catalog.load import CatalogError, CatalogProblem, _Document, _load, _validate
+from gateway.catalog.load import CatalogError, CatalogProblem, Document, load_document, validate_document
 from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.errors import ODataError
 from gateway.options import parse_filter
@@ -155,10 +155,10 @@ def load_maps(folder: str | Path, fo: Catalog, dv: Catalog) -> MapSet:
     """Read every map of a folder and check it against both catalogs; CatalogError lists each mistake."""
     problems: list[CatalogProblem] = []
     maps: dict[str, TableMap] = {}
-    documents: dict[str, _Document] = {}
+    documents: dict[str, Document] = {}
     for path in sorted(Path(folder).glob("*.yaml")):
-        document = _load(path, problems)
-        table_map = _validate(TableMap, document, problems)
+        document = load_document(path, problems)
+        table_map = validate_document(TableMap, document, problems)
         if table_map is None or document is None:
             continue
         if table_map.name in maps:
@@ -176,7 +176,7 @@ def load_maps(folder: str | Path, fo: Catalog, dv: Catalog) -> MapSet:
 
 
 def _check_map(
-    table_map: TableMap, maps: dict[str, TableMap], fo: Catalog, dv: Catalog, document: _Document
+    table_map: TableMap, maps: dict[str, TableMap], fo: Catalog, dv: Catalog, document: Document
 ) -> list[CatalogProblem]:
     problems: list[CatalogProblem] = []
     fo_entity, dv_entity = fo.entities.get(table_map.fo), dv.entities.get(table_map.dv)
@@ -214,7 +214,7 @@ def _check_map(
 
 def _check_field(
     table_map: TableMap, field: FieldMap, fo: Catalog, fo_entity: Entity, dv: Catalog, dv_entity: Entity,
-    document: _Document, location: tuple[str | int, ...],
+    document: Document, location: tuple[str | int, ...],
 ) -> list[CatalogProblem]:
     problems: list[CatalogProblem] = []
     where = f"{table_map.name}: field {field.fo or ''} ↔ {field.dv or ''}"
@@ -282,7 +282,7 @@ def filter_plan(catalog: Catalog, entity: Entity, text: str) -> ast.Expr:
     return expression
 
 
-def _check_cycles(map_set: MapSet, documents: dict[str, _Document]) -> None:
+def _check_cycles(map_set: MapSet, documents: dict[str, Document]) -> None:
     for name in map_set.maps:
         seen: set[str] = set()
         stack = [name]

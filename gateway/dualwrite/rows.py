@@ -50,7 +50,7 @@ class Endpoint:
     def read_many(self, connection: Connection, entity_set: str, fixed: Fixed = (), filter_text: str | None = None,
                   limit: int | None = None) -> list[Values]:
         entity = self.entity(entity_set)
-        options = ast.QueryOptions(filter=self._filter(entity, filter_text)) if filter_text else ast.QueryOptions()
+        options = ast.QueryOptions(filter=self.filter_expression(entity, filter_text)) if filter_text else ast.QueryOptions()
         plan = plan_read(self.context(), entity, options, OptionTexts(filter=filter_text or ""), fixed)
         statement = plan.statement if limit is None else plan.statement.limit(limit)
         names = plan.layout.read
@@ -59,7 +59,7 @@ class Endpoint:
             for row in connection.execute(statement)
         ]
 
-    def _filter(self, entity: Entity, text: str) -> ast.Expr:
+    def filter_expression(self, entity: Entity, text: str) -> ast.Expr:
         key = (entity.entity_set, text)
         if key not in self._filters:
             self._filters[key] = filter_plan(self.catalog, entity, text)
