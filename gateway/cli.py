@@ -185,11 +185,14 @@ def _check(db: str, entities: str) -> int:
         return 1
     from sqlalchemy.exc import SQLAlchemyError
 
+    engine = make_engine(db)
     try:
-        problems = check_catalog(catalog, make_engine(db))
+        problems = check_catalog(catalog, engine)
     except SQLAlchemyError as error:
         print(f"cannot read the database {db}: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
+    finally:
+        engine.dispose()
     for problem in problems:
         print(problem)
     if problems:

@@ -37,7 +37,8 @@ def check_catalog(catalog: Catalog, engine: Engine) -> list[str]:
                 continue
             if actual not in columns_of:
                 columns_of[actual] = {column["name"].upper(): column["type"] for column in inspector.get_columns(actual)}
-            needed = {catalog.row_id(entity, source), catalog.service.row_version, *source.link, *source.where}
+            versions = (catalog.row_id(entity, source), catalog.service.row_version) if catalog.service.row_version else ()
+            needed = {*versions, *source.link, *source.where}
             for name in sorted(needed):
                 if name.upper() not in columns_of[actual]:
                     problems.append(f"{where}: column {source.table}.{name} does not exist")

@@ -89,3 +89,12 @@ def test_console_script(sides: Sides) -> None:
                              "--dataverse-db", sides.dv_url], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].split() == ["job", "status", "rows", "applied", "failed", "updated"]
+
+
+def test_shipped_catalogs_match_the_databases(sides: Sides, capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.settings import DEFAULT_DATAVERSE_CATALOG
+
+    admin = DEFAULT_DATAVERSE_CATALOG.parent / "admin"
+    assert main(["check", "--db", sides.dv_url, "--entities", str(DEFAULT_DATAVERSE_CATALOG)]) == 0
+    assert main(["check", "--db", sides.fo_url, "--entities", str(admin)]) == 0
+    assert "13 entity sets checked" in capsys.readouterr().out
