@@ -45,13 +45,15 @@ class Source(_Frozen):
     defaults: dict[str, int | str] = Field(default_factory=dict)
     # Writes: columns set on every update of this table's row (e.g. {MODIFIEDDATETIME: $now}).
     on_update: dict[str, int | str] = Field(default_factory=dict)
-    # Writes: columns numbered from SYSTEMSEQUENCES, {column: {name: SEQUENCE, width: 6}}.
+    # Writes: columns numbered from the sequence table when a create does not give them,
+    # {column: {name: SEQUENCE, width: 6}}.
     sequences: dict[str, SequenceSpec] = Field(default_factory=dict)
 
 
 class SequenceSpec(_Frozen):
     name: str
     width: int = 0  # zero-padded to this many digits; 0 keeps the bare number
+    prefix: str = ""  # text before the number (Dataverse autonumber: ACC-000042)
 
 
 class Property(_Frozen):

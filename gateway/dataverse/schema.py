@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Engine, Index, MetaData, Numeric, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Engine, Index, MetaData, Numeric, String, Table, UniqueConstraint, insert, select
 from sqlalchemy.types import TypeEngine
 
 from gateway.catalog.model import Catalog, Property
@@ -57,9 +57,24 @@ def _build(catalog: Catalog) -> MetaData:
         for name, prop in entity.properties.items():
             if name.startswith("_") and name.endswith("_value"):  # a lookup: joins and $expand use it
                 Index(f"ix_{source.table}_{prop.column_name}"[:60], table.c[prop.column_name])
+    spec = catalog.service.sequences
+    if spec is not None:
+        Table(spec.table, metadata, Column(spec.name_column, String(40), primary_key=True),
+              Column(spec.value_column, BigInteger, nullable=False))
     return metadata
 
 
 def create_store(engine: Engine, catalog: Catalog) -> None:
-    """Create the store's tables that do not exist yet."""
-    store_metadata(catalog).create_all(engine)
+    """Create the store's tables that do not exist yet, and start every autonumber sequence at 1."""
+    metadata = store_metadata(catalog)
+    metadata.create_all(engine)
+    spec = catalog.service.sequences
+    if spec is None:
+        return
+    sequences = metadata.tables[spec.table]
+    names = {sequence.name for entity in catalog.entities.values() for source in entity.sources
+             for sequence in source.sequences.values()}
+    with engine.begin() as connection:
+        present = set(connection.execute(select(sequences.c[spec.name_column])).scalars())
+        for name in sorted(names - present):
+            connection.execute(insert(sequences).values({spec.name_column: name, spec.value_column: 1}))

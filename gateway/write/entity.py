@@ -96,8 +96,10 @@ class EntityWriter:
             for column_name, value in source.defaults.items():
                 row.setdefault(column_name, self._value(value))
             for column_name, spec in source.sequences.items():
+                if row.get(column_name) not in (None, ""):
+                    continue  # given by the client (or by dual-write from the other side)
                 number = self.unit.allocate(spec.name)
-                row[column_name] = f"{number:0{spec.width}d}" if spec.width else number
+                row[column_name] = f"{spec.prefix}{number:0{spec.width}d}" if spec.width or spec.prefix else number
             row[self._id(source)], row[self.version] = recids[source.alias], 1
             self._link(source, row, rows, recids)
         for source in _insert_order(present):

@@ -295,3 +295,22 @@ def test_time_limit(sides: Sides) -> None:
 
 def test_every_map_is_running(sides: Sides) -> None:
     assert set(sides.dual.states().values()) == {RUNNING}
+
+
+def test_dataverse_creates_without_numbers_get_autonumbers(sides: Sides) -> None:
+    company = sides.dv_sql("SELECT cdm_companyid FROM cdm_company WHERE cdm_companycode = 'usmf'")[0][0]
+    response = sides.client.post("/api/data/v9.2/accounts", json={
+        "name": "Numbered by Dataverse", "_msdyn_company_value": company, "customertypecode": 3})
+    assert response.status_code == 201, response.text
+    number = response.json()["accountnumber"]
+    assert number.startswith("ACC-") and len(number) == 10
+    assert customer_row(sides, number).name == "Numbered by Dataverse"  # F&O has it under that number
+    accountid = response.json()["accountid"]
+    order = sides.client.post("/api/data/v9.2/salesorders", json={
+        "_msdyn_company_value": company, "_customerid_value": accountid, "transactioncurrency": "USD"})
+    assert order.status_code == 201, order.text
+    order_number = order.json()["msdyn_salesordernumber"]
+    assert order_number.startswith("ORD-")
+    header = sides.fo_sql('SELECT "CUSTACCOUNT", "CURRENCYCODE" FROM "SALESTABLE" WHERE "DATAAREAID" = \'usmf\' '
+                          'AND "SALESID" = :n', n=order_number)
+    assert [tuple(row) for row in header] == [(number, "USD")]
