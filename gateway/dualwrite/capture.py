@@ -18,7 +18,7 @@ from gateway.catalog.model import Catalog, Entity, Source
 from gateway.dualwrite.maps import MapSet, Side, TableMap
 from gateway.dualwrite.store import changes, suppress
 
-ADVISORY_LOCK = 746_230_117  # one number for "a transaction is writing the change log"
+ADVISORY_LOCK = 746_230_117  # one number for "a transaction is writing the change log" (dialects.py too)
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _postgresql(connection: Connection, table: CapturedTable) -> list[str]:
         f"""CREATE OR REPLACE FUNCTION {stem}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM {skip}) THEN RETURN NULL; END IF;
-  PERFORM pg_advisory_xact_lock({ADVISORY_LOCK});
+  PERFORM pg_advisory_xact_lock({ADVISORY_LOCK});  -- log order is commit order
   IF TG_OP = 'DELETE' THEN {insert('OLD', "'D'")}
   ELSE {insert('NEW', 'substr(TG_OP, 1, 1)')}
   END IF;

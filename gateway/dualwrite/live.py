@@ -35,6 +35,7 @@ from gateway.dualwrite.store import (
     end_suppression,
     intents,
     jobs,
+    lock_change_log,
     now,
     suppress_capture,
 )
@@ -170,6 +171,7 @@ class LiveSync:
         """Queue a change for later (a Paused map, or an integration job), atomically with the write."""
         key = change.before if change.operation == "delete" and change.before else dict(change.key)
         touched = None if change.properties is None else json.dumps(sorted(change.properties))
+        lock_change_log(unit.connection)
         unit.connection.execute(insert(changes).values(
             ENTITYSET=change.entity_set, MAPNAME=table_map.name, JOB=job, OP=change.operation[:1].upper(),
             KEYDATA=encode_values(key), CHANGED=touched, CREATEDAT=now()))

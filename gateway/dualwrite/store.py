@@ -167,6 +167,13 @@ def end_suppression(connection: Connection, token: str) -> None:
     connection.execute(delete(suppress).where(suppress.c.TOKEN == token))
 
 
+def lock_change_log(connection: Connection) -> None:
+    """Before appending to the change log: held to commit, so that log order is commit order."""
+    statement = dialect_traits(connection.dialect.name).change_log_lock
+    if statement:
+        connection.exec_driver_sql(statement)
+
+
 def bound_lock_waits(connection: Connection, seconds: int) -> None:
     statement = dialect_traits(connection.dialect.name).lock_timeout
     if statement:

@@ -64,6 +64,9 @@ class DialectTraits:
     # (SQLite's busy timeout). Dual-write holds locks in two databases at once: without a bound, two
     # writers syncing one record from opposite sides would wait for each other forever.
     lock_timeout: str = ""
+    # Taken before appending to dual-write's change log, held to commit: log order is commit order
+    # (SQLite needs none: it has one writer at a time).
+    change_log_lock: str = ""
 
     def sql(self, operation: str) -> SqlBuilder:
         return self.functions.get(operation) or _STANDARD[operation]
@@ -90,6 +93,7 @@ _TRAITS = {
     "postgresql": DialectTraits(
         "postgresql", False, True, 30000, {"indexof": lambda text, part: func.strpos(text, part) - 1}, True,
         lock_timeout="SET LOCAL lock_timeout = '{seconds}s'",
+        change_log_lock="SELECT pg_advisory_xact_lock(746230117)",
     ),
     "mysql": DialectTraits("mysql", True, True, 30000, _MYSQL_FUNCTIONS,
                            lock_timeout="SET SESSION innodb_lock_wait_timeout = {seconds}"),
