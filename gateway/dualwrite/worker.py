@@ -19,7 +19,9 @@ import json
 import logging
 import threading
 import uuid
+from collections import Counter
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Connection, case, delete, func, insert, select, update
@@ -43,6 +45,7 @@ from gateway.dualwrite.store import (
 )
 from gateway.plan.keys import Fixed
 from gateway.plan.scope import EntityScope
+from gateway.write.unit import WriteUnit
 
 log = logging.getLogger("fno_gateway.dualwrite")
 BATCH = 500
@@ -135,26 +138,30 @@ class Worker:
         states = self.dual.states()
         running = _Coalesced(self.dual)
         paused: list[WorkItem] = []
+        sequence: list[tuple[WorkItem, str | None]] = []  # what to apply, in order, with its job
         for row, items in expanded:
             for item in items:
                 state = states.get(item.table_map.name)
                 if row.JOB is not None:
-                    self._flush(running, "async")  # what came before the job's rows goes first
+                    sequence.extend((queued, None) for queued in running.drain())  # what came first goes first
                     self._ensure_job(side, row.JOB)
-                    self._job_progress(row.JOB, self._apply(item, "job"))
+                    sequence.append((item, row.JOB))
                 elif state == RUNNING:
                     running.add(item)
                 elif state == PAUSED:
                     paused.append(item)
-        self._flush(running, "async")
+        sequence.extend((queued, None) for queued in running.drain())
+        outcomes = self._apply_all([item for item, _ in sequence], [("job" if job else "async") for _, job in sequence])
+        progress: dict[str, Counter[str]] = {}
+        for (_, job), outcome in zip(sequence, outcomes):
+            if job is not None:
+                progress.setdefault(job, Counter())["failed" if outcome == "failed" else "applied"] += 1
+        for job, counts in progress.items():
+            self._job_progress(job, counts)
         self._queue(paused)
         with engine.begin() as connection:  # handled: at-least-once ends here
             connection.execute(delete(changes).where(changes.c.SEQ.in_([row.SEQ for row in rows])))
         return len(rows)
-
-    def _flush(self, coalesced: _Coalesced, kind: str) -> None:
-        for item in coalesced.drain():
-            self._apply(item, kind)
 
     def _items(self, connection: Connection, side: Side, row: Any) -> list[WorkItem]:
         """The (map, entity key) pairs one change-log row concerns."""
@@ -208,11 +215,11 @@ class Worker:
         except IntegrityError:
             pass
 
-    def _job_progress(self, job_id: str, outcome: str) -> None:
-        column = jobs.c.FAILED if outcome == "failed" else jobs.c.APPLIED
+    def _job_progress(self, job_id: str, counts: Counter[str]) -> None:
         with self.dual.control.begin() as connection:
             connection.execute(update(jobs).where(jobs.c.JOBID == job_id).values(
-                {column: column + 1, jobs.c.STATUS: "Running", jobs.c.UPDATEDAT: now()}))
+                APPLIED=jobs.c.APPLIED + counts["applied"], FAILED=jobs.c.FAILED + counts["failed"], STATUS="Running",
+                UPDATEDAT=now()))
             connection.execute(update(jobs).where(jobs.c.JOBID == job_id, jobs.c.APPLIED + jobs.c.FAILED >= jobs.c.ROWS)
                                .values(STATUS=case((jobs.c.FAILED > 0, "Failed"), else_="Done")))
 
@@ -242,28 +249,23 @@ class Worker:
                 touched = None if row.CHANGED is None else frozenset(json.loads(row.CHANGED))
                 coalesced.add(WorkItem(self.dual.maps.maps[name], row.SOURCE, row.OP, decode_values(row.KEYDATA),
                                        touched))
-            self._flush(coalesced, "queue")
+            drained = coalesced.drain()
+            self._apply_all(drained, ["queue"] * len(drained))
             if rows:
                 with self.dual.control.begin() as connection:
                     connection.execute(delete(queue).where(queue.c.SEQ.in_([row.SEQ for row in rows])))
             handled += len(rows)
         return handled
 
-    # ------------------------------------------------------------------ applying one change
-    def _apply(self, item: WorkItem, kind: str) -> str:
-        try:
-            return apply_item(self.dual, item)
-        except SyncError as error:
-            self.dual.log_error(item.table_map, item.source, _operation(item.operation), item.key, kind,
-                                error.code, error.message)
-            return "failed"
-        except OperationalError:
-            raise  # a database down or locked: the pass stops, the log keeps the change, the next pass retries
-        except DBAPIError as error:  # a change the other side can never take: logged, not retried forever
-            reason = str(error.orig).splitlines()[0] if error.orig is not None else str(error)
-            self.dual.log_error(item.table_map, item.source, _operation(item.operation), item.key, kind,
-                                "DatabaseError", reason)
-            return "failed"
+    # ------------------------------------------------------------------ applying changes
+    def _apply_all(self, items: list[WorkItem], kinds: list[str]) -> list[str]:
+        """Apply in order; refused changes go to the error log (kind: async, job or queue)."""
+        results = apply_items(self.dual, items)
+        for item, kind, (outcome, error) in zip(items, kinds, results):
+            if error is not None:
+                self.dual.log_error(item.table_map, item.source, _operation(item.operation), item.key, kind,
+                                    error.code, error.message)
+        return [outcome for outcome, _ in results]
 
 
 class _Coalesced:
@@ -293,22 +295,54 @@ class _Coalesced:
 
 
 def apply_item(dual: DualWrite, item: WorkItem) -> str:
-    """Bring the other side in line with the source row's current state (or its absence)."""
-    rows = dual.rows
-    source_end = dual.endpoint(item.source)
-    towards = other(item.source)
-    target_end = dual.endpoint(towards)
-    entity = source_end.entity(item.table_map.entity_set(item.source))
-    fixed: Fixed = tuple((name, item.key[name]) for name in entity.key if name in item.key)
-    with source_end.engine.connect() as source_connection:
-        current = rows.source_row(source_connection, item.table_map, item.source, fixed) if fixed else None
-        if current is None and fixed and rows.exists(source_connection, item.table_map, item.source, fixed):
-            return "filtered"  # the row exists but is outside the map's filter
-        with rows.target_unit(target_end) as target:
+    """Bring the other side in line with one source row's current state (or its absence); raises the
+    refusal, if any."""
+    outcome, error = apply_items(dual, [item])[0]
+    if error is not None:
+        raise error
+    return outcome
+
+
+def apply_items(dual: DualWrite, items: list[WorkItem]) -> list[tuple[str, SyncError | None]]:
+    """Apply changes in order: each run of one source side in one transaction on the other side, a
+    savepoint per change, so one refused change does not undo the others. A database that is down or
+    locked (OperationalError) stops the whole run, to be retried: nothing of it was kept."""
+    results: list[tuple[str, SyncError | None]] = []
+    for side, run in groupby(items, key=lambda item: item.source):
+        towards = other(side)
+        source_end, target_end = dual.endpoint(side), dual.endpoint(towards)
+        with source_end.engine.connect() as source_connection, dual.rows.target_unit(target_end) as target:
             suppressed = suppress_capture(target.connection)
-            applied = rows.apply(item.table_map, towards, current, item.key, source_connection, target, LookupCache(),
-                                 item.properties)
+            cache = LookupCache()
+            for item in run:
+                savepoint = target.connection.begin_nested()
+                try:
+                    outcome = _apply_one(dual, item, source_connection, target, cache)
+                    savepoint.commit()
+                    results.append((outcome, None))
+                except SyncError as error:
+                    savepoint.rollback()
+                    results.append(("failed", error))
+                except OperationalError:
+                    raise
+                except DBAPIError as error:  # a change the other side can never take: refused, not retried forever
+                    savepoint.rollback()
+                    reason = str(error.orig).splitlines()[0] if error.orig is not None else str(error)
+                    results.append(("failed", SyncError(item.table_map, towards, reason, 500)))
             end_suppression(target.connection, suppressed)
+    return results
+
+
+def _apply_one(dual: DualWrite, item: WorkItem, source_connection: Connection, target: WriteUnit,
+               cache: LookupCache) -> str:
+    rows = dual.rows
+    entity = dual.endpoint(item.source).entity(item.table_map.entity_set(item.source))
+    fixed: Fixed = tuple((name, item.key[name]) for name in entity.key if name in item.key)
+    current = rows.source_row(source_connection, item.table_map, item.source, fixed) if fixed else None
+    if current is None and fixed and rows.exists(source_connection, item.table_map, item.source, fixed):
+        return "filtered"  # the row exists but is outside the map's filter
+    applied = rows.apply(item.table_map, other(item.source), current, item.key, source_connection, target, cache,
+                         item.properties)
     return applied.operation
 
 
