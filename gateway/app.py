@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         dataverse_catalog = load_catalog(settings.dataverse_entities)
         dataverse_engine = make_engine(dataverse_url)
         create_store(dataverse_engine, dataverse_catalog)  # a new store gets its tables (idempotent)
-        dual = open_dualwrite(settings, catalog, engine, dataverse_catalog, dataverse_engine, principal.companies)
+        dual = open_dualwrite(settings, catalog, engine, dataverse_catalog, dataverse_engine)
         if dual is not None:
             services[0].read = replace(services[0].read, write_hook=LiveSync(dual, "fo"))
         dataverse = ReadService(dataverse_catalog, dataverse_engine, principal, DATAVERSE_MAX_PAGE_SIZE,
@@ -162,13 +162,12 @@ def _only_get(request: Request) -> None:
 
 
 def open_dualwrite(settings: Settings, catalog: Catalog, engine: Engine, dataverse_catalog: Catalog,
-                   dataverse_engine: Engine, companies: tuple[str, ...]) -> DualWrite | None:
+                   dataverse_engine: Engine) -> DualWrite | None:
     """Dual-write between the two sides, unless the settings switch it off."""
     if settings.dualwrite_maps.lower() == "none":
         return None
     limits = Limits(live_rows=settings.live_sync_rows, live_seconds=settings.live_sync_seconds)
-    return DualWrite.open(settings.dualwrite_maps, catalog, engine, dataverse_catalog, dataverse_engine, companies,
-                          limits)
+    return DualWrite.open(settings.dualwrite_maps, catalog, engine, dataverse_catalog, dataverse_engine, limits)
 
 
 def open_sides(settings: Settings) -> DualWrite:
@@ -181,8 +180,7 @@ def open_sides(settings: Settings) -> DualWrite:
     dataverse_catalog = load_catalog(settings.dataverse_entities)
     dataverse_engine = make_engine(dataverse_url)
     create_store(dataverse_engine, dataverse_catalog)
-    dual = open_dualwrite(settings, catalog, engine, dataverse_catalog, dataverse_engine,
-                          _companies(catalog, engine, settings))
+    dual = open_dualwrite(settings, catalog, engine, dataverse_catalog, dataverse_engine)
     if dual is None:
         raise ServiceMisconfigured("dual-write is switched off (--dualwrite-maps none)")
     return dual

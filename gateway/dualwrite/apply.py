@@ -8,6 +8,7 @@ and replaying a queue in order always ends at the source's latest state.
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,7 +23,7 @@ from gateway.errors import BadRequest, ODataError
 from gateway.plan.keys import Fixed
 from gateway.write.entity import EntityWriter
 from gateway.write.unit import WriteUnit
-from gateway.write.values import empty_value, parse_value
+from gateway.write.values import EMPTY_DATE, empty_value, parse_value
 
 
 class SyncError(ODataError):
@@ -119,7 +120,7 @@ class RowSync:
         if current is None:
             created = writer.create({**converter.values(source, None), **dict(key)})
             return Applied(entity_set, created, None, "create")
-        values = converter.values(source, only)
+        values = converter.values(source, only, current)
         changed = {
             name: value for name, value in values.items()
             if name not in entity.key and not same_value(value, current.get(name))
@@ -164,6 +165,7 @@ class Converter:
         self.fo = sync.endpoint("fo")
         self.dv = sync.endpoint("dv")
         self.target_entity = sync.endpoint(towards).entity(table_map.entity_set(towards))
+        self.current: Values | None = None
         self.source_entity = sync.endpoint(other(towards)).entity(table_map.entity_set(other(towards)))
         self._company: Any = None
 
@@ -177,7 +179,10 @@ class Converter:
             pairs.append((name, value))
         return tuple(pairs)
 
-    def values(self, source: Values, only: frozenset[str] | None) -> Values:
+    def values(self, source: Values, only: frozenset[str] | None, current: Values | None = None) -> Values:
+        """The target's values; `current` (the target row as it is) keeps a value a lossy value map
+        would overwrite: F&O's OnHoldStatus Invoice stays Invoice while the account says on hold."""
+        self.current = current
         values: Values = {}
         for field in self.map.flowing(self.towards):
             if only is not None and not self._touched(field, only):
@@ -218,8 +223,18 @@ class Converter:
             return field.fo, _coerce(self.fo.catalog, prop, parse_value(self.fo.catalog, prop, field.default), "fo")
         lookup = field.lookup
         raw = self._read_lookup(field, source) if lookup is not None else source.get(field.dv)
+        if self._still_maps_to(field, raw):
+            return field.fo, self.current[field.fo]  # type: ignore[index]
         value = self._map_value(field, raw, False)
         return field.fo, _coerce(self.fo.catalog, self.target_entity.properties[field.fo], value, "fo")
+
+    def _still_maps_to(self, field: FieldMap, raw: object) -> bool:
+        """Whether the F&O row's current value already maps to this Dataverse value (then it stays)."""
+        current = self.current
+        if current is None or not field.to_dv or field.fo not in current or current[field.fo] is None:
+            return False
+        back = self._to_dv_value(field, current[field.fo])
+        return back is not None and same_value(back, raw)
 
     def _map_value(self, field: FieldMap, raw: object, is_default: bool) -> object:
         """Apply the value map of this direction; defaults are written in the target's JSON form."""
@@ -242,6 +257,16 @@ class Converter:
         if ANY in table:
             return parse_value(target_catalog, self.target_entity.properties[name], table[ANY])
         raise BadRequest(f"{source_name}: no value map entry for {raw!r}", target=source_name)
+
+    def _to_dv_value(self, field: FieldMap, value: object) -> object:
+        """`value` of the F&O property as the map sends it to Dataverse."""
+        assert field.fo is not None and field.dv is not None
+        for key, mapped in field.to_dv.items():
+            if key != ANY and same_value(source_value(self.fo.catalog, self.fo.entity(self.map.fo), field.fo, key), value):
+                return parse_value(self.dv.catalog, self.dv.entity(self.map.dv).properties[field.dv], mapped)
+        if ANY in field.to_dv:
+            return parse_value(self.dv.catalog, self.dv.entity(self.map.dv).properties[field.dv], field.to_dv[ANY])
+        return None
 
     # ------------------------------------------------------------------ lookups
     def _find_lookup(self, field: FieldMap, value: object, required: bool) -> tuple[str, object]:
@@ -301,6 +326,8 @@ class _Missing(dict[str, Any]):
 def _coerce(catalog: Catalog, prop: Property, value: object, side: Side) -> object:
     """A value in the target property's stored form; empties follow the side's habit
     (F&O stores '' and 0 where Dataverse stores null)."""
+    if side == "dv" and _fo_empty(value):
+        value = None  # F&O's empty date (1900-01-01) is Dataverse's null
     if value is None or value == "":
         if side == "fo":
             return None if prop.nullable else empty_value(catalog, prop)
@@ -318,6 +345,12 @@ def _coerce(catalog: Catalog, prop: Property, value: object, side: Side) -> obje
             raise BadRequest(f"{prop.name}: {text!r} is longer than {prop.max_length}", target=prop.name)
         return text
     return value
+
+
+def _fo_empty(value: object) -> bool:
+    if isinstance(value, dt.datetime):
+        return value.date() == EMPTY_DATE
+    return isinstance(value, dt.date) and value == EMPTY_DATE
 
 
 def same_value(left: object, right: object) -> bool:

@@ -44,10 +44,25 @@ def captured_tables(map_set: MapSet, side: Side) -> list[CapturedTable]:
             columns = found.setdefault(source.table, set())
             values.setdefault(source.table, set()).update(
                 prop.column_name for prop in entity.properties.values() if prop.alias == source.alias)
+            values[source.table].update(link_columns(entity, source.alias))
             if index == 0:
                 columns.update(_key_columns(catalog, entity, source, table_map, side))
     return [CapturedTable(table, row_ids[table], tuple(sorted(columns)), tuple(sorted(values[table])))
             for table, columns in sorted(found.items())]
+
+
+def link_columns(entity: Entity, alias: str) -> set[str]:
+    """Columns of one of the entity's tables that join it to another (PARTY, PRIMARYADDRESS): changing
+    one changes what the entity shows, though no property maps to it."""
+    columns: set[str] = set()
+    for source in entity.sources:
+        for mine, reference in source.link.items():
+            other_alias, theirs = reference.split(".", 1)
+            if source.alias == alias:
+                columns.add(mine)
+            if other_alias == alias:
+                columns.add(theirs)
+    return columns
 
 
 def _key_columns(catalog: Catalog, entity: Entity, source: Source, table_map: TableMap, side: Side) -> set[str]:

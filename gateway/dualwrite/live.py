@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, insert
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.dualwrite.apply import Applied, LookupCache, SyncError
 from gateway.dualwrite.maps import Side, TableMap, other
@@ -39,7 +39,7 @@ from gateway.dualwrite.store import (
     now,
     suppress_capture,
 )
-from gateway.errors import ODataError
+from gateway.errors import DatabaseUnavailable, ODataError
 from gateway.write.unit import Change, WriteUnit
 
 
@@ -69,7 +69,10 @@ class LiveSync:
     # ------------------------------------------------------------------ before the originating commit
     def before_commit(self, unit: WriteUnit) -> Callable[[BaseException], None] | None:
         end_suppression(unit.connection, unit.hook_state.pop("suppress"))
-        states = self.dual.states()
+        try:
+            states = self.dual.states()
+        except DBAPIError:
+            raise DatabaseUnavailable("dual-write's state cannot be read; nothing was written, try again") from None
         live: list[tuple[TableMap, Change]] = []
         for change in _latest(unit.changes):
             for table_map in self.maps.get(change.entity_set, []):
@@ -195,8 +198,8 @@ class LiveSync:
                 with self.dual.control.begin() as connection:
                     connection.execute(insert(jobs).values(JOBID=job[0], NAME=job[1], STATUS="Queued", ROWS=job[2],
                                                            APPLIED=0, FAILED=0, CREATEDAT=now(), UPDATEDAT=now()))
-            except IntegrityError:
-                pass
+            except DBAPIError:
+                pass  # the worker makes the record when it finds the job's rows: never fail a committed write
         token = unit.hook_state.pop("intent", None)
         if token is None:
             return

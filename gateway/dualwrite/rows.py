@@ -6,10 +6,13 @@ OData request, so a map's filter is an ordinary $filter and company scoping work
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, column, select
+from sqlalchemy import table as table_clause
+from sqlalchemy.sql.elements import ColumnClause
 
 from gateway.catalog.model import Catalog, Entity
 from gateway.dualwrite.maps import Side, filter_plan
@@ -22,13 +25,32 @@ from grammar import ast
 Values = dict[str, Any]
 
 
+COMPANIES_FRESH_SECONDS = 5.0
+
+
 @dataclass
 class Endpoint:
     side: Side
     catalog: Catalog
     engine: Engine
-    companies: tuple[str, ...]  # every company (sync is not scoped to one caller's company)
     _filters: dict[tuple[str, str], ast.Expr] = field(default_factory=dict)
+    _companies: tuple[str, ...] = ()
+    _companies_read: float = -COMPANIES_FRESH_SECONDS
+
+    @property
+    def companies(self) -> tuple[str, ...]:
+        """Every company of the database, read again every few seconds: sync is never scoped to a
+        caller's companies (a row outside them is not a deleted row), and a new company syncs at once."""
+        table = self.catalog.service.companies
+        if table is None:
+            return ()
+        if time.monotonic() - self._companies_read >= COMPANIES_FRESH_SECONDS:
+            company: ColumnClause[str] = column(table.column)
+            statement = select(company).select_from(table_clause(table.table, company)).order_by(company)
+            with self.engine.connect() as connection:
+                self._companies = tuple(str(row[0]).lower() for row in connection.execute(statement))
+            self._companies_read = time.monotonic()
+        return self._companies
 
     @property
     def label(self) -> str:
@@ -36,8 +58,9 @@ class Endpoint:
 
     def context(self) -> PlanContext:
         traits = dialect_traits(self.engine.dialect.name)
-        return PlanContext(self.catalog, self.companies, traits, current_company=self.companies[0] if self.companies
-                           else "", writable_companies=self.companies)
+        companies = self.companies
+        return PlanContext(self.catalog, companies, traits, current_company=companies[0] if companies else "",
+                           writable_companies=companies)
 
     def entity(self, entity_set: str) -> Entity:
         return self.catalog.entities[entity_set]

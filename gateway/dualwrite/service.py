@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from gateway.catalog.model import Catalog
 from gateway.dualwrite.apply import Applied, RowSync
@@ -67,10 +68,9 @@ class DualWrite:
 
     @classmethod
     def open(cls, maps_folder: str, fo_catalog: Catalog, fo_engine: Engine, dv_catalog: Catalog, dv_engine: Engine,
-             companies: tuple[str, ...], limits: Limits | None = None) -> DualWrite:
+             limits: Limits | None = None) -> DualWrite:
         map_set = load_maps(maps_folder, fo_catalog, dv_catalog)
-        dual = cls(map_set, Endpoint("fo", fo_catalog, fo_engine, companies), Endpoint("dv", dv_catalog, dv_engine, ()),
-                   limits or Limits())
+        dual = cls(map_set, Endpoint("fo", fo_catalog, fo_engine), Endpoint("dv", dv_catalog, dv_engine), limits or Limits())
         dual.install()
         return dual
 
@@ -190,7 +190,20 @@ class DualWrite:
                             connection.execute(delete(intents).where(intents.c.TOKEN == record.TOKEN))
                     continue
                 towards, applied = decode_undo(record.UNDO)
-                self.compensate(towards, applied, record.TOKEN)
+                try:
+                    self.compensate(towards, applied, record.TOKEN)
+                except OperationalError:
+                    raise  # a database is down: the intent stays, the next pass tries again
+                except Exception as error:  # cannot be undone (the row changed shape since): say so, once
+                    log.exception("dual-write could not compensate intent %s", record.TOKEN)
+                    with here.engine.begin() as connection:
+                        connection.execute(delete(intents).where(intents.c.TOKEN == record.TOKEN))
+                    for name in json.loads(record.MAPNAMES):
+                        if name in self.maps.maps:
+                            self.log_error(self.maps.maps[name], other(towards), "update", {"intent": record.TOKEN},
+                                           "compensation", "CompensationFailed",
+                                           f"the other side kept a change whose origin was lost: {error}")
+                    continue
                 compensated += len(applied)
                 for name in json.loads(record.MAPNAMES):
                     if name in self.maps.maps:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, case, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from gateway.dualwrite.apply import LookupCache, SyncError
+from gateway.dualwrite.capture import link_columns
 from gateway.dualwrite.maps import Side, TableMap, other
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.store import (
@@ -132,7 +133,7 @@ class Worker:
         engine = self.dual.endpoint(side).engine
         with engine.connect() as connection:
             rows = connection.execute(select(changes).order_by(changes.c.SEQ).limit(BATCH)).all()
-            expanded = [(row, self._items(connection, side, row)) for row in rows]
+            expanded = [(row, self._safe_items(connection, side, row)) for row in rows]
         if not rows:
             return 0
         states = self.dual.states()
@@ -163,6 +164,15 @@ class Worker:
             connection.execute(delete(changes).where(changes.c.SEQ.in_([row.SEQ for row in rows])))
         return len(rows)
 
+    def _safe_items(self, connection: Connection, side: Side, row: Any) -> list[WorkItem]:
+        try:
+            return self._items(connection, side, row)
+        except DBAPIError:
+            raise
+        except Exception:  # a log row that cannot be read (hand-written into the log?): reported, not retried
+            log.exception("dual-write skips change-log row %s of %s: it cannot be read", row.SEQ, side)
+            return []
+
     def _items(self, connection: Connection, side: Side, row: Any) -> list[WorkItem]:
         """The (map, entity key) pairs one change-log row concerns."""
         map_set = self.dual.maps
@@ -185,6 +195,8 @@ class Worker:
                              if prop.alias == source.alias}
                 touched = None if changed_columns is None else frozenset(
                     by_column[column] for column in changed_columns if column in by_column)
+                if changed_columns is not None and changed_columns & link_columns(entity, source.alias):
+                    touched = None  # re-linked (another address, another party): everything it shows changed
                 if touched is not None and not touched:
                     continue  # an update of columns this entity does not show
                 key = {by_column[column]: value for column, value in keydata.items() if column in by_column}
@@ -329,6 +341,10 @@ def apply_items(dual: DualWrite, items: list[WorkItem]) -> list[tuple[str, SyncE
                     savepoint.rollback()
                     reason = str(error.orig).splitlines()[0] if error.orig is not None else str(error)
                     results.append(("failed", SyncError(item.table_map, towards, reason, 500)))
+                except Exception as error:  # a value that cannot be read or converted: never a stuck log
+                    savepoint.rollback()
+                    log.exception("dual-write could not apply a change of %s", item.table_map.name)
+                    results.append(("failed", SyncError(item.table_map, towards, f"{type(error).__name__}: {error}", 500)))
             end_suppression(target.connection, suppressed)
     return results
 

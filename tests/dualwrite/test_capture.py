@@ -291,3 +291,26 @@ def test_one_worker_at_a_time(sides: Sides) -> None:
     finally:
         first.release()
         second.release()
+
+
+def test_relinking_a_joined_row_reaches_dataverse(sides: Sides) -> None:
+    customer, other_customer = organization(sides, 2), organization(sides, 3)
+    other_city = customer_row(sides, other_customer["account"]).city
+    sides.fo_exec('UPDATE "DIRPARTYTABLE" SET "PRIMARYADDRESS" = (SELECT p2."PRIMARYADDRESS" FROM "CUSTTABLE" c2 '
+                  'JOIN "DIRPARTYTABLE" p2 ON p2."RECID" = c2."PARTY" WHERE c2."DATAAREAID" = \'usmf\' AND '
+                  'c2."ACCOUNTNUM" = :other) WHERE "RECID" = (SELECT c."PARTY" FROM "CUSTTABLE" c WHERE '
+                  'c."DATAAREAID" = \'usmf\' AND c."ACCOUNTNUM" = :a)', other=other_customer["account"],
+                  a=customer["account"])
+    sides.drain()
+    assert customer_row(sides, customer["account"]).city == other_city
+    assert account_row(sides, customer["account"]).address1_city == other_city
+
+
+def test_every_company_syncs_whatever_the_callers_company(sides: Sides) -> None:
+    rows = sides.fo_sql('SELECT c."DATAAREAID", c."ACCOUNTNUM" FROM "CUSTTABLE" c JOIN "DIRPARTYTABLE" p '
+                        'ON p."RECID" = c."PARTY" WHERE c."DATAAREAID" <> \'usmf\' AND p."PARTYTYPE" = 2 ORDER BY 1, 2')
+    company, account = rows[0]
+    sides.fo_exec('UPDATE "CUSTTABLE" SET "CREDITMAX" = 4711 WHERE "DATAAREAID" = :c AND "ACCOUNTNUM" = :a',
+                  c=company, a=account)
+    sides.drain()
+    assert Decimal(str(account_row(sides, account, company).creditlimit)) == 4711

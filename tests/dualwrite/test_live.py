@@ -314,3 +314,21 @@ def test_dataverse_creates_without_numbers_get_autonumbers(sides: Sides) -> None
     header = sides.fo_sql('SELECT "CUSTACCOUNT", "CURRENCYCODE" FROM "SALESTABLE" WHERE "DATAAREAID" = \'usmf\' '
                           'AND "SALESID" = :n', n=order_number)
     assert [tuple(row) for row in header] == [(number, "USD")]
+
+
+def test_a_lossy_value_map_keeps_fos_own_value(sides: Sides) -> None:
+    customer = organization(sides, 12)
+    url = f"/data/CustomersV3(dataAreaId='usmf',CustomerAccount='{customer['account']}')"
+    assert sides.client.patch(url, json={"OnHoldStatus": "Invoice"}).status_code == 204
+    assert bool(account_row(sides, customer["account"]).creditonhold) is True
+    # The account says "on hold" again (with another change): F&O keeps Invoice, it does not become All.
+    response = sides.client.patch(f"/api/data/v9.2/accounts({customer['accountid']})",
+                                  json={"creditonhold": True, "creditlimit": 1212})
+    assert response.status_code == 204
+    assert customer_row(sides, customer["account"]).blocked == 1  # Invoice
+    assert sides.client.patch(f"/api/data/v9.2/accounts({customer['accountid']})",
+                              json={"creditonhold": False}).status_code == 204
+    assert customer_row(sides, customer["account"]).blocked == 0  # No
+    assert sides.client.patch(f"/api/data/v9.2/accounts({customer['accountid']})",
+                              json={"creditonhold": True}).status_code == 204
+    assert customer_row(sides, customer["account"]).blocked == 2  # All: the map's choice for a new hold
