@@ -74,6 +74,17 @@ class RowSync:
     def exists(self, connection: Connection, table_map: TableMap, side: Side, fixed: Fixed) -> bool:
         return self.endpoint(side).read(connection, table_map.entity_set(side), fixed) is not None
 
+    def key_properties(self, table_map: TableMap, side: Side) -> frozenset[str]:
+        """The properties on `side` that make up the map's integration key."""
+        names: set[str] = set()
+        for field in table_map.key_fields:
+            if side == "fo" and field.fo is not None:
+                names.add(field.fo)
+            elif side == "dv" and field.dv is not None:
+                names.update(lookup_navigation(self.endpoint("dv").catalog, table_map, field).link
+                             if field.lookup is not None else {field.dv})
+        return frozenset(names)
+
     # ------------------------------------------------------------------ applying to the target
     def apply(
         self,
@@ -92,6 +103,11 @@ class RowSync:
         just those fields, so concurrent changes of other fields on the other side are not undone."""
         converter = Converter(self, table_map, towards, source_connection, target.connection,
                                LookupCache() if cache is None else cache)
+        if source is not None and only is not None:
+            moved = sorted(only & self.key_properties(table_map, other(towards)))
+            if moved:  # DOMAIN.md §4: the company (and the rest of the key) cannot change after create
+                raise SyncError(table_map, towards, f"{', '.join(moved)} belongs to the integration key: it cannot "
+                                                    "change once the row is synchronized (create a new row instead)")
         try:
             key = converter.key(source if source is not None else source_key)
             return self._apply(table_map, towards, converter, source, key, target, only)

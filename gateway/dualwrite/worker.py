@@ -34,6 +34,7 @@ from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.store import (
     PAUSED,
     RUNNING,
+    bound_lock_waits,
     changes,
     decode_values,
     encode_values,
@@ -137,6 +138,8 @@ class Worker:
         if not rows:
             return 0
         states = self.dual.states()
+        with self.dual.control.connect() as connection:  # a map with queued changes queues new ones behind them
+            queued = set(connection.execute(select(queue.c.MAPNAME).distinct()).scalars())
         running = _Coalesced(self.dual)
         paused: list[WorkItem] = []
         sequence: list[tuple[WorkItem, str | None]] = []  # what to apply, in order, with its job
@@ -147,9 +150,9 @@ class Worker:
                     sequence.extend((queued, None) for queued in running.drain())  # what came first goes first
                     self._ensure_job(side, row.JOB)
                     sequence.append((item, row.JOB))
-                elif state == RUNNING:
+                elif state == RUNNING and item.table_map.name not in queued:
                     running.add(item)
-                elif state == PAUSED:
+                elif state in (RUNNING, PAUSED):
                     paused.append(item)
         sequence.extend((queued, None) for queued in running.drain())
         outcomes = self._apply_all([item for item, _ in sequence], [("job" if job else "async") for _, job in sequence])
@@ -160,6 +163,8 @@ class Worker:
         for job, counts in progress.items():
             self._job_progress(job, counts)
         self._queue(paused)
+        if not self._lease():  # another worker took over meanwhile: it will apply these rows again (harmless)
+            return 0
         with engine.begin() as connection:  # handled: at-least-once ends here
             connection.execute(delete(changes).where(changes.c.SEQ.in_([row.SEQ for row in rows])))
         return len(rows)
@@ -250,8 +255,10 @@ class Worker:
 
     def _drain_queues(self) -> int:
         handled = 0
-        for name, state in self.dual.states().items():
-            if state != RUNNING or name not in self.dual.maps.maps:
+        states = self.dual.states()
+        for table_map in self.dual.maps.ordered():  # prerequisites first: groups before the customers in them
+            name = table_map.name
+            if states.get(name) != RUNNING:
                 continue
             with self.dual.control.connect() as connection:
                 rows = connection.execute(select(queue).where(queue.c.MAPNAME == name).order_by(queue.c.SEQ)
@@ -263,6 +270,8 @@ class Worker:
                                        touched))
             drained = coalesced.drain()
             self._apply_all(drained, ["queue"] * len(drained))
+            if rows and not self._lease():
+                return handled
             if rows:
                 with self.dual.control.begin() as connection:
                     connection.execute(delete(queue).where(queue.c.SEQ.in_([row.SEQ for row in rows])))
@@ -301,7 +310,10 @@ class _Coalesced:
         self._items[key] = item
 
     def drain(self) -> list[WorkItem]:
-        items = list(self._items.values())
+        """Prerequisite maps first (a customer group before the customers moved into it, a header before
+        its lines), then the order of first change."""
+        order = {table_map.name: index for index, table_map in enumerate(self.dual.maps.ordered())}
+        items = sorted(self._items.values(), key=lambda item: order[item.table_map.name])  # stable
         self._items.clear()
         return items
 
@@ -324,6 +336,7 @@ def apply_items(dual: DualWrite, items: list[WorkItem]) -> list[tuple[str, SyncE
         towards = other(side)
         source_end, target_end = dual.endpoint(side), dual.endpoint(towards)
         with source_end.engine.connect() as source_connection, dual.rows.target_unit(target_end) as target:
+            bound_lock_waits(target.connection, dual.limits.lock_wait_seconds)  # a live sync holds it: retry later
             suppressed = suppress_capture(target.connection)
             cache = LookupCache()
             for item in run:

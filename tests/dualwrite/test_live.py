@@ -332,3 +332,13 @@ def test_a_lossy_value_map_keeps_fos_own_value(sides: Sides) -> None:
     assert sides.client.patch(f"/api/data/v9.2/accounts({customer['accountid']})",
                               json={"creditonhold": True}).status_code == 204
     assert customer_row(sides, customer["account"]).blocked == 2  # All: the map's choice for a new hold
+
+
+def test_the_integration_key_cannot_change_once_synced(sides: Sides) -> None:
+    customer = organization(sides, 13)
+    response = sides.client.patch(f"/api/data/v9.2/accounts({customer['accountid']})",
+                                  json={"accountnumber": "RENAMED-1"})
+    assert response.status_code == 400, response.text
+    assert "integration key" in response.json()["error"]["message"]
+    assert account_row(sides, customer["account"]) is not None  # nothing changed on either side
+    assert customer_row(sides, "RENAMED-1") is None
