@@ -48,6 +48,7 @@ class Applied:
     key: Fixed  # the target row's own key
     before: Values | None  # the target row before (None: it did not exist)
     operation: str  # "create" | "update" | "delete" | "none"
+    written: Values | None = None  # an update's new values: only these are put back, and only if unchanged since
 
 
 class LookupCache(dict[tuple[str, Fixed], Values]):
@@ -144,7 +145,7 @@ class RowSync:
         if not changed:
             return Applied(entity_set, own_key, current, "none")
         writer.update(own_key, changed, None, replace=False)
-        return Applied(entity_set, own_key, current, "update")
+        return Applied(entity_set, own_key, current, "update", changed)
 
     def undo(self, applied: Applied, towards: Side, target: WriteUnit) -> None:
         """Compensation: put the target row back as it was before `applied`."""
@@ -157,6 +158,13 @@ class RowSync:
         if applied.before is None:
             if exists:
                 writer.delete(applied.key, None)
+            return
+        if exists and applied.written is not None:  # an update: undo what it wrote, not what others wrote since
+            now = self.endpoint(towards).read(target.connection, applied.entity_set, applied.key) or {}
+            restore = {name: applied.before[name] for name, value in applied.written.items()
+                       if name in applied.before and same_value(now.get(name), value)}
+            if restore:
+                writer.update(applied.key, restore, None, replace=False)
             return
         restorable = {
             name: value for name, value in applied.before.items()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 
 from gateway.dualwrite.apply import SyncError
 from gateway.dualwrite.initial import InitialSyncResult, Progress, initial_sync
@@ -21,6 +21,7 @@ from gateway.dualwrite.store import (
     PAUSED,
     RUNNING,
     STOPPED,
+    changes,
     decode_values,
     errors,
     jobs,
@@ -60,6 +61,8 @@ def resume(dual: DualWrite, name: str, mode: ResumeMode = "replay") -> int:
     to the worker, in order."""
     _require(dual, name, (PAUSED,), "resume")
     moved = 0
+    if mode in ("retry", "discard"):
+        moved += _take_logged(dual, name, mode)
     if mode == "retry":
         with dual.control.begin() as connection:
             rows = connection.execute(select(queue).where(queue.c.MAPNAME == name).order_by(queue.c.SEQ)).all()
@@ -69,13 +72,33 @@ def resume(dual: DualWrite, name: str, mode: ResumeMode = "replay") -> int:
                     MESSAGE="queued while the map was paused; moved to the retry list on resume", STATUS="Open",
                     CREATEDAT=now()))
             connection.execute(delete(queue).where(queue.c.MAPNAME == name))
-            moved = len(rows)
+            moved += len(rows)
     elif mode == "discard":
-        moved = dual.clear_queue(name)
+        moved += dual.clear_queue(name)
     elif mode != "replay":
         raise BadRequest(f"resume takes replay, retry or discard, not {mode!r}")
     dual.set_state(name, RUNNING)
     return moved
+
+
+def _take_logged(dual: DualWrite, name: str, mode: ResumeMode) -> int:
+    """The map's changes the gateway queued in the change logs that the worker has not moved to the map's
+    queue yet: part of the queue all the same (changes captured by triggers are per table, not per map:
+    those the worker has not read yet replay)."""
+    taken = 0
+    for side in ("fo", "dv"):
+        with dual.endpoint(side).engine.begin() as connection:
+            mine = and_(changes.c.MAPNAME == name, changes.c.JOB.is_(None))
+            rows = connection.execute(select(changes).where(mine).order_by(changes.c.SEQ)).all()
+            connection.execute(delete(changes).where(mine))
+        if mode == "retry" and rows:
+            with dual.control.begin() as connection:
+                connection.execute(insert(errors), [
+                    {"MAPNAME": name, "SOURCE": side, "OP": row.OP, "KEYDATA": row.KEYDATA, "KIND": "queue",
+                     "CODE": "Skipped", "MESSAGE": "queued while the map was paused; moved to the retry list on resume",
+                     "STATUS": "Open", "CREATEDAT": now()} for row in rows])
+        taken += len(rows)
+    return taken
 
 
 def stop(dual: DualWrite, name: str) -> int:

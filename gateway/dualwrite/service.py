@@ -219,7 +219,8 @@ def encode_undo(towards: Side, applied: list[Applied]) -> str:
         "towards": towards,
         "applied": [
             {"entity_set": item.entity_set, "key": [[name, tag(value)] for name, value in item.key],
-             "before": None if item.before is None else encode_values(item.before), "operation": item.operation}
+             "before": None if item.before is None else encode_values(item.before), "operation": item.operation,
+             "written": None if item.written is None else encode_values(item.written)}
             for item in applied
         ],
     })
@@ -229,7 +230,8 @@ def decode_undo(text: str) -> tuple[Side, list[Applied]]:
     data = json.loads(text)
     applied = [
         Applied(item["entity_set"], tuple((name, untag(value)) for name, value in item["key"]),
-                None if item["before"] is None else decode_values(item["before"]), item["operation"])
+                None if item["before"] is None else decode_values(item["before"]), item["operation"],
+                None if item.get("written") is None else decode_values(item["written"]))
         for item in data["applied"]
     ]
     return data["towards"], applied

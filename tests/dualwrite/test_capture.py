@@ -314,3 +314,15 @@ def test_every_company_syncs_whatever_the_callers_company(sides: Sides) -> None:
                   c=company, a=account)
     sides.drain()
     assert Decimal(str(account_row(sides, account, company).creditlimit)) == 4711
+
+
+def test_discard_also_takes_what_the_worker_has_not_moved_yet(sides: Sides) -> None:
+    customer = organization(sides, 8)
+    before = credit(sides, customer["account"])
+    lifecycle.pause(sides.dual, CUSTOMERS)
+    response = sides.client.patch(f"/data/CustomersV3(dataAreaId='usmf',CustomerAccount='{customer['account']}')",
+                                  json={"CreditLimit": 8080})
+    assert response.status_code == 204
+    assert lifecycle.resume(sides.dual, CUSTOMERS, "discard") == 1  # no worker ran: still in the change log
+    sides.drain()
+    assert credit(sides, customer["account"]) == (8080, before[1])

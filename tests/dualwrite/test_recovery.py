@@ -70,3 +70,19 @@ def test_young_intents_wait_for_their_transaction(sides: Sides) -> None:
     assert sides.dual.recover() == 0  # within the live time limit the origin may still commit
     assert sides.dv_sql(INTENTS)[0][0] == 1
     assert sides.dual.recover(older_than=0) == 1
+
+
+def test_recovery_keeps_what_others_wrote_since(sides: Sides) -> None:
+    customer = organization(sides, 3)
+    before_dv = account_row(sides, customer["account"]).creditlimit
+    _write_credit(sides, customer["account"], 2468, commit_origin=False)
+    sides.dv_exec("UPDATE account SET address1_city = 'Later City' WHERE accountid = :id", id=customer["accountid"])
+    assert sides.dual.recover(older_than=0) == 1
+    row = account_row(sides, customer["account"])
+    assert (row.creditlimit, row.address1_city) == (before_dv, "Later City")  # the lost change undone, nothing else
+    sides.dv_exec("UPDATE account SET creditlimit = 1357 WHERE accountid = :id", id=customer["accountid"])
+    _write_credit(sides, customer["account"], 3579, commit_origin=False)
+    sides.dv_exec("UPDATE account SET creditlimit = 9753 WHERE accountid = :id", id=customer["accountid"])
+    assert sides.dual.recover(older_than=0) == 1
+    assert Decimal(str(account_row(sides, customer["account"]).creditlimit)) == 9753  # changed since: kept
+    sides.drain()  # (the SQL updates above are captured and synced like any other change)
