@@ -10,15 +10,14 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, column, select
-from sqlalchemy import table as table_clause
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.sql.elements import ColumnClause
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.catalog.companies import database_companies
 from gateway.catalog.load import DEFAULT_CATALOG, load_catalog
 from gateway.catalog.model import Catalog
 from gateway.dataverse.schema import create_store
@@ -189,13 +188,8 @@ def open_sides(settings: Settings) -> DualWrite:
 def _companies(catalog: Catalog, engine: Engine, settings: Settings) -> tuple[str, ...]:
     if settings.companies:
         return tuple(company.strip().lower() for company in settings.companies.split(",") if company.strip())
-    table = catalog.service.companies
-    if table is None:
-        return (settings.default_company.lower(),)
-    company: ColumnClause[str] = column(table.column)
-    statement = select(company).select_from(table_clause(table.table, company)).order_by(company)
-    with engine.connect() as connection:
-        return tuple(str(row[0]).lower() for row in connection.execute(statement))
+    companies = database_companies(catalog, engine)
+    return (settings.default_company.lower(),) if companies is None else companies
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Engine, Index, MetaData, Numeric, String, Table, UniqueConstraint, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+    insert,
+    select,
+)
 from sqlalchemy.types import TypeEngine
 
 from gateway.catalog.model import Catalog, Property

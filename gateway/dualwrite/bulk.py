@@ -22,10 +22,8 @@ from gateway.dualwrite.maps import Side, TableMap
 from gateway.dualwrite.rows import Endpoint, Values
 from gateway.errors import ODataError
 from gateway.plan.keys import Fixed
-from gateway.write.entity import EntityWriter
+from gateway.write.entity import NOW, EntityWriter
 from gateway.write.unit import WriteUnit
-
-NOW = "$now"
 
 
 def bulk_applicable(endpoint: Endpoint, entity: Entity) -> bool:

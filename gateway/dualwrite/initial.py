@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from gateway.dualwrite.apply import LookupCache, SyncError
 from gateway.dualwrite.bulk import apply_batch, bulk_applicable
@@ -22,6 +22,7 @@ from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.store import end_suppression, maps_state, suppress_capture
 from gateway.errors import ODataError
 from gateway.plan.query import OptionTexts, next_token, plan_read
+from gateway.write.unit import WriteUnit
 from grammar import ast
 
 BATCH_ROWS = 1000
@@ -94,15 +95,11 @@ def initial_sync(dual: DualWrite, table_map: TableMap, source: Side = "fo", prog
     return result
 
 
-def _apply_one(dual: DualWrite, table_map: TableMap, towards: Side, values: dict[str, object], source_connection: object,
-               target: object, cache: LookupCache, result: InitialSyncResult) -> str:
-    from gateway.write.unit import WriteUnit
-
-    assert isinstance(target, WriteUnit)
+def _apply_one(dual: DualWrite, table_map: TableMap, towards: Side, values: dict[str, object],
+               source_connection: Connection, target: WriteUnit, cache: LookupCache, result: InitialSyncResult) -> str:
     savepoint = target.connection.begin_nested()  # one refused row must not undo the batch
     try:
-        applied = dual.rows.apply(table_map, towards, values, values, source_connection, target,  # type: ignore[arg-type]
-                                  cache)
+        applied = dual.rows.apply(table_map, towards, values, values, source_connection, target, cache)
         savepoint.commit()
         return applied.operation
     except SyncError as error:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 
 from gateway.dualwrite.apply import SyncError
 from gateway.dualwrite.initial import InitialSyncResult, Progress, initial_sync
@@ -117,9 +117,9 @@ def _require(dual: DualWrite, name: str, states: tuple[str, ...], action: str) -
 def status(dual: DualWrite) -> list[dict[str, Any]]:
     with dual.control.connect() as connection:
         rows = {row.MAPNAME: row for row in connection.execute(select(maps_state))}
-        counts = select(queue.c.MAPNAME, _count()).group_by(queue.c.MAPNAME)
+        counts = select(queue.c.MAPNAME, func.count()).group_by(queue.c.MAPNAME)
         queued: dict[str, int] = {name: count for name, count in connection.execute(counts)}
-        counts = select(errors.c.MAPNAME, _count()).where(errors.c.STATUS == "Open").group_by(errors.c.MAPNAME)
+        counts = select(errors.c.MAPNAME, func.count()).where(errors.c.STATUS == "Open").group_by(errors.c.MAPNAME)
         open_errors: dict[str, int] = {name: count for name, count in connection.execute(counts)}
     result = []
     for table_map in dual.maps.ordered():
@@ -176,8 +176,3 @@ def job_list(dual: DualWrite, limit: int = 50) -> list[Any]:
     with dual.control.connect() as connection:
         return list(connection.execute(select(jobs).order_by(jobs.c.CREATEDAT.desc()).limit(limit)))
 
-
-def _count() -> Any:
-    from sqlalchemy import func
-
-    return func.count()

@@ -172,7 +172,7 @@ class LiveSync:
 
     def _enqueue(self, unit: WriteUnit, table_map: TableMap, change: Change, job: str | None) -> None:
         """Queue a change for later (a Paused map, or an integration job), atomically with the write."""
-        key = change.before if change.operation == "delete" and change.before else dict(change.key)
+        key = _identity(change)
         touched = None if change.properties is None else json.dumps(sorted(change.properties))
         lock_change_log(unit.connection)
         unit.connection.execute(insert(changes).values(
@@ -182,7 +182,7 @@ class LiveSync:
     def _log(self, unit: WriteUnit, table_map: TableMap, change: Change, code: str, message: str) -> None:
         """Noted now, written once the originating transaction is over (it may hold the very lock the
         error log needs: on SQLite the control store is the F&O database)."""
-        key = change.before if change.operation == "delete" and change.before else dict(change.key)
+        key = _identity(change)
         unit.hook_state.setdefault("log", []).append((table_map, change.operation, key, code, message))
 
     def after_rollback(self, unit: WriteUnit, error: BaseException | None) -> None:
@@ -210,6 +210,11 @@ class LiveSync:
                     connection.execute(delete(intents).where(intents.c.TOKEN == token))
             except DBAPIError:
                 return  # recovery finds both records and removes them
+
+
+def _identity(change: Change) -> dict[str, Any]:
+    """What finds the row again: its key, or for a delete its last values (with the integration key)."""
+    return change.before if change.operation == "delete" and change.before else dict(change.key)
 
 
 def _latest(unit_changes: list[Change]) -> list[Change]:

@@ -10,10 +10,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, column, select
-from sqlalchemy import table as table_clause
-from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy import Connection, Engine
 
+from gateway.catalog.companies import database_companies
 from gateway.catalog.model import Catalog, Entity
 from gateway.dualwrite.maps import Side, filter_plan
 from gateway.plan.dialects import dialect_traits
@@ -41,14 +40,8 @@ class Endpoint:
     def companies(self) -> tuple[str, ...]:
         """Every company of the database, read again every few seconds: sync is never scoped to a
         caller's companies (a row outside them is not a deleted row), and a new company syncs at once."""
-        table = self.catalog.service.companies
-        if table is None:
-            return ()
         if time.monotonic() - self._companies_read >= COMPANIES_FRESH_SECONDS:
-            company: ColumnClause[str] = column(table.column)
-            statement = select(company).select_from(table_clause(table.table, company)).order_by(company)
-            with self.engine.connect() as connection:
-                self._companies = tuple(str(row[0]).lower() for row in connection.execute(statement))
+            self._companies = database_companies(self.catalog, self.engine) or ()
             self._companies_read = time.monotonic()
         return self._companies
 
