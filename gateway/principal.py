@@ -7,6 +7,7 @@ current company only, unless `cross-company=true` asks for every company the pri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.errors import Forbidden, InvalidQueryOption
 
@@ -16,6 +17,15 @@ class Principal:
     name: str
     companies: tuple[str, ...]
     default_company: str
+
+
+PRINCIPAL_SCOPE_KEY = "fno.principal"  # where authentication leaves the request's Principal in the ASGI scope
+
+
+def request_principal(scope: dict[str, Any]) -> Principal | None:
+    """The principal authentication attached to this request (None before authentication ran)."""
+    principal = scope.get(PRINCIPAL_SCOPE_KEY)
+    return principal if isinstance(principal, Principal) else None
 
 
 def current_company(principal: Principal, custom_options: dict[str, str]) -> str:

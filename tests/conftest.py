@@ -27,6 +27,8 @@ PG_URL = os.environ.get("FNO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:
 MARIADB_ADMIN_URL = os.environ.get("FNO_TEST_MARIADB_ADMIN", "mysql+pymysql://root@127.0.0.1:3306/test")
 MARIADB_URL = os.environ.get("FNO_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/fno_test?charset=utf8mb4")
 BACKENDS = ("sqlite", "postgresql", "mariadb")
+# Appended to every server database name, so that two checkouts can run their suites side by side.
+DB_SUFFIX = os.environ.get("FNO_TEST_DB_SUFFIX", "")
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Backend:
 
 def create_server_database(name: str, database: str = "fno_test") -> str:
     """The URL of a test database on `name`'s server (created if missing), or raise if the server is down."""
+    database += DB_SUFFIX
     if name == "postgresql":
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
