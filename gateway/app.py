@@ -7,12 +7,14 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,7 +30,12 @@ from gateway.dualwrite.worker import Worker
 from gateway.errors import BadRequest, DatabaseUnavailable, MethodNotAllowed, ODataError, ServiceMisconfigured
 from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
-from gateway.principal import Principal
+from gateway.identity.access import ServiceAccess
+from gateway.identity.authenticate import AuthenticationMiddleware, Authenticator, Challenge
+from gateway.identity.config import load_security
+from gateway.identity.tokens import TokenPolicy, TokenVerifier, ensure_dev_key
+from gateway.identity.visible import PerAccess
+from gateway.principal import principal_of
 from gateway.read import ReadService, handle_read
 from gateway.serialize.csdl import metadata_json, metadata_xml
 from gateway.settings import Settings, dataverse_db_url
@@ -51,8 +58,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     build_parser()  # the grammar's tables are built at start-up, not on the first request
     catalog = load_catalog(settings.entities)
     engine = make_engine(settings.db)
-    principal = Principal("developer", _companies(catalog, engine, settings), settings.default_company.lower())
-    services = [_Service(ReadService(catalog, engine, principal, settings.max_page_size, SERVICE_PREFIX), settings)]
+    authenticator = open_authenticator(settings, _companies(catalog, engine, settings))
+    services = [_Service(ReadService(catalog, engine, "fno", settings.max_page_size, SERVICE_PREFIX), settings)]
     dataverse_url = dataverse_db_url(settings)
     app_state: dict[str, Any] = {"dualwrite": None}
     if dataverse_url:
@@ -62,11 +69,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         dual = open_dualwrite(settings, catalog, engine, dataverse_catalog, dataverse_engine)
         if dual is not None:
             services[0].read = replace(services[0].read, write_hook=LiveSync(dual, "fo"))
-        dataverse = ReadService(dataverse_catalog, dataverse_engine, principal, DATAVERSE_MAX_PAGE_SIZE,
+        dataverse = ReadService(dataverse_catalog, dataverse_engine, "dataverse", DATAVERSE_MAX_PAGE_SIZE,
                                 DATAVERSE_PREFIX, LiveSync(dual, "dv") if dual is not None else None)
         services.append(_Service(dataverse, settings))
         if dual is not None:
-            admin = ReadService(load_catalog(ADMIN_CATALOG), engine, principal, settings.max_page_size, ADMIN_PREFIX)
+            admin = ReadService(load_catalog(ADMIN_CATALOG), engine, "admin", settings.max_page_size, ADMIN_PREFIX)
             services.append(_Service(admin, settings))
         app_state["dualwrite"] = dual
     worker = Worker(app_state["dualwrite"]) if app_state["dualwrite"] is not None and settings.dualwrite_worker else None
@@ -79,9 +86,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if worker is not None:
             worker.stop()
 
+    prefixes = tuple(service.read.prefix for service in services)
     app = Starlette(
         lifespan=lifespan,
         routes=[route for service in services for route in service.routes()],
+        middleware=[Middleware(AuthenticationMiddleware, authenticator=authenticator, prefixes=prefixes)],
         exception_handlers={
             ODataError: _error_response,
             DBAPIError: _error_response,
@@ -97,7 +106,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.catalog = catalog
     app.state.services = {service.read.prefix: service.read for service in services}
     app.state.dualwrite = app_state["dualwrite"]
+    app.state.authenticator = authenticator
     return app
+
+
+def open_authenticator(settings: Settings, every_company: tuple[str, ...]) -> Authenticator:
+    """Who may call: the security files, the token issuer's keys (or the development key), the challenge."""
+    security = load_security(settings.security)
+    anonymous = settings.anonymous_role or security.anonymous_role
+    if anonymous is not None and anonymous.lower() == "none":
+        anonymous = None
+    if anonymous is not None and anonymous not in security.roles:
+        raise ServiceMisconfigured(f"anonymous role '{anonymous}' is not a role of {settings.security} "
+                                   f"(roles: {', '.join(security.roles)})")
+    jwks = settings.auth_jwks or str(ensure_dev_key(Path(settings.dev_key)))
+    verifier = TokenVerifier(TokenPolicy(settings.auth_issuer, settings.auth_audience, jwks, settings.auth_clock_skew))
+    challenge = Challenge(settings.auth_authorization_uri, settings.auth_audience)
+    return Authenticator(security, verifier, challenge, every_company, settings.default_company.lower(), anonymous)
 
 
 class _Service:
@@ -106,8 +131,14 @@ class _Service:
     def __init__(self, read: ReadService, settings: Settings) -> None:
         self.read = read
         self.settings = settings
-        self.documents = _MetadataDocuments(read.catalog)
+        self.documents = PerAccess(_MetadataDocuments)  # each caller's $metadata lists what it may see
         self.batches: BatchProcessor | None = None
+
+    def access(self, request: Request) -> ServiceAccess:
+        access = principal_of(request.scope).access.service(self.read.name)
+        if self.read.name == "admin":
+            access.require_admin()  # the whole administration service, service document included
+        return access
 
     def routes(self) -> list[Route]:
         prefix = self.read.prefix
@@ -124,17 +155,21 @@ class _Service:
         fmt = json_format(request.headers.get("accept"), parse_query(request.url.query).format)
         base = str(request.base_url).rstrip("/") + self.read.prefix + "/"
         body: dict[str, Any] = {"@odata.context": base + "$metadata"} if fmt.annotations else {}
-        body["value"] = [{"name": name, "kind": "EntitySet", "url": name} for name in self.read.catalog.entities]
+        access = self.access(request)
+        body["value"] = [{"name": name, "kind": "EntitySet", "url": name} for name in self.read.catalog.entities
+                         if access.visible(name)]
         return Response(orjson.dumps(body), media_type="application/json", headers={"OData-Version": "4.0"})
 
     async def metadata(self, request: Request) -> Response:
         _only_get(request)
         kind = metadata_format(request.headers.get("accept"), request.query_params.get("$format"))
+        documents = self.documents.get(self.read.catalog, self.access(request))
         if kind == "json":
-            return Response(self.documents.json, media_type="application/json", headers={"OData-Version": "4.0"})
-        return Response(self.documents.xml, media_type="application/xml", headers={"OData-Version": "4.0"})
+            return Response(documents.json, media_type="application/json", headers={"OData-Version": "4.0"})
+        return Response(documents.xml, media_type="application/xml", headers={"OData-Version": "4.0"})
 
     async def resource(self, request: Request) -> Response:
+        self.access(request)
         if request.method in _WRITE_METHODS:
             return await handle_write(self.read, request, request.path_params["path"], self.settings.require_if_match)
         _only_get(request)
@@ -144,6 +179,7 @@ class _Service:
         if request.method != "POST":
             raise MethodNotAllowed("$batch takes POST", headers={"Allow": "POST"})
         assert self.batches is not None  # set once the app exists (sub-requests go through the app)
+        self.access(request)
         return await self.batches.handle(request)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from gateway.settings import DEFAULT_DEMO_DB, HELP, Settings
 
 # Uvicorn's worker processes rebuild the app from these environment variables.
+DEMO_ANONYMOUS_ROLE = "DataReader"  # the demo lets anyone read; writes need a token
 _ENV_PREFIX = "FNO_GATEWAY_"
 
 
@@ -128,7 +129,15 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--once", action="store_true", help="one pass, then exit")
         _add_settings(sub)
 
+    from gateway.identity import cli as identity_cli
+
+    identity_cli.add_commands(commands)
+
     arguments = parser.parse_args(argv)
+    if arguments.command == "token":
+        return identity_cli.run_token(arguments)
+    if arguments.command == "apikey":
+        return identity_cli.run_apikey(arguments)
     if arguments.command == "dualwrite":
         from gateway.dualwrite.cli import run_action
 
@@ -151,8 +160,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"building the demo database {path} (scale {arguments.scale})...", file=sys.stderr)
             build_demo_database(settings.db, scale=arguments.scale)
-        settings = replace(settings, dualwrite_worker=True)
+        settings = replace(settings, dualwrite_worker=True, anonymous_role=settings.anonymous_role or DEMO_ANONYMOUS_ROLE)
         _start_demo_dualwrite(settings)
+        print(f"fno-gateway: anonymous callers are {settings.anonymous_role} (read-only). For writes, send a token:\n"
+              f"  TOKEN=$(fno-gateway token --sub you --roles SystemAdministrator --dev-key {settings.dev_key})\n"
+              f"  curl -H \"Authorization: Bearer $TOKEN\" http://{settings.host}:{settings.port}/data/",
+              file=sys.stderr)
     serve(settings)
     return 0
 

@@ -74,6 +74,17 @@ class InvalidSkipToken(BadRequest):
 
 
 # ---------------------------------------------------------------- other client errors
+class Unauthorized(ODataError):
+    """No credentials, or credentials that do not prove who is asking (401 with a Bearer challenge)."""
+
+    status = 401
+    code = "Unauthorized"
+
+    def __init__(self, message: str, *, error_code: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message, headers=headers)
+        self.error_code = error_code  # RFC 6750's error="invalid_token" in the challenge, when a token was sent
+
+
 class Forbidden(ODataError):
     status = 403
     code = "Forbidden"

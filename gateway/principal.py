@@ -1,22 +1,27 @@
-"""Who is asking: the companies a request may see, decided before any SQL is planned.
+"""Who is asking: the companies a request may see and what it may do, decided before any SQL is planned.
 
-The demo runs as a configured development principal. `company_scope` applies F&O's rules: the
-current company only, unless `cross-company=true` asks for every company the principal may see.
+Authentication (gateway/identity/authenticate.py) puts one Principal in every request's scope.
+`company_scope` applies F&O's rules: the current company only, unless `cross-company=true` asks for
+every company the principal may see.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from gateway.errors import Forbidden, InvalidQueryOption
+from gateway.errors import Forbidden, InvalidQueryOption, Unauthorized
+from gateway.identity.access import SYSTEM_ACCESS, Access
 
 
 @dataclass(frozen=True)
 class Principal:
     name: str
-    companies: tuple[str, ...]
+    companies: tuple[str, ...]  # the companies `company=` may choose
     default_company: str
+    access: Access = field(default=SYSTEM_ACCESS, compare=False)
+    kind: Literal["user", "application", "api-key", "anonymous", "system"] = "system"
+    object_id: str = ""  # the token's oid (Entra ID object id), when a token said it
 
 
 PRINCIPAL_SCOPE_KEY = "fno.principal"  # where authentication leaves the request's Principal in the ASGI scope
@@ -26,6 +31,14 @@ def request_principal(scope: dict[str, Any]) -> Principal | None:
     """The principal authentication attached to this request (None before authentication ran)."""
     principal = scope.get(PRINCIPAL_SCOPE_KEY)
     return principal if isinstance(principal, Principal) else None
+
+
+def principal_of(scope: dict[str, Any]) -> Principal:
+    """The request's principal; a request that bypassed authentication is refused, never served."""
+    principal = request_principal(scope)
+    if principal is None:
+        raise Unauthorized("sign in: this service needs a bearer token (Authorization: Bearer <token>)")
+    return principal
 
 
 def current_company(principal: Principal, custom_options: dict[str, str]) -> str:

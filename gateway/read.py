@@ -27,7 +27,7 @@ from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
 from gateway.plan.query import Layout, plan_read
 from gateway.plan.scope import EntityScope, PlanContext
-from gateway.principal import Principal, company_scope
+from gateway.principal import company_scope, current_company, principal_of
 from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter
@@ -93,11 +93,13 @@ def _plan_key(
     request: Request,
     entity_set: str,
     fixed: Fixed,
-    companies: tuple[str, ...],
+    context: PlanContext,
     page_size: int | None,
 ) -> Hashable:
-    """Everything a plan depends on: the query string holds the options, aliases and skiptoken."""
-    return (kind, id(service), request.scope["query_string"], entity_set, fixed, companies, page_size)
+    """Everything a plan depends on: the query string holds the options, aliases and skiptoken; the
+    caller's companies and privileges decide what the plan may reach."""
+    return (kind, id(service), request.scope["query_string"], entity_set, fixed, context.companies,
+            context.access.access.key, page_size)
 
 
 def _cacheable(request: Request) -> bool:
@@ -109,7 +111,7 @@ def _cacheable(request: Request) -> bool:
 class ReadService:
     catalog: Catalog
     engine: Engine
-    principal: Principal
+    name: str  # the service's name in role privileges: fno, dataverse, admin
     max_page_size: int
     prefix: str  # the mount path of the service, e.g. "/data"
     write_hook: CommitHook | None = None  # dual-write's live sync, when the service has mapped entities
@@ -124,8 +126,7 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
     preferences = parse_prefer(request.headers.getlist("prefer"))
     if preferences.formatted_values:
         fmt = replace(fmt, formatted_values=True)
-    companies = company_scope(service.principal, query.custom)
-    context = PlanContext(service.catalog, companies, dialect_traits(service.engine.dialect.name), query.aliases)
+    context = request_context(service, request, query.custom, query.aliases)
     base = str(request.base_url).rstrip("/") + service.prefix + "/"
 
     def run() -> Response:
@@ -137,6 +138,21 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
             raise BadRequest("the expression is nested too deeply; use 'in (...)' instead of long 'or' chains") from None
 
     return await run_in_threadpool(run)
+
+
+def request_context(service: ReadService, request: Request, custom: dict[str, str],
+                    aliases: dict[str, object]) -> PlanContext:
+    """The plan context of one request: its principal's companies and privileges in this service."""
+    principal = principal_of(request.scope)
+    return PlanContext(
+        service.catalog,
+        company_scope(principal, custom),
+        dialect_traits(service.engine.dialect.name),
+        aliases,
+        current_company(principal, custom),
+        principal.companies,
+        access=principal.access.service(service.name),
+    )
 
 
 def _parse_path(resource_path: str) -> tuple[ast.Segment, ...]:
@@ -183,7 +199,7 @@ def _respond(
     headers = {"OData-Version": "4.0"}
     if target.kind == "count":
         plan = _plans.get(
-            _plan_key("count", service, request, entity.entity_set, target.fixed, context.companies, None),
+            _plan_key("count", service, request, entity.entity_set, target.fixed, context, None),
             lambda: plan_read(context, entity, _count_only(query.options), query.texts, target.fixed),
             cacheable=_cacheable(request),
         )
@@ -200,7 +216,7 @@ def _respond(
     options = query.options if not single else _single_options(query.options)
     plan = _plans.get(
         _plan_key("entity" if single else "page", service, request, entity.entity_set, target.fixed,
-                  context.companies, page_size),
+                  context, page_size),
         lambda: plan_read(
             context, entity, options, query.texts, target.fixed, page_size, query.skiptoken if not single else None
         ),
@@ -277,7 +293,7 @@ def _respond_apply(
         headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
     plan = _plans.get(
         _plan_key(target.kind + "-apply", service, request, target.entity.entity_set, target.fixed,
-                  context.companies, page_size),
+                  context, page_size),
         lambda: plan_apply(
             context, target.entity, options, query.texts, query.apply_text, target.fixed, page_size, query.skiptoken
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from gateway.catalog.load import DEFAULT_CATALOG
+from gateway.identity.config import DEFAULT_SECURITY
 
 DEFAULT_DEMO_DB = "sqlite:///fno-demo.db"
 DEFAULT_DATAVERSE_CATALOG = DEFAULT_CATALOG.parent / "dataverse"
@@ -29,6 +30,14 @@ class Settings:
     live_sync_rows: int = 1000
     live_sync_seconds: float = 120.0
     dualwrite_worker: bool = False
+    security: str = str(DEFAULT_SECURITY)
+    anonymous_role: str = ""
+    auth_jwks: str = ""
+    auth_issuer: str = "https://fno-gateway.local/dev"
+    auth_audience: str = "fno-gateway"
+    auth_clock_skew: float = 60.0
+    auth_authorization_uri: str = "https://login.microsoftonline.com/common/oauth2/authorize"
+    dev_key: str = "fno-gateway-dev-key.pem"
 
 
 HELP = {
@@ -38,7 +47,8 @@ HELP = {
     "port": "port to listen on",
     "max_page_size": "most rows in one page before @odata.nextLink (Prefer: odata.maxpagesize may lower it)",
     "default_company": "the caller's current company when a request does not choose one",
-    "companies": "comma-separated companies the development principal may see (empty: every company in the database)",
+    "companies": "comma-separated companies the gateway serves: what a role granted in every company ('*') may see "
+    "(empty: every company in the database)",
     "workers": "uvicorn worker processes",
     "require_if_match": "refuse PATCH, PUT and DELETE without an If-Match header (428)",
     "max_batch_operations": "most requests one $batch may hold (413 beyond)",
@@ -50,6 +60,17 @@ HELP = {
     "live_sync_seconds": "longest a live-synchronized transaction may run before it is refused",
     "dualwrite_worker": "also run the dual-write worker in the server (change capture, queues, jobs, recovery); "
     "otherwise run `fno-gateway dualwrite run` beside it",
+    "security": "folder of security files: roles, users, applications, API key hashes (entities/security)",
+    "anonymous_role": "role of callers without credentials (empty: the security files' anonymous_role, "
+    "none by default: they get 401 with a sign-in challenge; 'none': nobody anonymous)",
+    "auth_jwks": "JWKS of the token issuer's signing keys: a file path or an https URL (empty: trust the "
+    "development key --dev-key, whose tokens `fno-gateway token` mints)",
+    "auth_issuer": "the issuer (iss) bearer tokens must carry",
+    "auth_audience": "the audience (aud) bearer tokens must carry; also the challenge's resource_id",
+    "auth_clock_skew": "seconds of clock difference tolerated on exp and nbf",
+    "auth_authorization_uri": "where clients sign in: the authorization_uri of the 401 challenge",
+    "dev_key": "the development signing key (PEM, made on first use; its JWKS beside it), used when --auth-jwks "
+    "is empty",
 }
 
 

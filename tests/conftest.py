@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from starlette.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.demo.generate import build_demo_database
+from gateway.identity.tokens import mint_token
 from gateway.settings import Settings
 
 DEMO_SCALE = 0.1
@@ -29,6 +31,29 @@ MARIADB_URL = os.environ.get("FNO_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 # Appended to every server database name, so that two checkouts can run their suites side by side.
 DB_SUFFIX = os.environ.get("FNO_TEST_DB_SUFFIX", "")
+
+
+# The suite's development signing key: every client and every served gateway of the tests trusts it,
+# so tests call the gateway with bearer tokens exactly as users do.
+TEST_DEV_KEY = Path(tempfile.mkdtemp(prefix="fno-test-keys-")) / "dev-key.pem"
+ADMIN_ROLE = "SystemAdministrator"
+
+
+def bearer(subject: str = "test-admin", roles: tuple[str, ...] = (ADMIN_ROLE,), minutes: float = 120,
+           **claims: object) -> dict[str, str]:
+    """An Authorization header with a token the test gateways accept."""
+    token = mint_token(TEST_DEV_KEY, Settings.auth_issuer, Settings.auth_audience, subject, list(roles), minutes, claims)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def server_arguments() -> list[str]:
+    """Command-line settings a served test gateway needs to trust the suite's tokens."""
+    return ["--dev-key", str(TEST_DEV_KEY)]
+
+
+def client_for(app: object, headers: dict[str, str] | None = None) -> TestClient:
+    """A TestClient that sends the administrator's token unless told otherwise."""
+    return TestClient(app, raise_server_exceptions=False, headers=bearer() if headers is None else headers)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -91,9 +116,10 @@ def sqlite_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend
     engine.dispose()
 
 
-def make_client(backend: Backend, **settings: object) -> TestClient:
+def make_client(backend: Backend, headers: dict[str, str] | None = None, **settings: object) -> TestClient:
+    settings.setdefault("dev_key", str(TEST_DEV_KEY))
     app = create_app(Settings(db=backend.url, **settings))  # type: ignore[arg-type]
-    return TestClient(app, raise_server_exceptions=False)
+    return client_for(app, headers)
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +153,7 @@ def wait_until_serving(port: int, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if httpx2.get(f"http://127.0.0.1:{port}/data/", timeout=1).status_code == 200:
+            if httpx2.get(f"http://127.0.0.1:{port}/data/", headers=bearer(), timeout=1).status_code == 200:
                 return
         except httpx2.HTTPError:
             time.sleep(0.2)

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from gateway.app import create_app
 from gateway.demo.generate import build_demo_database
 from gateway.settings import Settings
-from tests.conftest import DEMO_SCALE, create_server_database
+from tests.conftest import DEMO_SCALE, TEST_DEV_KEY, client_for, create_server_database
 from tests.test_docs import EXAMPLES
 from tests.test_read_filters import CUSTOMER_FILTERS
 
@@ -34,7 +34,7 @@ def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Test
     built: dict[str, TestClient] = {}
     for name, url in urls.items():
         build_demo_database(url, scale=DEMO_SCALE, seed=7, progress=False)
-        built[name] = TestClient(create_app(Settings(db=url)), raise_server_exceptions=False)
+        built[name] = client_for(create_app(Settings(db=url, dev_key=str(TEST_DEV_KEY))))
     yield built
     for client in built.values():
         client.app.state.engine.dispose()  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, create_engine, select
 
 from gateway.demo import schema
 from gateway.demo.generate import build_demo_database
+from tests.conftest import bearer, server_arguments
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +69,7 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> Non
                 f"fno-gateway serve exited with {process.returncode}:\n{log.read_text(errors='replace')}"
             )
         try:
-            if httpx2.get(url, timeout=2).status_code == 200:
+            if httpx2.get(url, headers=bearer(), timeout=2).status_code == 200:
                 return
         except httpx2.TransportError:
             pass
@@ -88,7 +89,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("FNO_GATEWAY_")}
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [*_command(), "serve", "--db", url, "--port", str(port), "--host", "127.0.0.1"],
+            [*_command(), "serve", "--db", url, "--port", str(port), "--host", "127.0.0.1", *server_arguments()],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=environment,
@@ -110,7 +111,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def http(server: Server) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=server.base, timeout=30) as client:
+    with httpx2.Client(base_url=server.base, headers=bearer(), timeout=30) as client:
         yield client
 
 

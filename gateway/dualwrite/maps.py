@@ -23,6 +23,7 @@ from gateway.plan.dialects import dialect_traits
 from gateway.plan.query import OptionTexts, plan_read
 from gateway.plan.scope import PlanContext
 from gateway.write.values import parse_value
+from gateway.identity.access import SYSTEM
 from grammar import ast
 
 Direction = Literal["both", "to_dv", "to_fo"]
@@ -277,7 +278,7 @@ def lookup_navigation(dv: Catalog, table_map: TableMap, field: FieldMap) -> Navi
 def filter_plan(catalog: Catalog, entity: Entity, text: str) -> ast.Expr:
     """Parse and bind a map filter once (any mistake raises the usual 4xx error)."""
     expression = parse_filter(text)
-    context = PlanContext(catalog, (), dialect_traits("sqlite"))
+    context = PlanContext(catalog, (), dialect_traits("sqlite"), access=SYSTEM)
     plan_read(context, entity, ast.QueryOptions(filter=expression), OptionTexts(filter=text))
     return expression
 

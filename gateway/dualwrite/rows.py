@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from gateway.catalog.companies import database_companies
+from gateway.identity.access import SYSTEM
 from gateway.catalog.model import Catalog, Entity
 from gateway.dualwrite.maps import Side, filter_plan
 from gateway.plan.dialects import dialect_traits
@@ -53,7 +54,7 @@ class Endpoint:
         traits = dialect_traits(self.engine.dialect.name)
         companies = self.companies
         return PlanContext(self.catalog, companies, traits, current_company=companies[0] if companies else "",
-                           writable_companies=companies)
+                           writable_companies=companies, access=SYSTEM)
 
     def entity(self, entity_set: str) -> Entity:
         return self.catalog.entities[entity_set]

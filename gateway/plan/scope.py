@@ -17,17 +17,20 @@ from sqlalchemy.sql.selectable import FromClause, TableClause
 from sqlalchemy.types import TypeEngine
 
 from gateway.catalog.model import Catalog, Entity, Navigation
+from gateway.identity.access import ServiceAccess
 from gateway.plan.dialects import DialectTraits
 from gateway.plan.types import sql_type
 
 
 @dataclass
 class PlanContext:
-    """What every scope of one request shares: the catalog, the caller's companies, the dialect."""
+    """What every scope of one request shares: the catalog, the caller's companies and privileges, the dialect."""
 
     catalog: Catalog
     companies: tuple[str, ...]  # companies this request may see (one unless cross-company)
     dialect: DialectTraits
+    # What the caller may do in this service: every entity a statement touches is checked against it.
+    access: ServiceAccess = field(kw_only=True)
     aliases: dict[str, object] = field(default_factory=dict)  # parameter aliases (@p) by name
     current_company: str = ""  # where a create goes when its body names no company
     writable_companies: tuple[str, ...] = ()  # where writes may go (the principal's companies)
@@ -60,6 +63,9 @@ class EntityScope:
             base = base.join(aliased, and_(*link, *restrictions), isouter=source.join == "left")
         assert base is not None
         self._base_from = base
+        # The read privilege is checked here, where every use of an entity in any statement begins:
+        # no path (expand, navigation, lambda, $root, $apply, key lookup) reaches an entity around it.
+        self.companies = context.access.scope(entity, "read", context.companies)
         if entity.company_specific:
             self.conditions.append(self.company_condition())
 
@@ -68,7 +74,7 @@ class EntityScope:
         return self.tables[alias].c[name]
 
     def company_condition(self) -> ColumnElement[bool]:
-        companies = self.context.companies
+        companies = self.companies
         company = self.column(self.context.catalog.service.company_property)
         if self._keyset and self.context.dialect.keyset_unindexes_company:
             company = company.concat("")  # still the same test, but no index: the keyset range gets it

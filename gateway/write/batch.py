@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from gateway.catalog.model import Catalog
 from gateway.errors import BadRequest, BatchTooLarge, ODataError, UnsupportedMediaType
+from gateway.principal import PRINCIPAL_SCOPE_KEY, request_principal
 from gateway.write.http import write_preferences
 from gateway.write.unit import CommitHook, WriteUnit
 
@@ -176,6 +177,9 @@ class BatchProcessor:
             "query_string": query.encode(),
             "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
             "fno.unit": unit,
+            # The batch's own principal: a sub-request is not authenticated (or counted) again.
+            PRINCIPAL_SCOPE_KEY: request_principal(request.scope),
+            "fno.batch": True,
         }
         sent = False
         status = 500

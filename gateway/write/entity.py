@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +36,8 @@ from sqlalchemy.types import TypeEngine
 
 from gateway.catalog.model import Entity, Source
 from gateway.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound, PreconditionFailed
+from gateway.identity.access import SYSTEM
+from gateway.identity.config import Operation
 from gateway.plan.keys import Fixed
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.plan.types import sql_type
@@ -71,7 +74,10 @@ class EntityWriter:
             company = str(values.get(company_property) or self.context.current_company).lower()
             if company not in (self.context.writable_companies or self.context.companies):
                 raise Forbidden(f"you may not write to company '{company}'", target=company_property)
+            self.context.access.require(entity, "create", company)
             values[company_property] = company
+        else:
+            self.context.access.require(entity, "create")
         if self.guid_keys and values.get(entity.key[0]) in (None, ""):
             values[entity.key[0]] = str(uuid.uuid4())  # like Dataverse: the client may bring its own id
         for name in entity.key:
@@ -110,6 +116,7 @@ class EntityWriter:
 
     # ------------------------------------------------------------------ update and delete
     def update(self, fixed: Fixed, values: dict[str, object], if_match: list[str] | None, replace: bool) -> None:
+        self._require(fixed, "update")
         current = self._current(fixed, if_match)
         for name, value in values.items():
             if name in self.entity.key and value != dict(fixed)[name]:
@@ -151,6 +158,7 @@ class EntityWriter:
         self.unit.record(Change(self.entity.entity_set, "update", self._own_key(fixed), properties=frozenset(values)))
 
     def delete(self, fixed: Fixed, if_match: list[str] | None) -> None:
+        self._require(fixed, "delete")
         current = self._current(fixed, if_match)
         if self.unit.tracks(self.entity.entity_set):
             before = self._values(fixed)
@@ -162,6 +170,14 @@ class EntityWriter:
         statement = delete(target).where(target.c[id_column] == recid, target.c[self.version] == version)
         if self._execute(statement).rowcount != 1:
             raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
+
+    def _require(self, fixed: Fixed, operation: Operation) -> None:
+        """Forbidden unless the caller holds the privilege in the row's company (or in one it may see)."""
+        company = dict(fixed).get(self.catalog.service.company_property)
+        if self.entity.company_specific and company is None:
+            self.context.access.scope(self.entity, operation, self.context.companies)
+        else:
+            self.context.access.require(self.entity, operation, None if company is None else str(company).lower())
 
     def _values(self, fixed: Fixed) -> dict[str, Any]:
         scope = EntityScope(self.entity, self.context)
@@ -265,7 +281,8 @@ class EntityWriter:
             if not any(mine in values and mine not in self.entity.key for mine in nav.link):
                 continue
             target = self.catalog.entities[nav.target]
-            scope = EntityScope(target, self.context)
+            # An existence check, not a read: creating a customer needs no privilege on customer groups.
+            scope = EntityScope(target, replace(self.context, access=SYSTEM))
             fixed = tuple((theirs, values[mine]) for mine, theirs in nav.link.items())
             found = self.unit.connection.execute(
                 select(scope.column(target.key[0])).select_from(scope.from_clause()).where(scope.where(fixed)).limit(1)

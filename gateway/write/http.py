@@ -26,12 +26,10 @@ from gateway.errors import (
 from gateway.execute import read_one
 from gateway.negotiate import content_type, json_format
 from gateway.options import parse_query
-from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
 from gateway.plan.query import OptionTexts, plan_read
 from gateway.plan.scope import PlanContext
-from gateway.principal import company_scope, current_company
-from gateway.read import ReadService, _parse_path, lookup_on
+from gateway.read import ReadService, _parse_path, lookup_on, request_context
 from gateway.resource import Target, key_url, resolve
 from gateway.serialize.json import entity_body
 from gateway.write.bind import bound_values
@@ -81,15 +79,7 @@ async def handle_write(service: ReadService, request: Request, resource_path: st
     segments = _parse_path(resource_path)
     fmt = json_format(request.headers.get("accept"), query.format)
     preferences = write_preferences(request.headers.getlist("prefer"))
-    companies = company_scope(service.principal, query.custom)
-    context = PlanContext(
-        service.catalog,
-        companies,
-        dialect_traits(service.engine.dialect.name),
-        query.aliases,
-        current_company(service.principal, query.custom),
-        service.principal.companies,
-    )
+    context = request_context(service, request, query.custom, query.aliases)
     base = str(request.base_url).rstrip("/") + service.prefix + "/"
     raw_body = await request.body() if request.method in ("POST", "PATCH", "PUT") else None
     if_match = if_match_values(request.headers.get("if-match"))

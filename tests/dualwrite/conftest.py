@@ -21,7 +21,7 @@ from gateway.dualwrite import lifecycle
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.worker import Worker
 from gateway.settings import Settings
-from tests.conftest import create_server_database
+from tests.conftest import TEST_DEV_KEY, client_for, create_server_database
 
 DUALWRITE_BACKENDS = ("sqlite", "postgresql")  # dual-write's change capture runs on these two
 SCALE = 0.05
@@ -87,8 +87,9 @@ def open_sides(backend: str, tmp: Any, module: str, **settings: Any) -> Sides:
     except Exception as error:  # noqa: BLE001 - any connection failure means "server not here"
         pytest.skip(f"{backend} server not reachable ({type(error).__name__}: {str(error).splitlines()[0]})")
     build_demo_database(fo_url, scale=SCALE, seed=7, progress=False)
+    settings.setdefault("dev_key", str(TEST_DEV_KEY))
     app = create_app(Settings(db=fo_url, dataverse_db=dv_url, **settings))
-    client = TestClient(app, raise_server_exceptions=False)
+    client = client_for(app)
     dual = app.state.dualwrite
     lifecycle.start(dual, list(dual.maps.maps))
     return Sides(backend, fo_url, dv_url, create_engine(fo_url), create_engine(dv_url), client, dual)

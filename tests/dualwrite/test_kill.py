@@ -20,7 +20,7 @@ from decimal import Decimal
 import httpx2
 import pytest
 
-from tests.conftest import free_port, wait_until_serving
+from tests.conftest import bearer, server_arguments, free_port, wait_until_serving
 from tests.dualwrite.conftest import Sides
 from tests.dualwrite.test_live import account_row, customer_row, organization
 
@@ -43,7 +43,7 @@ def test_sigkill_between_the_two_commits(sides: Sides) -> None:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--db", sides.fo_url, "--dataverse-db", sides.dv_url,
-         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+         "--port", str(port), *server_arguments()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_until_serving(port)
         thread = threading.Thread(target=_patch, args=(port, customer["account"]), daemon=True)
@@ -82,7 +82,7 @@ def test_sigkill_between_the_two_commits(sides: Sides) -> None:
 def _patch(port: int, account: str) -> None:
     try:
         httpx2.patch(f"http://127.0.0.1:{port}/data/CustomersV3(dataAreaId='usmf',CustomerAccount='{account}')",
-                     json={"CreditLimit": 9191}, timeout=30)
+                     json={"CreditLimit": 9191}, headers=bearer(), timeout=30)
     except httpx2.HTTPError:
         pass  # the server dies under this request
 
@@ -95,7 +95,7 @@ def test_served_worker_applies_sql_changes_within_seconds(sides: Sides) -> None:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--db", sides.fo_url, "--dataverse-db", sides.dv_url,
-         "--port", str(port), "--dualwrite-worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--port", str(port), "--dualwrite-worker", *server_arguments()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     try:
         wait_until_serving(port)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from gateway.identity.access import SYSTEM
 from gateway.dualwrite.live import LiveSync
 from gateway.dualwrite.rows import Endpoint
 from gateway.plan.dialects import dialect_traits
@@ -28,7 +29,7 @@ def _write_credit(sides: Sides, account: str, value: int, *, commit_origin: bool
     hook = LiveSync(sides.dual, "fo")
     unit = WriteUnit(fo.engine, fo.catalog, hook=hook)
     context = PlanContext(fo.catalog, fo.companies, dialect_traits(fo.engine.dialect.name),
-                          writable_companies=fo.companies)
+                          writable_companies=fo.companies, access=SYSTEM)
     writer = EntityWriter(unit, context, fo.entity("CustomersV3"))
     writer.update((("dataAreaId", "usmf"), ("CustomerAccount", account)), {"CreditLimit": Decimal(value)}, None,
                   replace=False)

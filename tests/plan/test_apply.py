@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from gateway.identity.access import SYSTEM
 from gateway.catalog.load import load_catalog
 from gateway.demo import schema
 from gateway.options import parse_query
@@ -561,7 +562,7 @@ APPLY_CASES: list[tuple[str, str, dict[str, str]]] = [
 def _compiled(case: str, entity_set: str, params: dict[str, str], dialect_name: str) -> str:
     catalog = load_catalog()
     request = parse_query(urlencode(params))
-    context = PlanContext(catalog, ("usmf",), dialect_traits(dialect_name), request.aliases)
+    context = PlanContext(catalog, ("usmf",), dialect_traits(dialect_name), request.aliases, access=SYSTEM)
     plan = plan_apply(context, catalog.entities[entity_set], request.options, request.texts, request.apply_text, (), 100)
     parts = []
     for label, statement in (("page", plan.statement), ("count", plan.count_statement)):

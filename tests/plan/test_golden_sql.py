@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.dialects import mssql, mysql, postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
+from gateway.identity.access import SYSTEM
 from gateway.catalog.load import load_catalog
 from gateway.options import parse_query
 from gateway.plan import paging
@@ -73,7 +74,7 @@ def _compiled(case: str, entity_set: str, params: dict[str, str], dialect_name: 
     values = params.pop("$skiptoken", None) if "$skiptoken" in params else None
     params = {name: value for name, value in params.items() if name != "$skiptoken"}
     request = parse_query(urlencode(params))
-    context = PlanContext(catalog, ("usmf",), dialect_traits(dialect_name), request.aliases)
+    context = PlanContext(catalog, ("usmf",), dialect_traits(dialect_name), request.aliases, access=SYSTEM)
     plan = plan_read(context, catalog.entities[entity_set], request.options, request.texts, (), 100, None)
     if values is not None:
         token_values = tuple(Decimal(v) if v[0].isdigit() else v for v in values.split("|"))

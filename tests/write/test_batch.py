@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from gateway.demo import schema
 from gateway.demo.generate import build_demo_database
-from tests.conftest import Backend, create_server_database, free_port, make_client, wait_until_serving
+from tests.conftest import bearer, server_arguments, Backend, create_server_database, free_port, make_client, wait_until_serving
 
 CUST, PARTY, ORDERS = schema.CUSTTABLE, schema.DIRPARTYTABLE, schema.SALESTABLE
 
@@ -178,7 +178,7 @@ def test_killed_mid_batch_leaves_nothing_half_written(tmp_path: Path, database: 
     build_demo_database(url, scale=0.05, progress=False)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--db", url, "--port", str(port)],
+        [sys.executable, "-m", "gateway.cli", "serve", "--db", url, "--port", str(port), *server_arguments()],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
@@ -188,7 +188,8 @@ def test_killed_mid_batch_leaves_nothing_half_written(tmp_path: Path, database: 
             for n in range(2000)
         ]
         with pytest.raises(httpx2.HTTPError):
-            httpx2.post(f"http://127.0.0.1:{port}/data/$batch", json={"requests": requests}, timeout=1.5)
+            httpx2.post(f"http://127.0.0.1:{port}/data/$batch", json={"requests": requests}, headers=bearer(),
+                        timeout=1.5)
         os.killpg(server.pid, signal.SIGKILL)  # still inside the change set: 2,000 creates take longer
         server.wait(timeout=10)
     finally:
