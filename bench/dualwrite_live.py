@@ -19,6 +19,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from bench.auth import BENCH_KEY, gateway_auth
 from gateway.app import create_app
 from gateway.demo.generate import build_demo_database
 from gateway.dualwrite import lifecycle
@@ -53,8 +54,9 @@ def main() -> None:
         for path in (fo, folder / "dw-live-dataverse.db"):
             path.unlink(missing_ok=True)
         shutil.copy(template, fo)
-        settings = Settings(db=f"sqlite:///{fo}", dualwrite_maps="none" if case == "plain write" else Settings.dualwrite_maps)
-        with TestClient(create_app(settings)) as client:
+        settings = Settings(db=f"sqlite:///{fo}", dualwrite_maps="none" if case == "plain write" else Settings.dualwrite_maps,
+                            dev_key=str(BENCH_KEY))
+        with TestClient(create_app(settings), headers=gateway_auth()) as client:
             if case == "live sync to Dataverse":
                 lifecycle.start(client.app.state.dualwrite, ["Customers V3"])  # type: ignore[attr-defined]
             accounts = [row["CustomerAccount"] for row in client.get(

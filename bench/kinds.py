@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from bench.auth import gateway_auth
+
 # Characters left as they are in query option values (the rest is percent-encoded).
 _SAFE = "$'(),=/:*@"
 VARIANTS = 50
@@ -134,18 +136,28 @@ def request_kinds(s: Samples, deep_token: str) -> list[Kind]:
         [Request(url("/data/SalesOrderLines", _top=str(DEEP_PAGE), _skip=str(s.deep_offset)))],
         note="gateway: keyset $skiptoken built with gateway.plan.paging.encode; CAP: $skip (its nextLinks' offset)",
     ))
+    for kind in kinds:
+        _authorized(kind.gateway)
     return kinds
+
+
+def _authorized(requests: list[Request]) -> list[Request]:
+    """Gateway requests carry the bench's bearer token, as every real client's do."""
+    for request in requests:
+        request.headers.update(gateway_auth())
+    return requests
 
 
 def export_requests(kind: str) -> tuple[Request, Request]:
     """(gateway, CAP) first request of an export: 'full' walks every nextLink, 'small' is 10,000 rows."""
     if kind == "full":
-        return Request(url("/data/SalesOrderLines", cross_company="true")), Request("/data/SalesOrderLines")
-    return (Request(url("/data/SalesOrderLines", cross_company="true", _top="10000")),
-            Request(url("/data/SalesOrderLines", _top="10000")))
+        gateway = Request(url("/data/SalesOrderLines", cross_company="true"))
+        return _authorized([gateway])[0], Request("/data/SalesOrderLines")
+    gateway = Request(url("/data/SalesOrderLines", cross_company="true", _top="10000"))
+    return _authorized([gateway])[0], Request(url("/data/SalesOrderLines", _top="10000"))
 
 
 def big_page_requests(top: int) -> list[Request]:
     """The filtered page at another size, for the memory comparison (100 vs 10,000 rows)."""
-    return [Request(url("/data/SalesOrderLines", _filter="dataAreaId eq 'usmf' and LineAmount gt 0",
-                        _select="SalesOrderNumber,ItemNumber,LineAmount", _top=str(top)))]
+    return _authorized([Request(url("/data/SalesOrderLines", _filter="dataAreaId eq 'usmf' and LineAmount gt 0",
+                                    _select="SalesOrderNumber,ItemNumber,LineAmount", _top=str(top)))])

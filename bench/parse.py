@@ -47,6 +47,8 @@ def gateway_front_end() -> Any:
     from gateway.plan.expressions import ExpressionCompiler
     from gateway.plan.scope import EntityScope, PlanContext
     from gateway.settings import Settings
+    from gateway.identity.access import compile_access
+    from gateway.identity.config import Assignment, load_security
     from grammar.parser import _parse_cached, build_parser
 
     build_parser()
@@ -55,10 +57,13 @@ def gateway_front_end() -> Any:
     traits = dialect_traits("sqlite")
     dialect = sqlite.dialect()
     uncached = _parse_cached.__wrapped__  # the lru_cache'd function itself: every call parses
+    # A real caller's privileges (DataReader), so the authorization checks of the plan are timed too.
+    security = load_security()
+    access = compile_access(security, [Assignment(role="DataReader")]).service("fno")
 
     def run(text: str) -> str:
         node = uncached("filter_option", text)
-        context = PlanContext(catalog, ("usmf",), traits)
+        context = PlanContext(catalog, ("usmf",), traits, access=access)
         predicate = ExpressionCompiler(context, EntityScope(entity, context), text).predicate(node)
         return str(predicate.compile(dialect=dialect))
 

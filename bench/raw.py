@@ -33,17 +33,18 @@ def gateway_app(db_file: Path) -> Iterator[tuple[Any, list[Statement]]]:
     from sqlalchemy import event
     from starlette.testclient import TestClient
 
+    from bench.auth import BENCH_KEY, gateway_auth
     from gateway.app import create_app
     from gateway.settings import Settings
 
-    app = create_app(Settings(db=f"sqlite:///{db_file}"))
+    app = create_app(Settings(db=f"sqlite:///{db_file}", dev_key=str(BENCH_KEY)))
     captured: list[Statement] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
         captured.append((statement, tuple(parameters or ())))
 
     event.listen(app.state.engine, "before_cursor_execute", capture)
-    with TestClient(app, base_url="http://127.0.0.1") as client:
+    with TestClient(app, base_url="http://127.0.0.1", headers=gateway_auth()) as client:
         yield client, captured
     app.state.engine.dispose()
 

@@ -21,6 +21,8 @@ from typing import Self
 
 import psutil
 
+from bench.auth import gateway_auth, server_arguments
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CAP_DIR = BENCH / "cap"
@@ -41,6 +43,7 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    ready_headers: dict[str, str] = field(default_factory=dict)  # the gateway's readiness probe needs a token
 
     def start(self, ready_path: str = "/data/", timeout: float = 60.0) -> None:
         self.log_path = BENCH / ".data" / f"{self.name}-{self.port}.log"
@@ -55,7 +58,8 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
             try:
-                with urllib.request.urlopen(url, timeout=2) as response:
+                with urllib.request.urlopen(urllib.request.Request(url, headers=self.ready_headers),
+                                            timeout=2) as response:
                     if response.status == 200 and len(self.workers()) >= self.expected_workers():
                         time.sleep(0.5)  # let every worker finish its start-up
                         return
@@ -108,9 +112,10 @@ def gateway_server(db_file: Path, workers: int, port: int) -> Server:
     module = "gateway.cli"
     command = [
         sys.executable, "-m", module, "serve", "--db", f"sqlite:///{db_file}", "--workers", str(workers),
-        "--port", str(port),
+        "--port", str(port), *server_arguments(),
     ]
-    return Server("gateway", command, ROOT, port, {"BENCH_WORKERS": str(workers) if workers > 1 else "0"})
+    return Server("gateway", command, ROOT, port, {"BENCH_WORKERS": str(workers) if workers > 1 else "0"},
+                  ready_headers=gateway_auth())
 
 
 def cap_available() -> str | None:
