@@ -143,8 +143,11 @@ def compile_access(config: SecurityConfig, assignments: list[Assignment]) -> Acc
             service, _, pattern = target.partition(":")
             grants.append(Grant(service, pattern, frozenset(operations), companies, assignment.role))
     roles = tuple(sorted({assignment.role for assignment in assignments}))
-    key = tuple(sorted((a.role, "*" if a.companies in (None, "*") else tuple(sorted(a.companies)))  # type: ignore[arg-type]
-                       for a in assignments))
+    # Equal grants are equal access: the key is what the grants allow, never the role names alone (an
+    # assignment without companies takes its role's, so one role name may mean different companies).
+    key = (admin, *sorted({(grant.service, grant.pattern, tuple(sorted(grant.operations)),
+                            ("*",) if grant.companies is None else tuple(sorted(grant.companies)))
+                           for grant in grants}))
     return Access(tuple(grants), roles, admin, key=key)
 
 

@@ -1,0 +1,172 @@
+"""The independent side of the authorization tests: security folders written from plain dicts, the
+expected answer computed from those dicts in plain Python (never by gateway.identity), the catalog
+read straight from its YAML files, and sample keys read with hand-written SQL over the physical tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine, text
+
+from tests.conftest import repository_root
+
+EVERY = "*"
+OPERATIONS = ("read", "create", "update", "delete")
+FNO_ENTITIES = repository_root() / "entities" / "fno" / "entities"
+
+
+# ---------------------------------------------------------------------- the catalog, from its YAML
+@dataclass(frozen=True)
+class EntityFacts:
+    name: str
+    company_specific: bool
+    writable: bool
+    upsert: bool  # PATCH to a key that is not there creates it
+    key: tuple[str, ...]
+    properties: dict[str, dict[str, Any]]
+    navigation: dict[str, dict[str, Any]]  # name -> {target, collection, link}
+
+
+def fno_catalog() -> dict[str, EntityFacts]:
+    facts: dict[str, EntityFacts] = {}
+    for path in sorted(FNO_ENTITIES.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        facts[data["entity_set"]] = EntityFacts(
+            data["entity_set"], bool(data.get("company_specific")), bool(data.get("writable")),
+            bool(data.get("upsert")), tuple(data["key"]), data["properties"], data.get("navigation") or {})
+    return facts
+
+
+CATALOG = fno_catalog()
+
+
+# ---------------------------------------------------------------------- security folders
+def write_security(folder: Path, roles: dict[str, Any], users: list[dict[str, Any]],
+                   anonymous_role: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "roles.yaml").write_text(yaml.safe_dump({"roles": roles, "anonymous_role": anonymous_role}),
+                                       encoding="utf-8")
+    (folder / "users.yaml").write_text(yaml.safe_dump({"users": users}), encoding="utf-8")
+    return folder
+
+
+# ---------------------------------------------------------------------- the expected answer
+@dataclass(frozen=True)
+class Policy:
+    """What a principal may do, evaluated over the dicts the security folder was written from."""
+
+    roles: dict[str, Any]
+    every_company: tuple[str, ...]
+    default_company: str = "usmf"
+
+    def assignments(self, user: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+        """(role, effective companies) of each assignment: its own, else the user's, else the role's."""
+        result = []
+        for item in user.get("roles", []):
+            role, own = (item, None) if isinstance(item, str) else (item["role"], item.get("companies"))
+            chosen = own if own is not None else user.get("companies")
+            if chosen is None:
+                chosen = self.roles[role].get("companies", EVERY)
+            result.append((role, self.every_company if chosen == EVERY else tuple(c.lower() for c in chosen)))
+        return result
+
+    def companies(self, user: dict[str, Any]) -> tuple[str, ...]:
+        chosen = {company for _, companies in self.assignments(user) for company in companies}
+        return tuple(company for company in self.every_company if company in chosen)
+
+    def current(self, user: dict[str, Any]) -> str:
+        mine = self.companies(user)
+        default = (user.get("default_company") or self.default_company).lower()
+        return mine[0] if mine and default not in mine else default
+
+    def privilege(self, user: dict[str, Any], service: str, entity_set: str, operation: str) -> set[str]:
+        """Companies in which the user holds `operation` (write implies read)."""
+        found: set[str] = set()
+        for role, companies in self.assignments(user):
+            for target, operations in self.roles[role].get("privileges", {}).items():
+                grant_service, _, pattern = target.partition(":")
+                if grant_service != service or not fnmatchcase(entity_set, pattern):
+                    continue
+                if operation in operations or (operation == "read" and operations):
+                    found |= set(companies)
+        return found
+
+    def requested(self, user: dict[str, Any], company: str | None, cross: bool) -> tuple[str, ...] | None:
+        """The companies a request reads, or None when the request's company is not the user's."""
+        current = (company or self.current(user)).lower()
+        if current not in self.companies(user):
+            return None
+        return self.companies(user) if cross else (current,)
+
+    def readable(self, user: dict[str, Any], entity_set: str, company: str | None, cross: bool,
+                 operation: str = "read") -> tuple[str, ...] | None:
+        """The companies a read of `entity_set` covers (every requested one for shared entities), or
+        None for 403."""
+        requested = self.requested(user, company, cross)
+        if requested is None:
+            return None
+        held = self.privilege(user, "fno", entity_set, operation)
+        if not held:
+            return None
+        if not CATALOG[entity_set].company_specific:
+            return requested
+        allowed = tuple(c for c in requested if c in held)
+        return allowed or None
+
+
+# ---------------------------------------------------------------------- the database, by hand
+def every_company(engine: Engine) -> tuple[str, ...]:
+    with engine.connect() as connection:
+        return tuple(sorted(row[0] for row in connection.execute(text("SELECT ID FROM DATAAREA"))))
+
+
+# A key of one row per entity set and company (None for shared entities), by hand-written SQL.
+_KEY_SQL: dict[str, str] = {
+    "LegalEntities": "SELECT ID FROM DATAAREA WHERE ID = :company",
+    "CustomerGroups": "SELECT DATAAREAID, CUSTGROUP FROM CUSTGROUP WHERE DATAAREAID = :company ORDER BY CUSTGROUP",
+    "CustomersV3": "SELECT c.DATAAREAID, c.ACCOUNTNUM FROM CUSTTABLE c JOIN DIRPARTYTABLE p ON p.RECID = c.PARTY "
+                   "WHERE c.DATAAREAID = :company ORDER BY c.ACCOUNTNUM",
+    "VendorsV2": "SELECT v.DATAAREAID, v.ACCOUNTNUM FROM VENDTABLE v JOIN DIRPARTYTABLE p ON p.RECID = v.PARTY "
+                 "WHERE v.DATAAREAID = :company ORDER BY v.ACCOUNTNUM",
+    "ReleasedProductsV2": "SELECT i.DATAAREAID, i.ITEMID FROM INVENTTABLE i JOIN ECORESPRODUCT p ON p.RECID = i.PRODUCT "
+                          "WHERE i.DATAAREAID = :company ORDER BY i.ITEMID",
+    "ReleasedProductVariantsV2": (
+        "SELECT i.DATAAREAID, i.ITEMID, v.COLOR, v.SIZE_, v.STYLE, v.CONFIG FROM ECORESPRODUCT v "
+        "JOIN ECORESPRODUCT m ON m.RECID = v.PRODUCTMASTER JOIN INVENTTABLE i ON i.PRODUCT = m.RECID "
+        "WHERE v.PRODUCTSUBTYPE = 3 AND i.DATAAREAID = :company ORDER BY i.ITEMID, v.DISPLAYPRODUCTNUMBER"),
+    "ProductColors": "SELECT NAME FROM ECORESCOLOR ORDER BY NAME",
+    "ProductSizes": "SELECT NAME FROM ECORESSIZE ORDER BY NAME",
+    "ProductStyles": "SELECT NAME FROM ECORESSTYLE ORDER BY NAME",
+    "ProductConfigurations": "SELECT NAME FROM ECORESCONFIGURATION ORDER BY NAME",
+    "ProductsV2": "SELECT DISPLAYPRODUCTNUMBER FROM ECORESPRODUCT ORDER BY DISPLAYPRODUCTNUMBER",
+    "UnitsOfMeasure": "SELECT SYMBOL FROM UNITOFMEASURE ORDER BY SYMBOL",
+    "SalesOrderHeadersV2": "SELECT DATAAREAID, SALESID FROM SALESTABLE WHERE DATAAREAID = :company ORDER BY SALESID",
+    "SalesOrderLines": "SELECT DATAAREAID, INVENTTRANSID FROM SALESLINE WHERE DATAAREAID = :company "
+                       "ORDER BY INVENTTRANSID",
+}
+
+
+def sample_key(engine: Engine, entity_set: str, company: str) -> str:
+    """The key predicate of the first row of `entity_set` in `company`, e.g. (dataAreaId='usmf',...)."""
+    facts = CATALOG[entity_set]
+    with engine.connect() as connection:
+        row = connection.execute(text(_KEY_SQL[entity_set]), {"company": company}).first()
+    assert row is not None, f"no {entity_set} row in {company}"
+    values = ["'" + str(value).replace("'", "''") + "'" for value in row]
+    if len(facts.key) == 1:
+        return f"({values[0]})"
+    return "(" + ",".join(f"{name}={value}" for name, value in zip(facts.key, values)) + ")"
+
+
+def physical_count(engine: Engine, sql: str, companies: tuple[str, ...]) -> int:
+    """count(*) of a hand-written query whose WHERE says `DATAAREAID IN :companies`."""
+    from sqlalchemy import bindparam
+
+    statement = text(sql).bindparams(bindparam("companies", expanding=True))
+    with engine.connect() as connection:
+        return int(connection.execute(statement, {"companies": list(companies)}).scalar_one())
