@@ -162,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
             build_demo_database(settings.db, scale=arguments.scale)
         settings = replace(settings, dualwrite_worker=True, anonymous_role=settings.anonymous_role or DEMO_ANONYMOUS_ROLE)
         _start_demo_dualwrite(settings)
+        key = "" if settings.dev_key == Settings.dev_key else f" --dev-key {settings.dev_key}"
         print(f"fno-gateway: anonymous callers are {settings.anonymous_role} (read-only). For writes, send a token:\n"
-              f"  TOKEN=$(fno-gateway token --sub you --roles SystemAdministrator --dev-key {settings.dev_key})\n"
+              f"  TOKEN=$(fno-gateway token --sub you --roles SystemAdministrator{key})\n"
               f"  curl -H \"Authorization: Bearer $TOKEN\" http://{settings.host}:{settings.port}/data/",
               file=sys.stderr)
     serve(settings)

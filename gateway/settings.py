@@ -37,7 +37,7 @@ class Settings:
     auth_audience: str = "fno-gateway"
     auth_clock_skew: float = 60.0
     auth_authorization_uri: str = "https://login.microsoftonline.com/common/oauth2/authorize"
-    dev_key: str = "fno-gateway-dev-key.pem"
+    dev_key: str = "~/.fno-gateway/dev-key.pem"  # outside any checkout: never committed by accident
 
 
 HELP = {

@@ -154,6 +154,7 @@ def _is_url(source: str) -> bool:
 def ensure_dev_key(path: Path) -> Path:
     """A local RSA key for development tokens (made once, readable by its owner only); returns the
     JWKS file beside it that the gateway trusts."""
+    path = path.expanduser()
     jwks_path = path.with_suffix(".jwks.json")
     if not path.exists():
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -173,6 +174,7 @@ def ensure_dev_key(path: Path) -> Path:
 def mint_token(key_path: Path, issuer: str, audience: str, subject: str, roles: list[str] | None = None,
                minutes: float = 60.0, claims: dict[str, Any] | None = None) -> str:
     """A development token signed by the local key, shaped like an Entra ID access token."""
+    key_path = key_path.expanduser()
     ensure_dev_key(key_path)
     now = int(time.time())
     payload: dict[str, Any] = {
