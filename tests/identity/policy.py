@@ -24,6 +24,7 @@ FNO_ENTITIES = repository_root() / "entities" / "fno" / "entities"
 @dataclass(frozen=True)
 class EntityFacts:
     name: str
+    entity_type: str
     company_specific: bool
     writable: bool
     upsert: bool  # PATCH to a key that is not there creates it
@@ -37,7 +38,7 @@ def fno_catalog() -> dict[str, EntityFacts]:
     for path in sorted(FNO_ENTITIES.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         facts[data["entity_set"]] = EntityFacts(
-            data["entity_set"], bool(data.get("company_specific")), bool(data.get("writable")),
+            data["entity_set"], data["entity_type"], bool(data.get("company_specific")), bool(data.get("writable")),
             bool(data.get("upsert")), tuple(data["key"]), data["properties"], data.get("navigation") or {})
     return facts
 
