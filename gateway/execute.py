@@ -199,6 +199,8 @@ def label_lookups(connection: Connection, context: PlanContext, entity: Entity, 
         target = catalog.entities[nav.target]
         if nav.collection or len(nav.link) != 1 or target.primary_name is None:
             continue
+        if not context.access.may(target.entity_set, "read"):
+            continue  # a label is a read of the lookup's table: none without its privilege (and no 403)
         (mine, theirs), = nav.link.items()
         ids = {row[mine] for row in shaped if row.get(mine) is not None}
         if not ids:
