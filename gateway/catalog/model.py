@@ -123,6 +123,10 @@ class Service(_Frozen):
     namespace: str
     container: str
     company_property: str = "dataAreaId"
+    # Where rows name their company by a lookup instead (Dataverse: the navigation `company_property`
+    # to cdm_companies), the property of the company table that holds the company's code ("usmf"):
+    # a role granted in some companies then sees and writes only rows whose lookup names one of them.
+    company_code: str | None = None
     companies: CompanyTable | None = None
     # {enum name: {stored integer: member name}}
     enums: dict[str, dict[int, str]] = Field(default_factory=dict)

@@ -7,17 +7,17 @@ used in $filter/$orderby adds the target entity's tables as a LEFT OUTER JOIN, o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, and_, column, false, table, true
+from sqlalchemy import BigInteger, Integer, and_, column, false, select, table, true
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, TableClause
 from sqlalchemy.types import TypeEngine
 
 from gateway.catalog.model import Catalog, Entity, Navigation
-from gateway.identity.access import ServiceAccess
+from gateway.identity.access import SYSTEM, ServiceAccess
 from gateway.plan.dialects import DialectTraits
 from gateway.plan.types import sql_type
 
@@ -68,6 +68,19 @@ class EntityScope:
         self.companies = context.access.scope(entity, "read", context.companies)
         if entity.company_specific:
             self.conditions.append(self.company_condition())
+        elif (lookup := company_lookup(entity, context.catalog)) is not None:
+            # Rows that name their company by a lookup: a role granted in some companies reads theirs only.
+            granted = context.access.companies(entity.entity_set, "read")
+            if granted is not None:
+                self.conditions.append(self.lookup_company_condition(lookup, granted))
+
+    def lookup_company_condition(self, lookup: Navigation, companies: frozenset[str]) -> ColumnElement[bool]:
+        """The row's company lookup names one of `companies` (by code): `msdyn_company IN (SELECT ...)`."""
+        (mine, theirs), = lookup.link.items()
+        target = EntityScope(self.context.catalog.entities[lookup.target], replace(self.context, access=SYSTEM))
+        code = target.column(self.context.catalog.service.company_code or "")
+        ids = select(target.column(theirs)).select_from(target.from_clause()).where(code.in_(sorted(companies)))
+        return self.column(mine).in_(ids.scalar_subquery())
 
     def _reference(self, reference: str) -> ColumnElement[object]:
         alias, name = reference.split(".", 1)
@@ -122,6 +135,14 @@ class EntityScope:
             aliased = self.tables[source.alias]
             columns.extend((aliased.c[catalog.row_id(self.entity, source)], aliased.c[version]))
         return columns
+
+
+def company_lookup(entity: Entity, catalog: Catalog) -> Navigation | None:
+    """The single-valued navigation by which rows of `entity` name their company, if the service has one."""
+    if catalog.service.company_code is None:
+        return None
+    nav = entity.navigation.get(catalog.service.company_property)
+    return nav if nav is not None and not nav.collection and len(nav.link) == 1 else None
 
 
 def _columns_by_alias(entity: Entity, catalog: Catalog) -> dict[str, list[ColumnClause[Any]]]:

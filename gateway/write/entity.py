@@ -39,7 +39,7 @@ from gateway.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, No
 from gateway.identity.access import SYSTEM
 from gateway.identity.config import Operation
 from gateway.plan.keys import Fixed
-from gateway.plan.scope import EntityScope, PlanContext
+from gateway.plan.scope import EntityScope, PlanContext, company_lookup
 from gateway.plan.types import sql_type
 from gateway.resource import canonical_key
 from gateway.serialize.values import etag
@@ -89,6 +89,7 @@ class EntityWriter:
             if prop.name not in values and not prop.read_only:
                 values[prop.name] = empty_value(self.catalog, prop)
         self._check_references(values)
+        self._require_lookup_company("create", values.get(self._lookup_property()))
         rows = self._rows_by_alias(values)
         present = [source for source in entity.sources if source.join != "left" or _has_values(rows[source.alias])]
         numbered = [source for source in present if not (self.guid_keys and source is entity.sources[0])]
@@ -118,6 +119,10 @@ class EntityWriter:
     def update(self, fixed: Fixed, values: dict[str, object], if_match: list[str] | None, replace: bool) -> None:
         self._require(fixed, "update")
         current = self._current(fixed, if_match)
+        if (lookup := self._lookup_property()) is not None:
+            self._require_lookup_company("update", self._values(fixed)[lookup])  # where the row is
+            if lookup in values:
+                self._require_lookup_company("update", values[lookup])  # and where it would go
         for name, value in values.items():
             if name in self.entity.key and value != dict(fixed)[name]:
                 raise BadRequest(f"{name} is part of the key and cannot change", target=name)
@@ -160,6 +165,8 @@ class EntityWriter:
     def delete(self, fixed: Fixed, if_match: list[str] | None) -> None:
         self._require(fixed, "delete")
         current = self._current(fixed, if_match)
+        if (lookup := self._lookup_property()) is not None:
+            self._require_lookup_company("delete", self._values(fixed)[lookup])
         if self.unit.tracks(self.entity.entity_set):
             before = self._values(fixed)
             self.unit.record(Change(self.entity.entity_set, "delete", self._own_key(fixed), before))
@@ -178,6 +185,29 @@ class EntityWriter:
             self.context.access.scope(self.entity, operation, self.context.companies)
         else:
             self.context.access.require(self.entity, operation, None if company is None else str(company).lower())
+
+    def _lookup_property(self) -> str | None:
+        """The property by which this entity's rows name their company (Dataverse: _msdyn_company_value)."""
+        lookup = company_lookup(self.entity, self.catalog)
+        return None if lookup is None else next(iter(lookup.link))
+
+    def _require_lookup_company(self, operation: Operation, value: object) -> None:
+        """Forbidden unless the privilege covers the company the lookup `value` names (a role granted
+        in some companies writes no row of another company, nor one without a company)."""
+        lookup = company_lookup(self.entity, self.catalog)
+        granted = self.context.access.companies(self.entity.entity_set, operation)
+        if lookup is None or granted is None:
+            return
+        code = None
+        if value is not None:
+            (_, theirs), = lookup.link.items()
+            target = EntityScope(self.catalog.entities[lookup.target], replace(self.context, access=SYSTEM))
+            statement = select(target.column(self.catalog.service.company_code or "")).select_from(target.from_clause())
+            code = self.unit.connection.execute(statement.where(target.where(((theirs, value),))).limit(1)).scalar()
+        if code is None or str(code).lower() not in granted:
+            where = f"company '{code}'" if code is not None else "rows without a company"
+            raise Forbidden(f"you lack the {operation} privilege on {self.entity.entity_set} in {where} "
+                            f"(you have it in {', '.join(sorted(granted)) or 'none'})", target=self.entity.entity_set)
 
     def _values(self, fixed: Fixed) -> dict[str, Any]:
         scope = EntityScope(self.entity, self.context)
