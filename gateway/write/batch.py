@@ -159,6 +159,11 @@ class BatchProcessor:
         self, request: Request, operation: Operation, unit: WriteUnit | None, references: dict[str, str]
     ) -> Outcome:
         path, query = self._target(operation.url, references)
+        if unit is not None and not (path == self.prefix or path.startswith(self.prefix + "/")):
+            # A change set is one transaction of this service's database: another service's request
+            # would run its SQL there (and escape that service's own transaction and hooks).
+            return _error_outcome(operation, 400, "BadRequest",
+                                  f"a change set may only hold requests to this service ({self.prefix}/), not {path}")
         headers = {**{k.lower(): v for k, v in request.headers.items() if k.lower() in ("host", "accept")},
                    **{k.lower(): v for k, v in operation.headers.items()}}
         if operation.body and "content-type" not in headers:
