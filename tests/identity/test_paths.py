@@ -25,6 +25,8 @@ from tests.identity.policy import CATALOG, EntityFacts, sample_key, write_securi
 ROLES: dict[str, Any] = {
     **{f"Read_{name}": {"privileges": {f"fno:{name}": ["read"]}} for name in CATALOG},
     **{f"Write_{name}": {"privileges": {f"fno:{name}": ["read", "create", "update", "delete"]}} for name in CATALOG},
+    "PathsAdmin": {"admin": True, "privileges": {"fno:*": ["read", "create", "update", "delete"],
+                                                 "dataverse:*": ["read", "create", "update", "delete"]}},
 }
 
 
@@ -287,3 +289,30 @@ def test_the_corpus_covers_every_navigation() -> None:
     expected = {f"{source.name}.{nav}" for source, nav, _, _ in _navigations()}
     assert expected <= {name.removeprefix("select-").removeprefix("star-").removeprefix("count-") for name in covered}
     assert len(PATHS) > 100
+
+
+OTHER_SERVICES = [("GET", "/admin/data/", None), ("GET", "/admin/data/DualWriteMaps", None),
+                  ("POST", "/api/data/v9.2/uoms", {"msdyn_symbol": "az" + uuid.uuid4().hex[:6], "name": "authz"})]
+
+
+@pytest.mark.parametrize(("method", "url", "body"), OTHER_SERVICES, ids=[f"{m} {u}" for m, u, _ in OTHER_SERVICES])
+def test_batch_requests_to_other_services_keep_their_rules(paths_client: TestClient, method: str, url: str,
+                                                           body: dict[str, Any] | None) -> None:
+    """A /data batch may address another service: alone, that service's privileges apply (admin only,
+    no Dataverse privilege here); inside a change set it is refused (400), never run in /data's
+    transaction (which answered 500: its SQL went to the F&O database)."""
+    headers = {**bearer("paths-user", roles=("Write_CustomersV3",)), "Prefer": "tx=rollback"}
+    alone = paths_client.post("/data/$batch", json={"requests": [{"id": "1", "method": method, "url": url, "body": body}]},
+                              headers=headers)
+    assert alone.status_code == 200 and alone.json()["responses"][0]["status"] == 403, alone.text
+    admin = {**bearer("paths-user", roles=("PathsAdmin",)), "Prefer": "tx=rollback"}
+    alone = paths_client.post("/data/$batch", json={"requests": [{"id": "1", "method": method, "url": url, "body": body}]},
+                              headers=admin)
+    assert alone.json()["responses"][0]["status"] in (200, 201), alone.text
+    grouped = {"requests": [{"id": "1", "method": method, "url": url, "body": body, "atomicityGroup": "g"}]}
+    if method == "GET":
+        return  # a change set holds writes only
+    for roles in (("PathsAdmin",), ("Write_CustomersV3",)):
+        answer = paths_client.post("/data/$batch", json=grouped,
+                                   headers={**bearer("paths-user", roles=roles), "Prefer": "tx=rollback"})
+        assert answer.json()["responses"][0]["status"] == 400, answer.text
