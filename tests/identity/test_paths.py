@@ -40,6 +40,7 @@ class Path:
     forbidden: str
     roles: tuple[str, ...]
     body: dict[str, Any] | None = None
+    creates: str = ""  # the entity set a POST creates in (its URL may go through a parent)
 
     @property
     def id(self) -> str:
@@ -90,6 +91,12 @@ def generate_paths() -> list[Path]:
                 Path(f"count-orderby-{label}", "GET", f"{s}?$top=1&$orderby={nav}/$count desc", t, own),
                 Path(f"expand-count-{label}", "GET", f"{s}?$top=1&$expand={nav}/$count", t, own),
                 Path(f"path-count-{label}", "GET", f"{s}{_key_placeholder(s)}/{nav}/$count", t, own),
+                Path(f"path-filter-{label}", "GET", f"{s}{_key_placeholder(s)}/{nav}?$filter={prop} ne 'x'", t, own),
+            ]
+            if target.writable:  # creating through a parent reads the parent: Read_<parent> is needed
+                paths.append(Path(f"post-through-{label}", "POST", f"{s}{_key_placeholder(s)}/{nav}", s,
+                                  (f"Write_{t}",), {}, creates=t))
+            paths += [
                 Path(f"apply-filter-any-{label}", "GET",
                      f"{s}?$apply=filter({nav}/any(x:x/{prop} eq 'x'))/aggregate($count as n)", t, own),
             ]
@@ -102,6 +109,8 @@ def generate_paths() -> list[Path]:
                 Path(f"apply-groupby-count-{label}", "GET",
                      f"{s}?$apply=groupby(({nav}/{prop}),aggregate($count as n))", t, own),
                 Path(f"apply-filter-{label}", "GET", f"{s}?$apply=filter({nav}/{prop} ne 'x')", t, own),
+                Path(f"path-property-{label}", "GET", f"{s}{_key_placeholder(s)}/{nav}/{prop}", t, own),
+                Path(f"path-value-{label}", "GET", f"{s}{_key_placeholder(s)}/{nav}/{prop}/$value", t, own),
             ]
             if source.writable:
                 body = {f"{nav}@odata.bind": f"{t}{_key_placeholder(t)}"}
@@ -168,10 +177,16 @@ def _body(backend: Backend, path: Path, keys: dict[str, str]) -> dict[str, Any] 
                                 "SalesOrderNumber": first("SELECT MIN(SALESID) FROM SALESTABLE WHERE DATAAREAID='usmf'"),
                                 "ItemNumber": first("SELECT MIN(ITEMID) FROM INVENTTABLE WHERE DATAAREAID='usmf'")},
         }
-    body = {**base.get(path.url, {}), **_fill(path.body, keys)}
-    if path.url == "SalesOrderLines" and "SalesOrderHeader@odata.bind" in body:
+    creates = path.creates or path.url
+    body = {**base.get(creates, {}), **_fill(path.body, keys)}
+    parent = CATALOG[path.url.split("{", 1)[0].split("?", 1)[0]]
+    if path.creates:  # the parent gives the link values
+        nav = parent.navigation[path.url.rsplit("/", 1)[1]]
+        for name in nav["link"].values():
+            body.pop(name, None)
+    if creates == "SalesOrderLines" and "SalesOrderHeader@odata.bind" in body:
         body.pop("SalesOrderNumber")
-    if path.url == "SalesOrderLines" and "ReleasedProduct@odata.bind" in body:
+    if creates == "SalesOrderLines" and "ReleasedProduct@odata.bind" in body:
         body.pop("ItemNumber")
     return body
 
