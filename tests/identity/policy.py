@@ -48,11 +48,11 @@ CATALOG = fno_catalog()
 
 # ---------------------------------------------------------------------- security folders
 def write_security(folder: Path, roles: dict[str, Any], users: list[dict[str, Any]],
-                   anonymous_role: str | None = None) -> Path:
+                   anonymous_role: str | None = None, api_keys: list[dict[str, Any]] | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "roles.yaml").write_text(yaml.safe_dump({"roles": roles, "anonymous_role": anonymous_role}),
                                        encoding="utf-8")
-    (folder / "users.yaml").write_text(yaml.safe_dump({"users": users}), encoding="utf-8")
+    (folder / "users.yaml").write_text(yaml.safe_dump({"users": users, "api_keys": api_keys or []}), encoding="utf-8")
     return folder
 
 

@@ -5,6 +5,7 @@ challenge, or the anonymous role when one is configured."""
 
 from __future__ import annotations
 
+import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,11 +24,15 @@ ADMIN_ROLES: dict[str, Any] = {**ROLES, "DocAdmin": {"admin": True, "privileges"
 ADMIN_USER: dict[str, Any] = {"id": "root", "roles": ["DocAdmin"]}
 EVERYONE = [*PRINCIPALS, ADMIN_USER]
 SIGN_IN = "https://login.example.test/tenant/oauth2/authorize"
+API_KEY = "fgk_" + "authz-test-key-0123456789abcdef"
+API_KEY_HOLDER: dict[str, Any] = {"name": "etl", "sha256": hashlib.sha256(API_KEY.encode()).hexdigest(),
+                                  "roles": ["MxUsmfCustomers"]}
 
 
 @pytest.fixture(scope="module")
 def documents(sqlite_backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Policy]]:
-    folder = write_security(tmp_path_factory.mktemp("documents-security"), ADMIN_ROLES, [*USERS, ADMIN_USER])
+    folder = write_security(tmp_path_factory.mktemp("documents-security"), ADMIN_ROLES, [*USERS, ADMIN_USER],
+                            api_keys=[API_KEY_HOLDER])
     with make_client(sqlite_backend, headers={}, security=str(folder), auth_authorization_uri=SIGN_IN) as client:
         yield client, Policy(ADMIN_ROLES, every_company(sqlite_backend.engine))
 
@@ -184,3 +189,20 @@ def test_anonymous_write_inside_a_batch_is_403(anonymous: TestClient) -> None:
     response = anonymous.post("/data/$batch", json=batch, headers={"Prefer": "tx=rollback"})
     assert response.status_code == 200
     assert [item["status"] for item in response.json()["responses"]] == [403]
+
+
+API_KEY_CASES = [("GET", f"/data/{name}?$top=1&company={company}", None, name, company)
+                 for name in ("CustomersV3", "CustomerGroups", "VendorsV2", "LegalEntities") for company in ("usmf", "usrt")]
+
+
+@pytest.mark.parametrize(("method", "url", "body", "entity_set", "company"), API_KEY_CASES,
+                         ids=[f"{case[3]}-{case[4]}" for case in API_KEY_CASES])
+def test_api_key_holds_its_roles(documents: tuple[TestClient, Policy], method: str, url: str, body: Any,
+                                 entity_set: str, company: str) -> None:
+    client, policy = documents
+    response = client.request(method, url, json=body, headers={"X-API-Key": API_KEY})
+    expected = 200 if policy.readable(API_KEY_HOLDER, entity_set, company, False) else 403
+    assert response.status_code == expected, response.text
+    write = client.post("/data/CustomersV3", json={"CustomerAccount": "AZKEY", "OrganizationName": "key"},
+                        headers={"X-API-Key": API_KEY, "Prefer": "tx=rollback"})
+    assert write.status_code == (201 if policy.privilege(API_KEY_HOLDER, "fno", "CustomersV3", "create") else 403)
