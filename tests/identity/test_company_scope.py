@@ -175,3 +175,21 @@ def test_batch_gets_are_scoped_alike(scoped: tuple[TestClient, Policy], backend:
         expected = Counter(row["dataAreaId"] for row in rows_of[name](backend.engine, readable))
         assert answers[name]["status"] == 200
         assert {row["dataAreaId"]: row["n"] for row in answers[name]["body"]["value"]} == dict(expected), name
+
+
+@pytest.mark.parametrize(("user", "mode"), CASES)
+def test_root_reaches_no_row_of_a_hidden_company(scoped: tuple[TestClient, Policy], backend: Backend,
+                                                 user: dict[str, Any], mode: tuple[str | None, bool]) -> None:
+    """$root/CustomersV3(key)/... names a customer of each company: a value only where the caller sees it."""
+    client, policy = scoped
+    headers = bearer(user["id"], roles=())
+    readable = policy.readable(user, "CustomersV3", *mode)
+    for company in policy.every_company:
+        account = min(row["CustomerAccount"] for row in oracle.customers(backend.engine, (company,)))
+        root = f"$root/CustomersV3(dataAreaId='{company}',CustomerAccount='{account}')/CustomerAccount"
+        response = client.get("/data/CustomersV3/$count" + _query(mode, f"$filter=CustomerAccount eq {root}"),
+                              headers=headers)
+        if readable is None:
+            assert response.status_code == 403
+        else:
+            assert response.text == ("1" if company in readable else "0"), (company, response.text)

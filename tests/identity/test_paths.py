@@ -72,6 +72,7 @@ def generate_paths() -> list[Path]:
     for source, nav, target, collection in navigations:
         s, t = source.name, target.name
         prop = _string_property(target)
+        s_key = source.key[-1]
         own = (f"Read_{s}",)
         label = f"{s}.{nav}"
         paths.append(Path(f"expand-{label}", "GET", f"{s}?$top=3&$expand={nav}", t, own))
@@ -82,6 +83,13 @@ def generate_paths() -> list[Path]:
         paths.append(Path(f"root-{label}", "GET",
                           f"{s}?$top=1&$filter=$root/{t}{_key_placeholder(t)}/{prop} eq 'x'", t, own))
         paths.append(Path(f"path-{label}", "GET", f"{s}{_key_placeholder(s)}/{nav}", t, own))
+        root = f"$root/{t}{_key_placeholder(t)}/{prop}"
+        paths += [
+            Path(f"root-orderby-{label}", "GET", f"{s}?$top=1&$orderby={root}", t, own),
+            Path(f"root-compute-{label}", "GET", f"{s}?$top=1&$compute={root} as c&$select=c", t, own),
+            Path(f"root-alias-{label}", "GET", f"{s}?$top=1&$filter=@a eq 'x'&@a={root}", t, own),
+            Path(f"root-in-{label}", "GET", f"{s}?$top=1&$filter='x' in ({root})", t, own),
+        ]
         if collection:
             paths += [
                 Path(f"any-{label}", "GET", f"{s}?$top=1&$filter={nav}/any(x:x/{prop} eq 'x')", t, own),
@@ -92,6 +100,13 @@ def generate_paths() -> list[Path]:
                 Path(f"expand-count-{label}", "GET", f"{s}?$top=1&$expand={nav}/$count", t, own),
                 Path(f"path-count-{label}", "GET", f"{s}{_key_placeholder(s)}/{nav}/$count", t, own),
                 Path(f"path-filter-{label}", "GET", f"{s}{_key_placeholder(s)}/{nav}?$filter={prop} ne 'x'", t, own),
+                Path(f"expand-ref-{label}", "GET", f"{s}?$top=1&$expand={nav}/$ref", t, own),
+                Path(f"count-with-filter-{label}", "GET", f"{s}/$count?$filter={nav}/any()", t, own),
+                Path(f"apply-aggregate-count-{label}", "GET",
+                     f"{s}?$top=1&$apply=groupby(({s_key}),aggregate({nav}/$count as n))", t, own),
+                Path(f"apply-compute-count-{label}", "GET", f"{s}?$top=1&$apply=compute({nav}/$count as n)", t, own),
+                Path(f"apply-then-filter-{label}", "GET",
+                     f"{s}?$top=1&$apply=filter({_string_property(source)} ne 'x')&$filter={nav}/any()", t, own),
             ]
             if target.writable:  # creating through a parent reads the parent: Read_<parent> is needed
                 paths.append(Path(f"post-through-{label}", "POST", f"{s}{_key_placeholder(s)}/{nav}", s,
