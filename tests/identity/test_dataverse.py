@@ -198,3 +198,26 @@ def test_writes_stay_in_the_granted_companies(dv: Sides, company: str) -> None:
         assert moved.status_code == 403, moved.text
     nowhere = dv.client.post(f"{API}/accounts", json={"name": "authz"}, headers=headers)
     assert nowhere.status_code == 403  # a row without a company is outside every grant
+
+
+DOCUMENT_CASES = [("DvRead_accounts",), ("DvRead_accounts", "DvRead_cdm_companies"),
+                  ("DvRead_salesorders", "DvRead_salesorderdetails", "DvRead_products"), ("DvUsmfAccounts",)]
+
+
+@pytest.mark.parametrize("roles", DOCUMENT_CASES, ids=["+".join(case) for case in DOCUMENT_CASES])
+def test_dataverse_documents_list_only_readable_tables(dv: Sides, roles: tuple[str, ...]) -> None:
+    import xml.etree.ElementTree as ET
+
+    readable = {target.split(":", 1)[1] for role in roles for target in ROLES[role]["privileges"]}
+    document = dv.client.get(f"{API}/", headers=_as(*roles))
+    assert {item["name"] for item in document.json()["value"]} == readable
+    root = ET.fromstring(dv.client.get(f"{API}/$metadata", headers=_as(*roles)).content)
+    edm = "{http://docs.oasis-open.org/odata/ns/edm}"
+    assert {element.get("Name") for element in root.iter(f"{edm}EntitySet")} == readable
+    types = {DV[name]["entity_type"] for name in readable}
+    shown = {(entity.get("Name"), nav.get("Name")) for entity in root.iter(f"{edm}EntityType")
+             for nav in entity.iter(f"{edm}NavigationProperty")}
+    expected = {(DV[name]["entity_type"], nav) for name in readable for nav, link in (DV[name].get("navigation") or {}).items()
+                if link["target"] in readable}
+    assert shown == expected
+    assert {entity.get("Name") for entity in root.iter(f"{edm}EntityType")} == types
