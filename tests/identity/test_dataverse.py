@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import yaml
-from starlette.testclient import TestClient
 
 from tests.conftest import bearer, repository_root
 from tests.dualwrite.conftest import Sides, close, open_sides
@@ -123,14 +122,12 @@ def test_dataverse_paths_need_the_read_privilege(dv: Sides, path: DvPath) -> Non
 
 
 def test_bind_to_a_table_without_read_is_403(dv: Sides) -> None:
-    usmf = _alternate(dv, "salesorders", "usmf")
-    body = {"name": "authz bind", "msdyn_company@odata.bind": f"/cdm_companies(cdm_companycode='usmf')"}
+    body = {"name": "authz bind", "msdyn_company@odata.bind": "/cdm_companies(cdm_companycode='usmf')"}
     allowed = dv.client.post(f"{API}/accounts", json=body,
                              headers={**_as("DvWrite_accounts", "DvRead_cdm_companies"), "Prefer": "tx=rollback"})
     assert allowed.status_code == 201, allowed.text
     refused = dv.client.post(f"{API}/accounts", json=body, headers={**_as("DvWrite_accounts"), "Prefer": "tx=rollback"})
     assert refused.status_code == 403 and refused.json()["error"]["target"] == "cdm_companies", refused.text
-    assert usmf  # the store has company rows to bind to
 
 
 def test_formatted_values_label_only_readable_lookups(dv: Sides) -> None:
