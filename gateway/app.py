@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.audit.store import create_audit_table
+from gateway.audit.trail import Auditor
 from gateway.catalog.companies import database_companies
 from gateway.catalog.load import DEFAULT_CATALOG, load_catalog
 from gateway.catalog.model import Catalog
@@ -26,7 +27,12 @@ from gateway.dataverse.schema import create_store
 from gateway.db import make_engine
 from gateway.dualwrite.live import LiveSync
 from gateway.dualwrite.service import DualWrite, Limits
+from gateway.dualwrite.store import control_metadata
 from gateway.dualwrite.worker import Worker
+from gateway.edge.cors import cors_middleware
+from gateway.edge.middleware import EdgeMiddleware
+from gateway.edge.request_id import request_id_of
+from gateway.edge.stack import EdgeStarlette
 from gateway.errors import BadRequest, DatabaseUnavailable, MethodNotAllowed, ODataError, ServiceMisconfigured
 from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
@@ -47,7 +53,7 @@ log = logging.getLogger("fno_gateway")
 SERVICE_PREFIX = "/data"
 DATAVERSE_PREFIX = "/api/data/v9.2"
 DATAVERSE_MAX_PAGE_SIZE = 5000
-ADMIN_PREFIX = "/admin/data"  # dual-write's state, read-only, over OData
+ADMIN_PREFIX = "/admin/data"  # the audit log and dual-write's state, read-only, over OData
 ADMIN_CATALOG = DEFAULT_CATALOG.parent / "admin"  # Dataverse pages at most 5,000 rows (Prefer: odata.maxpagesize lowers it)
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _ALL_METHODS = ["GET", "HEAD", "OPTIONS", *_WRITE_METHODS]
@@ -58,8 +64,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     build_parser()  # the grammar's tables are built at start-up, not on the first request
     catalog = load_catalog(settings.entities)
     engine = make_engine(settings.db)
+    create_audit_table(engine)  # a new database gets the audit log (idempotent)
     authenticator = open_authenticator(settings, _companies(catalog, engine, settings))
-    services = [_Service(ReadService(catalog, engine, "fno", settings.max_page_size, SERVICE_PREFIX), settings)]
+    services = [_Service(ReadService(catalog, engine, "fno", settings.max_page_size, SERVICE_PREFIX,
+                                     audit=Auditor(engine, "fno", catalog.service.company_property)), settings)]
     dataverse_url = dataverse_db_url(settings)
     app_state: dict[str, Any] = {"dualwrite": None}
     if dataverse_url:
@@ -70,12 +78,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if dual is not None:
             services[0].read = replace(services[0].read, write_hook=LiveSync(dual, "fo"))
         dataverse = ReadService(dataverse_catalog, dataverse_engine, "dataverse", DATAVERSE_MAX_PAGE_SIZE,
-                                DATAVERSE_PREFIX, LiveSync(dual, "dv") if dual is not None else None)
+                                DATAVERSE_PREFIX, LiveSync(dual, "dv") if dual is not None else None,
+                                Auditor(engine, "dataverse", dataverse_catalog.service.company_property))
         services.append(_Service(dataverse, settings))
-        if dual is not None:
-            admin = ReadService(load_catalog(ADMIN_CATALOG), engine, "admin", settings.max_page_size, ADMIN_PREFIX)
-            services.append(_Service(admin, settings))
         app_state["dualwrite"] = dual
+    admin = ReadService(admin_catalog(app_state["dualwrite"] is not None), engine, "admin", settings.max_page_size,
+                        ADMIN_PREFIX)
+    services.append(_Service(admin, settings))
     worker = Worker(app_state["dualwrite"]) if app_state["dualwrite"] is not None and settings.dualwrite_worker else None
 
     @contextlib.asynccontextmanager
@@ -87,7 +96,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             worker.stop()
 
     prefixes = tuple(service.read.prefix for service in services)
-    app = Starlette(
+    edge = [Middleware(EdgeMiddleware), *filter(None, [cors_middleware(settings.cors_origins)])]
+    app = EdgeStarlette(
+        edge=edge,  # outside even the 500 handler: every answer gets the request id and the headers
         lifespan=lifespan,
         routes=[route for service in services for route in service.routes()],
         middleware=[Middleware(AuthenticationMiddleware, authenticator=authenticator, prefixes=prefixes)],
@@ -101,13 +112,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     for service in services:
         service.batches = BatchProcessor(app, service.read.engine, service.read.catalog, service.read.prefix,
-                                         settings.max_batch_operations, service.read.write_hook)
+                                         settings.max_batch_operations, service.read.write_hook,
+                                         service.read.audit)
     app.state.engine = engine
     app.state.catalog = catalog
     app.state.services = {service.read.prefix: service.read for service in services}
     app.state.dualwrite = app_state["dualwrite"]
     app.state.authenticator = authenticator
     return app
+
+
+def admin_catalog(dualwrite: bool) -> Catalog:
+    """The admin service's entities: the audit log always, dual-write's state only while dual-write
+    runs (its tables exist only then)."""
+    catalog = load_catalog(ADMIN_CATALOG)
+    if dualwrite:
+        return catalog
+    kept = {name: entity for name, entity in catalog.entities.items()
+            if entity.sources[0].table not in control_metadata.tables}
+    return catalog.model_copy(update={"entities": kept})
 
 
 def open_authenticator(settings: Settings, every_company: tuple[str, ...]) -> Authenticator:
@@ -248,7 +271,7 @@ async def _error_response(request: Request, exc: Exception) -> Response:
             return _payload_response(DatabaseUnavailable("the database is not reachable; try again shortly"))
         if any(word in first_line.lower() for word in ("too large", "too many", "too complex", "too deep")):
             return _payload_response(BadRequest(f"the database refused the query as too large: {first_line}"))
-    request_id = uuid.uuid4().hex[:12]
+    request_id = request_id_of(request.scope)  # the one in the answer's x-ms-service-request-id
     log.exception("internal error %s on %s", request_id, request.url, exc_info=exc)
     return _payload_response(ODataError(f"internal error; request id {request_id}"))
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from gateway.audit.trail import Auditor
 from gateway.catalog.model import Catalog, Entity
 from gateway.errors import BadRequest, NotFound, SyntaxError_, caret
 from gateway.execute import PageReader
@@ -115,6 +116,7 @@ class ReadService:
     max_page_size: int
     prefix: str  # the mount path of the service, e.g. "/data"
     write_hook: CommitHook | None = None  # dual-write's live sync, when the service has mapped entities
+    audit: Auditor | None = None  # who wrote what: the audit log (gateway/audit/)
 
 
 async def handle_read(service: ReadService, request: Request, resource_path: str) -> Response:

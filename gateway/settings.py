@@ -38,6 +38,7 @@ class Settings:
     auth_clock_skew: float = 60.0
     auth_authorization_uri: str = "https://login.microsoftonline.com/common/oauth2/authorize"
     dev_key: str = "~/.fno-gateway/dev-key.pem"  # outside any checkout: never committed by accident
+    cors_origins: str = ""
 
 
 HELP = {
@@ -71,6 +72,8 @@ HELP = {
     "auth_authorization_uri": "where clients sign in: the authorization_uri of the 401 challenge",
     "dev_key": "the development signing key (PEM, made on first use; its JWKS beside it), used when --auth-jwks "
     "is empty",
+    "cors_origins": "comma-separated origins browser apps may call from (https://app.example.com; '*': any); "
+    "empty: no CORS",
 }
 
 

@@ -24,7 +24,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.audit.trail import Auditor
 from gateway.catalog.model import Catalog
+from gateway.edge.request_id import (
+    CLIENT_REQUEST_ID_SCOPE_KEY,
+    REQUEST_ID_SCOPE_KEY,
+    client_request_id_of,
+    request_id_of,
+)
 from gateway.errors import BadRequest, BatchTooLarge, ODataError, UnsupportedMediaType
 from gateway.principal import PRINCIPAL_SCOPE_KEY, request_principal
 from gateway.write.http import write_preferences
@@ -59,9 +66,10 @@ class Outcome:
 
 class BatchProcessor:
     def __init__(self, app: ASGIApp, engine: Engine, catalog: Catalog, prefix: str, max_operations: int,
-                 hook: CommitHook | None = None) -> None:
+                 hook: CommitHook | None = None, audit: Auditor | None = None) -> None:
         self.app = app
         self.hook = hook
+        self.audit = audit
         self.engine = engine
         self.catalog = catalog
         self.prefix = prefix
@@ -123,7 +131,8 @@ class BatchProcessor:
 
     async def _run_group(self, request: Request, group: list[Operation], dry_run: bool) -> list[Outcome]:
         """All of a change set in one transaction: committed only if every request succeeds."""
-        unit = await run_in_threadpool(WriteUnit, self.engine, self.catalog, dry_run, self.hook)
+        trail = self.audit.trail(request.scope) if self.audit is not None else None
+        unit = await run_in_threadpool(WriteUnit, self.engine, self.catalog, dry_run, self.hook, trail)
         references: dict[str, str] = {}
         outcomes: list[Outcome] = []
         failed: Outcome | None = None
@@ -185,6 +194,9 @@ class BatchProcessor:
             # The batch's own principal: a sub-request is not authenticated (or counted) again.
             PRINCIPAL_SCOPE_KEY: request_principal(request.scope),
             "fno.batch": True,
+            # ... and its request id: what it writes is audited under the id its answer carries.
+            REQUEST_ID_SCOPE_KEY: request_id_of(request.scope),
+            CLIENT_REQUEST_ID_SCOPE_KEY: client_request_id_of(request.scope),
         }
         sent = False
         status = 500

@@ -68,6 +68,7 @@ class EntityWriter:
     # ------------------------------------------------------------------ create
     def create(self, values: dict[str, object]) -> Fixed:
         entity = self.entity
+        given = frozenset(values)  # before defaults fill the rest: what the caller set
         values = dict(values)
         company_property = self.catalog.service.company_property
         if entity.company_specific:
@@ -112,7 +113,7 @@ class EntityWriter:
         for source in _insert_order(present):
             self._execute(insert(self._table(source, rows[source.alias])).values(rows[source.alias]))
         key = tuple((name, values[name]) for name in entity.key)
-        self.unit.record(Change(entity.entity_set, "create", key))
+        self.unit.record(Change(entity.entity_set, "create", key, given=given))
         return key
 
     # ------------------------------------------------------------------ update and delete
@@ -167,9 +168,9 @@ class EntityWriter:
         current = self._current(fixed, if_match)
         if (lookup := self._lookup_property()) is not None:
             self._require_lookup_company("delete", self._values(fixed)[lookup])
-        if self.unit.tracks(self.entity.entity_set):
-            before = self._values(fixed)
-            self.unit.record(Change(self.entity.entity_set, "delete", self._own_key(fixed), before))
+        # Dual-write needs the row's last values (its integration key is gone after); the audit only the key.
+        before = self._values(fixed) if self.unit.tracks(self.entity.entity_set) else None
+        self.unit.record(Change(self.entity.entity_set, "delete", self._own_key(fixed), before))
         root = self.entity.sources[0]
         recid, version = current[root.alias]
         id_column = self._id(root)

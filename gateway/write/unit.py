@@ -29,6 +29,7 @@ class Change:
     key: tuple[tuple[str, object], ...]
     before: dict[str, Any] | None = None  # a deleted row's values (its integration key is gone after)
     properties: frozenset[str] | None = None  # an update's written properties (None: all of them)
+    given: frozenset[str] | None = None  # a create's properties as the caller gave them (the audit lists them)
 
 
 class CommitHook(Protocol):
@@ -46,12 +47,22 @@ class CommitHook(Protocol):
     def after_rollback(self, unit: WriteUnit, error: BaseException | None) -> None: ...
 
 
+class Trail(Protocol):
+    """Keeps every change of the unit exactly when the unit commits: the audit trail (gateway/audit/).
+    Apart from the commit hook: it sees every entity set, and dual-write's own units have none."""
+
+    def record(self, change: Change) -> None: ...
+
+    def before_commit(self, unit: WriteUnit) -> Callable[[BaseException], None] | None: ...
+
+
 class WriteUnit:
     def __init__(self, engine: Engine, catalog: Catalog, dry_run: bool = False,
-                 hook: CommitHook | None = None) -> None:
+                 hook: CommitHook | None = None, trail: Trail | None = None) -> None:
         self.catalog = catalog
         self.dry_run = dry_run
         self.hook = hook
+        self.trail = trail
         self.changes: list[Change] = []
         self.hook_state: dict[str, Any] = {}  # the hook's own notes about this unit
         self._begun = False
@@ -71,6 +82,8 @@ class WriteUnit:
             self.hook.begin(self)
 
     def record(self, change: Change) -> None:
+        if self.trail is not None:
+            self.trail.record(change)
         if self.tracks(change.entity_set):
             self.changes.append(change)
 
@@ -85,19 +98,26 @@ class WriteUnit:
                 self._transaction.rollback()
                 self._ended(error)
                 return
-            # The other side commits first (a dry run rolls it back there too); if it refuses, so do we.
-            compensate = self.hook.before_commit(self) if self.hook is not None and self._begun else None
-            if self.dry_run:
-                self._transaction.rollback()
-                self._ended(None)
-                return
+            # The audit rows first, before anything commits anywhere (a dry run keeps none).
+            take_back = self.trail.before_commit(self) if self.trail is not None and not self.dry_run else None
             try:
-                self._transaction.commit()
-            except BaseException as failure:
-                if self._transaction.is_active:
+                # The other side commits first (a dry run rolls it back there too); if it refuses, so do we.
+                compensate = self.hook.before_commit(self) if self.hook is not None and self._begun else None
+                if self.dry_run:
                     self._transaction.rollback()
-                if compensate is not None:
-                    compensate(failure)  # the other side must not keep what this side lost
+                    self._ended(None)
+                    return
+                try:
+                    self._transaction.commit()
+                except BaseException as failure:
+                    if self._transaction.is_active:
+                        self._transaction.rollback()
+                    if compensate is not None:
+                        compensate(failure)  # the other side must not keep what this side lost
+                    raise
+            except BaseException as failure:
+                if take_back is not None:
+                    take_back(failure)  # audit rows kept in another database follow the write
                 raise
             if self.hook is not None and self._begun:
                 self.hook.after_commit(self)
