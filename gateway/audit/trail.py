@@ -21,9 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert
+from sqlalchemy.exc import OperationalError
 
 from gateway.audit.store import audit_log
 from gateway.edge.request_id import client_request_id_of, request_id_of
+from gateway.errors import DatabaseUnavailable
 from gateway.principal import Principal, principal_of
 from gateway.write.unit import Change, WriteUnit
 
@@ -78,8 +80,14 @@ class AuditTrail:
         if unit.connection.engine.url == self.auditor.engine.url:  # the F&O database: one transaction
             unit.connection.execute(insert(audit_log), self.rows)
             return None
-        with self.auditor.engine.begin() as connection:
-            connection.execute(insert(audit_log), self.rows)
+        try:
+            with self.auditor.engine.begin() as connection:
+                connection.execute(insert(audit_log), self.rows)
+        except OperationalError:
+            # This unit holds its own database's locks while it waits for the F&O database's, where a
+            # writer may in turn wait for this one (live sync): give up and let the client retry.
+            raise DatabaseUnavailable("the audit log (in the F&O database) is busy or unreachable: nothing was "
+                                      "written; try again") from None
         return self._take_back
 
     def _take_back(self, failure: BaseException) -> None:

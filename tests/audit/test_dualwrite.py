@@ -90,3 +90,18 @@ def test_rows_in_another_database_follow_the_commit(sides: Sides, monkeypatch: p
         with unit:
             pass
     assert len(audit_rows(sides, request_id)) == (0 if fails else 1)
+
+
+def test_a_busy_fo_database_refuses_the_dataverse_write_whole(sides: Sides) -> None:
+    if sides.name != "sqlite":
+        pytest.skip("SQLite's whole-file write lock is what makes the F&O database busy for an insert")
+    name = f"Locked out {sides.name}"
+    with sides.fo.connect() as holder:  # another writer holds the F&O database's write lock throughout
+        holder.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            response = sides.client.post("/api/data/v9.2/accounts", json={"name": name})
+        finally:
+            holder.exec_driver_sql("ROLLBACK")
+    assert response.status_code == 503 and response.json()["error"]["code"] == "DatabaseUnavailable", response.text
+    assert sides.dv_sql("SELECT count(*) FROM account WHERE name = :n", n=name)[0][0] == 0
+    assert audit_rows(sides, response.headers[SERVICE_ID]) == []
