@@ -23,14 +23,15 @@ def _id_column() -> Column[Any]:
 audit_log = Table(
     "GATEWAYAUDITLOG", audit_metadata,
     _id_column(),
-    # Microseconds everywhere (MariaDB's DATETIME keeps none unless told): two writes of one second stay in order.
+    # Microseconds everywhere (MariaDB keeps none unless told): writes of one second keep their order.
     Column("CREATEDAT", DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"), nullable=False),
     Column("SERVICE", String(20), nullable=False),  # fno | dataverse
     Column("ENTITYSET", String(128), nullable=False),
     Column("OP", String(10), nullable=False),  # create | update | delete
     Column("COMPANY", String(10), nullable=False),  # the key's company ('' for shared and Dataverse rows)
     Column("KEYDATA", Text, nullable=False),  # JSON: the entity's key
-    Column("FIELDS", Text),  # comma-separated properties written (create: given; update: changed); NULL: none listed
+    # Comma-separated properties written (a create's given ones, an update's); NULL: none listed (a delete).
+    Column("FIELDS", Text),
     Column("PRINCIPAL", String(200), nullable=False),
     Column("PRINCIPALKIND", String(20), nullable=False),  # user | application | api-key | anonymous | system
     Column("OBJECTID", String(64), nullable=False),  # the token's oid, '' when it had none

@@ -46,7 +46,8 @@ class Auditor:
 
 
 class AuditTrail:
-    def __init__(self, auditor: Auditor, principal: Principal, request_id: str, client_request_id: str | None) -> None:
+    def __init__(self, auditor: Auditor, principal: Principal, request_id: str,
+                 client_request_id: str | None) -> None:
         self.auditor = auditor
         self.principal = principal
         self.request_id = request_id
@@ -86,8 +87,8 @@ class AuditTrail:
         except OperationalError:
             # This unit holds its own database's locks while it waits for the F&O database's, where a
             # writer may in turn wait for this one (live sync): give up and let the client retry.
-            raise DatabaseUnavailable("the audit log (in the F&O database) is busy or unreachable: nothing was "
-                                      "written; try again") from None
+            raise DatabaseUnavailable("the audit log (in the F&O database) is busy or unreachable: "
+                                      "nothing was written; try again") from None
         return self._take_back
 
     def _take_back(self, failure: BaseException) -> None:

@@ -9,12 +9,16 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from gateway.edge.request_id import CLIENT_REQUEST_ID_ALIASES, CLIENT_REQUEST_ID_HEADER, SERVICE_REQUEST_ID_HEADER
+from gateway.edge.request_id import (
+    CLIENT_REQUEST_ID_ALIASES,
+    CLIENT_REQUEST_ID_HEADER,
+    SERVICE_REQUEST_ID_HEADER,
+)
 
 METHODS = ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS")
 # What OData clients send: the token, concurrency, preferences, versions, bodies, correlation ids.
-ALLOWED_HEADERS = ("Authorization", "X-API-Key", "Accept", "Content-Type", "If-Match", "If-None-Match", "Prefer",
-                   "OData-MaxVersion", "OData-Version", "Isolation", *CLIENT_REQUEST_ID_ALIASES)
+ALLOWED_HEADERS = ("Authorization", "X-API-Key", "Accept", "Content-Type", "If-Match", "If-None-Match",
+                   "Prefer", "OData-MaxVersion", "OData-Version", "Isolation", *CLIENT_REQUEST_ID_ALIASES)
 # What a script may read of an answer beyond the CORS-safelisted few.
 EXPOSED_HEADERS = ("ETag", "Location", "OData-EntityId", "OData-Version", "Preference-Applied", "Retry-After",
                    "WWW-Authenticate", "Server-Timing", SERVICE_REQUEST_ID_HEADER, CLIENT_REQUEST_ID_HEADER)
