@@ -49,14 +49,14 @@ def gateway_front_end() -> Any:
     from gateway.settings import Settings
     from gateway.identity.access import compile_access
     from gateway.identity.config import Assignment, load_security
-    from grammar.parser import _parse_cached, build_parser
+    from grammar.parser import build_parser, parse_uncached
 
     build_parser()
     catalog = load_catalog(Settings.entities)
     entity = catalog.entities["SalesOrderLines"]
     traits = dialect_traits("sqlite")
     dialect = sqlite.dialect()
-    uncached = _parse_cached.__wrapped__  # the lru_cache'd function itself: every call parses
+    uncached = parse_uncached  # every call parses
     # A real caller's privileges (DataReader), so the authorization checks of the plan are timed too.
     security = load_security()
     access = compile_access(security, [Assignment(role="DataReader")]).service("fno")

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -42,6 +42,8 @@ from gateway.identity.config import load_security
 from gateway.identity.tokens import TokenPolicy, TokenVerifier, ensure_dev_key
 from gateway.identity.visible import PerAccess
 from gateway.principal import principal_of
+from gateway.protect import signing
+from gateway.protect.limits import ExpressionLimits
 from gateway.read import ReadService, handle_read
 from gateway.serialize.csdl import metadata_json, metadata_xml
 from gateway.settings import Settings, dataverse_db_url
@@ -66,8 +68,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = make_engine(settings.db)
     create_audit_table(engine)  # a new database gets the audit log (idempotent)
     authenticator = open_authenticator(settings, _companies(catalog, engine, settings))
+    protection: dict[str, Any] = {  # the same limits and token key on every service
+        "limits": ExpressionLimits(settings.max_expression_nodes, settings.max_expression_depth),
+        "signing_key": signing.key_from_setting(settings.signing_key),
+    }
     services = [_Service(ReadService(catalog, engine, "fno", settings.max_page_size, SERVICE_PREFIX,
-                                     audit=Auditor(engine, "fno", catalog.service.company_property)), settings)]
+                                     audit=Auditor(engine, "fno", catalog.service.company_property), **protection),
+                         settings)]
     dataverse_url = dataverse_db_url(settings)
     app_state: dict[str, Any] = {"dualwrite": None}
     if dataverse_url:
@@ -79,11 +86,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             services[0].read = replace(services[0].read, write_hook=LiveSync(dual, "fo"))
         dataverse = ReadService(dataverse_catalog, dataverse_engine, "dataverse", DATAVERSE_MAX_PAGE_SIZE,
                                 DATAVERSE_PREFIX, LiveSync(dual, "dv") if dual is not None else None,
-                                Auditor(engine, "dataverse", dataverse_catalog.service.company_property))
+                                Auditor(engine, "dataverse", dataverse_catalog.service.company_property), **protection)
         services.append(_Service(dataverse, settings))
         app_state["dualwrite"] = dual
     admin = ReadService(admin_catalog(app_state["dualwrite"] is not None), engine, "admin", settings.max_page_size,
-                        ADMIN_PREFIX)
+                        ADMIN_PREFIX, **protection)
     services.append(_Service(admin, settings))
     worker = Worker(app_state["dualwrite"]) if app_state["dualwrite"] is not None and settings.dualwrite_worker else None
 
@@ -105,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             ODataError: _error_response,
             DBAPIError: _error_response,
+            RecursionError: _error_response,  # handled here, not re-raised to the server as an Exception is
             Exception: _error_response,
             404: _not_found,
             405: _method_not_allowed,
@@ -261,6 +269,13 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     return _payload_response(MethodNotAllowed(f"{request.method} is not allowed here", headers={"Allow": "GET, HEAD"}))
 
 
+# How the databases say that a statement is beyond their limits (SQLite: "parser stack overflow",
+# "Expression tree is too large"; PostgreSQL: "stack depth limit exceeded"; MariaDB: "Thread stack
+# overrun") or that a value of the request is impossible (overflow, an invalid regular expression).
+_TOO_LARGE = ("too large", "too many", "too complex", "too deep", "stack overflow", "stack depth", "stack overrun")
+_BAD_VALUE = ("out of range", "overflow", "invalid regular expression", "from regexp")
+
+
 async def _error_response(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ODataError):
         return _payload_response(exc)
@@ -269,8 +284,13 @@ async def _error_response(request: Request, exc: Exception) -> Response:
         if exc.connection_invalidated or (isinstance(exc, OperationalError) and exc.statement is None):
             log.warning("database unavailable: %s", first_line)
             return _payload_response(DatabaseUnavailable("the database is not reachable; try again shortly"))
-        if any(word in first_line.lower() for word in ("too large", "too many", "too complex", "too deep")):
+        lowered = first_line.lower()
+        if any(words in lowered for words in _TOO_LARGE):
             return _payload_response(BadRequest(f"the database refused the query as too large: {first_line}"))
+        if isinstance(exc, DataError) or any(words in lowered for words in _BAD_VALUE):
+            return _payload_response(BadRequest(f"the database refused a value of the request: {first_line}"))
+    if isinstance(exc, RecursionError):
+        return _payload_response(BadRequest("the request is nested too deeply"))
     request_id = request_id_of(request.scope)  # the one in the answer's x-ms-service-request-id
     log.exception("internal error %s on %s", request_id, request.url, exc_info=exc)
     return _payload_response(ODataError(f"internal error; request id {request_id}"))

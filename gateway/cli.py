@@ -54,6 +54,11 @@ def app_from_environment():  # type: ignore[no-untyped-def]
 def serve(settings: Settings) -> None:
     import uvicorn
 
+    from gateway.protect.signing import new_key_text
+
+    if not settings.signing_key:
+        # One key for every worker of this serve, so that a nextLink is valid at whichever answers it.
+        settings = replace(settings, signing_key=new_key_text())
     for field in fields(Settings):
         os.environ[_ENV_PREFIX + field.name.upper()] = str(getattr(settings, field.name))
     print(f"fno-gateway: serving {settings.db} at http://{settings.host}:{settings.port}/data/", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,19 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # other databases do: 'ß' stays 'ß').
     dbapi_connection.create_function("upper", 1, _case_mapper(str.upper), deterministic=True)
     dbapi_connection.create_function("lower", 1, _case_mapper(str.lower), deterministic=True)
+    # Replaces SQLAlchemy's REGEXP, which raises on a pattern Python cannot compile (a pattern read
+    # from a column, not checked when planning) and fails the whole query with a database error.
+    dbapi_connection.create_function("regexp", 2, _regexp, deterministic=True)
+
+
+def _regexp(pattern: object, value: object) -> bool | None:
+    """`value REGEXP pattern` that never raises: an invalid pattern matches nothing."""
+    if not isinstance(pattern, str) or not isinstance(value, str):
+        return None
+    try:
+        return re.search(pattern, value) is not None
+    except (re.error, RecursionError, OverflowError):
+        return False
 
 
 def _case_mapper(mapping: Callable[[str], str]) -> Callable[[object], object]:

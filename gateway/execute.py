@@ -148,7 +148,7 @@ class PageReader:
             while rows:
                 room = len(rows) if plan.page_size is None else plan.page_size - served
                 if room <= 0:  # the row after a full page exists: resume after the last one served
-                    self.next_skiptoken = next_token(plan, last_row)
+                    self.next_skiptoken = next_token(plan, last_row, self.context.signing_key)
                     break
                 taken = rows[:room]
                 shaped = [shaper(row) for row in taken]
@@ -161,7 +161,7 @@ class PageReader:
                 last_row = taken[-1]
                 yield shaped
                 if len(taken) < len(rows):
-                    self.next_skiptoken = next_token(plan, last_row)
+                    self.next_skiptoken = next_token(plan, last_row, self.context.signing_key)
                     break
                 rows = self._result.fetchmany(CHUNK_ROWS)
         finally:

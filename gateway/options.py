@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from gateway.errors import InvalidQueryOption, NotImplemented_, SyntaxError_, caret
 from gateway.plan.query import OptionTexts
+from gateway.protect.limits import ExpressionLimits, check_limits
 from grammar import ast
 from grammar.parser import ODataSyntaxError, parse
 
@@ -35,7 +36,7 @@ class RequestOptions:
     apply_text: str = ""  # the text of $apply, so that errors can point into it
 
 
-def parse_query(query_string: str) -> RequestOptions:
+def parse_query(query_string: str, limits: ExpressionLimits = ExpressionLimits()) -> RequestOptions:
     try:
         pairs = parse_qsl(query_string, keep_blank_values=True, strict_parsing=False, errors="strict")
     except UnicodeDecodeError:
@@ -75,6 +76,10 @@ def parse_query(query_string: str) -> RequestOptions:
         levels=non_negative("$levels", system.get("levels")),
         apply=_parse_option("apply_option", "$apply", system["apply"]) if "apply" in system else None,
     )
+    for option in ("filter", "orderby", "select", "expand", "search", "compute", "apply"):
+        tree = getattr(options, option)
+        if tree is not None:
+            check_limits("$" + option, tree, limits, aliases)
     _reject_nested_apply(options.expand or ())
     texts = OptionTexts(
         filter=system.get("filter", ""),

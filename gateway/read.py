@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -29,11 +27,14 @@ from gateway.plan.keys import Fixed
 from gateway.plan.query import Layout, plan_read
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.principal import company_scope, current_company, principal_of
+from gateway.protect import signing
+from gateway.protect.limits import ExpressionLimits
 from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter
 from gateway.write.unit import CommitHook
 from grammar import ast
+from grammar.cache import BoundedCache, text_weight
 from grammar.parser import ODataSyntaxError, parse
 
 
@@ -53,39 +54,10 @@ class Timings:
         return ", ".join(f"{stage};dur={duration:.2f}" for stage, duration in self.marks)
 
 
-class PlanCache:
-    """Read plans by everything they depend on: a repeated request builds no statement objects.
-
-    A plan is immutable once built (SQLAlchemy statements are), so threads share it. Requests whose
-    plan holds the time of the request (now()) are not kept.
-    """
-
-    def __init__(self, size: int = 512) -> None:
-        self._plans: OrderedDict[Hashable, Any] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._plans.clear()
-
-    def get(self, key: Hashable, build: Callable[[], Any], cacheable: bool = True) -> Any:
-        if not cacheable:
-            return build()
-        with self._lock:
-            plan = self._plans.get(key)
-            if plan is not None:
-                self._plans.move_to_end(key)
-                return plan
-        plan = build()
-        with self._lock:
-            self._plans[key] = plan
-            if len(self._plans) > self._size:
-                self._plans.popitem(last=False)
-        return plan
-
-
-_plans = PlanCache()
+# Read plans by everything they depend on (see _plan_key): a repeated request builds no statement
+# objects. A plan is immutable once built, so threads share it; bounded in bytes as well (a plan
+# keeps ~100 bytes per character of its query string).
+_plans: BoundedCache[Any] = BoundedCache(512, 64 * 2**20, text_weight(100))
 
 
 def _plan_key(
@@ -117,11 +89,13 @@ class ReadService:
     prefix: str  # the mount path of the service, e.g. "/data"
     write_hook: CommitHook | None = None  # dual-write's live sync, when the service has mapped entities
     audit: Auditor | None = None  # who wrote what: the audit log (gateway/audit/)
+    limits: ExpressionLimits = ExpressionLimits()  # how large and deep a query option may be
+    signing_key: bytes = field(default_factory=signing.process_key)  # signs the $skiptoken of nextLinks
 
 
 async def handle_read(service: ReadService, request: Request, resource_path: str) -> Response:
     timings = Timings()
-    query = parse_query(request.scope["query_string"].decode("latin-1"))
+    query = parse_query(request.scope["query_string"].decode("latin-1"), service.limits)
     segments = _parse_path(resource_path)
     timings.mark("parse")
     fmt = json_format(request.headers.get("accept"), query.format)
@@ -154,6 +128,7 @@ def request_context(service: ReadService, request: Request, custom: dict[str, st
         current_company(principal, custom),
         principal.companies,
         access=principal.access.service(service.name),
+        signing_key=service.signing_key,
     )
 
 

@@ -39,6 +39,9 @@ class Settings:
     auth_authorization_uri: str = "https://login.microsoftonline.com/common/oauth2/authorize"
     dev_key: str = "~/.fno-gateway/dev-key.pem"  # outside any checkout: never committed by accident
     cors_origins: str = ""
+    max_expression_nodes: int = 10000
+    max_expression_depth: int = 32
+    signing_key: str = ""
 
 
 HELP = {
@@ -74,6 +77,12 @@ HELP = {
     "is empty",
     "cors_origins": "comma-separated origins browser apps may call from (https://app.example.com; '*': any); "
     "empty: no CORS",
+    "max_expression_nodes": "most nodes one query option ($filter, $orderby, $compute, $apply, $expand, ...) may hold "
+    "(400 beyond)",
+    "max_expression_depth": "deepest nesting one query option may have (400 beyond; SQLite's parser gives up "
+    "at about 40 nested calls)",
+    "signing_key": "secret that signs $skiptoken values (empty: a random key per start, shared by the --workers of "
+    "one serve; gateways behind one load balancer need the same key)",
 }
 
 

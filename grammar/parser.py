@@ -1,7 +1,7 @@
 """Parse OData URL parts with the Lark grammar into the AST of grammar/ast.py.
 
-`parse(rule, text)` is the one entry point. Results are cached per (rule, text): a repeated query
-costs no parsing. Syntax errors become `ODataSyntaxError` with the 0-based position and a caret line.
+`parse(rule, text)` is the one entry point. Results are cached per (rule, text), bounded in entries
+and bytes (grammar/cache.py): a repeated query costs no parsing. Syntax errors become `ODataSyntaxError` with the 0-based position and a caret line.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import binascii
 import datetime as dt
 import difflib
 import json
+import math
 import re
 import uuid
 from decimal import Decimal
@@ -23,6 +24,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.tree import Meta
 
 from grammar import ast
+from grammar.cache import BoundedCache, text_weight
 
 GRAMMAR_FILE = Path(__file__).with_name("odata.lark")
 
@@ -106,13 +108,16 @@ def build_parser() -> Lark:
     )
 
 
+# Parsed options by (rule, text), bounded in bytes too: distinct long filters must not pile up.
+PARSE_CACHE: BoundedCache[Any] = BoundedCache(4096, 32 * 2**20, text_weight(32))
+
+
 def parse(rule: str, text: str) -> Any:
     """Parse `text` with the start rule `rule` and return its AST node (cached)."""
-    return _parse_cached(rule, text)
+    return PARSE_CACHE.get((rule, text), lambda: parse_uncached(rule, text))
 
 
-@lru_cache(maxsize=4096)
-def _parse_cached(rule: str, text: str) -> Any:
+def parse_uncached(rule: str, text: str) -> Any:
     try:
         tree = build_parser().parse(text, start=rule)
         return _ToAst(text).transform(tree)
@@ -223,7 +228,11 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
     def double(self, meta: Meta, children: list[Token]) -> ast.Literal:
         text = str(children[0])
         value = {"INF": float("inf"), "NaN": float("nan")}.get(text)
-        return ast.Literal(float(text) if value is None else value, "Edm.Double", _pos(meta))
+        if value is None:
+            value = float(text)
+            if math.isinf(value):  # Python reads 1e999999 as infinity; only INF means that
+                raise ValueError(f"the literal {text} is beyond the range of Edm.Double (about ±1.8e308)")
+        return ast.Literal(value, "Edm.Double", _pos(meta))
 
     def boolean(self, meta: Meta, children: list[Token]) -> ast.Literal:
         return ast.Literal(str(children[0]).lower() == "true", "Edm.Boolean", _pos(meta))
@@ -603,10 +612,10 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
         return ast.ApplyOrderBy(tuple(children), _pos(meta))
 
     def apply_top(self, meta: Meta, children: list[Token]) -> ast.ApplyTop:
-        return ast.ApplyTop(int(children[0]), _pos(meta))
+        return ast.ApplyTop(_count(children[0], "top"), _pos(meta))
 
     def apply_skip(self, meta: Meta, children: list[Token]) -> ast.ApplySkip:
-        return ast.ApplySkip(int(children[0]), _pos(meta))
+        return ast.ApplySkip(_count(children[0], "skip"), _pos(meta))
 
     def apply_identity(self, meta: Meta, children: list[Any]) -> ast.ApplyIdentity:
         return ast.ApplyIdentity(_pos(meta))
@@ -817,6 +826,18 @@ class _SearchBuilder:
         for _ in range(negations):
             result = self.owner.search_not(self.meta, [result])
         return result
+
+
+# The largest row count every database's 64-bit LIMIT/OFFSET holds (as $top and $skip allow).
+MAX_COUNT = 999_999_999_999_999_999
+
+
+def _count(token: Token, what: str) -> int:
+    text = str(token)
+    if len(text.lstrip("0")) > 18:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise _literal_error(f"{what}({shown}): the count must be at most {MAX_COUNT}", token)
+    return int(text)
 
 
 def _levels(token: Token) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection, select, update
 
@@ -28,6 +28,9 @@ from grammar import ast
 BATCH_ROWS = 1000
 
 Progress = Callable[[int], None]  # called with the number of rows just done
+# The resume position (a $skiptoken) is kept in the database and read by whichever process resumes:
+# signed with this fixed key, not a process's own. It never leaves the server.
+_POSITION_KEY = b"fno-gateway initial-sync position"
 
 
 @dataclass
@@ -64,7 +67,8 @@ def initial_sync(dual: DualWrite, table_map: TableMap, source: Side = "fo", prog
     cache = LookupCache()
     bulk = bulk_applicable(target_end, target_end.entity(table_map.entity_set(towards)))
     while True:
-        plan = plan_read(source_end.context(), entity, options, texts, (), batch_rows, token)
+        context = replace(source_end.context(), signing_key=_POSITION_KEY)
+        plan = plan_read(context, entity, options, texts, (), batch_rows, token)
         with source_end.engine.connect() as source_connection:
             rows = source_connection.execute(plan.statement).all()
             page = rows[:batch_rows]
@@ -85,7 +89,7 @@ def initial_sync(dual: DualWrite, table_map: TableMap, source: Side = "fo", prog
                         result.counts[outcome] += 1
                 end_suppression(target.connection, suppressed)
         if page:
-            token = next_token(plan, page[-1])
+            token = next_token(plan, page[-1], _POSITION_KEY)
         _save(dual, table_map, "Running", token, result)
         if progress is not None:
             progress(len(page))

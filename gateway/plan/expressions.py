@@ -8,8 +8,11 @@ parameter. Errors point at the offending character of the option text.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+import sys
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -40,7 +43,7 @@ from gateway.plan.functions import CANONICAL_FUNCTIONS, FUNCTIONS
 from gateway.plan.keys import key_values
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.plan.typed import BOOLEAN, STRING, TYPE_NAME_PREFIX, Typed
-from gateway.plan.types import comparable, is_numeric, is_primitive, sql_type, wider_numeric
+from gateway.plan.types import INTEGER_RANGES, comparable, is_numeric, is_primitive, sql_type, wider_numeric
 from grammar import ast
 
 
@@ -155,7 +158,8 @@ class ExpressionCompiler:
                         raise BadRequest(self._at(steps[index + 1], f"{step.name} is a primitive property"))
                     prop = entity.properties[step.name]
                     nullable = prop.nullable or scope is not self.scope and scope not in self.variables.values()
-                    return Typed(scope.column(step.name), prop.type, nullable)
+                    digits = None if prop.precision is None else prop.precision - (prop.scale or 0)
+                    return Typed(scope.column(step.name), prop.type, nullable, digits=digits)
                 nav = entity.navigation.get(step.name)
                 if nav is None:
                     raise UnknownProperty(
@@ -246,7 +250,33 @@ class ExpressionCompiler:
         else:
             left = self.compile(left_node)
             right = self.compile(right_node, left.type)
+        self._fits(left, right)
+        self._fits(right, left)
         return left, right
+
+    def _fits(self, value: Typed, other: Typed) -> None:
+        """A number literal beside a numeric expression must be a value of that expression's type:
+        databases overflow, round or read infinity where OData means a comparison of two numbers."""
+        node = value.literal
+        if node is None or not is_numeric(node.type) or not is_numeric(other.type) or other.literal is not None:
+            return
+        number = node.value
+        assert isinstance(number, (int, float, Decimal))
+        shown = _number_text(number)
+        if not math.isfinite(number):
+            if other.type != "Edm.Double":
+                raise self._mismatch(node, f"the literal {shown} is not a value of {other.type} (only Edm.Double "
+                                           "has NaN and INF)")
+            return
+        bounds = INTEGER_RANGES.get(other.type)
+        if bounds is not None and not bounds[0] <= number <= bounds[1]:
+            raise self._mismatch(node, f"the literal {shown} is outside the range of {other.type} "
+                                       f"({bounds[0]} to {bounds[1]})")
+        if other.type == "Edm.Decimal" and other.digits is not None and abs(number) >= 10**other.digits:
+            raise self._mismatch(node, f"the literal {shown} has more than the {other.digits} digits before the "
+                                       "point that this decimal property holds")
+        if other.type == "Edm.Double" and abs(number) > sys.float_info.max:
+            raise self._mismatch(node, f"the literal {shown} is beyond the range of Edm.Double")
 
     def _comparison(self, node: ast.BinaryOp, left: Typed, right: Typed) -> Typed:
         if not comparable(left.type, right.type):
@@ -318,6 +348,7 @@ class ExpressionCompiler:
         for item, value in zip(items, values):
             if not comparable(operand.type, value.type):
                 raise self._mismatch(item, f"cannot compare {_describe(operand.type)} with {_describe(value.type)}")
+            self._fits(value, operand)
         non_null = [value.sql for value in values if value.type != "null"]
         condition: ColumnElement[bool] = _two_valued(operand.sql.in_(non_null), operand) if non_null else false()
         if len(non_null) < len(values):
@@ -378,6 +409,9 @@ class ExpressionCompiler:
     def mismatch(self, node: Any, message: str) -> TypeMismatch:
         return self._mismatch(node, message)
 
+    def invalid(self, node: Any, message: str) -> BadRequest:
+        return BadRequest(self._at(node, message))
+
     def sql_type(self, edm_type: str) -> Any:
         return sql_type(edm_type, self.catalog)
 
@@ -424,6 +458,14 @@ def _equality(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:
     if left.nullable or right.nullable:
         return left.sql.is_distinct_from(right.sql)
     return left.sql != right.sql
+
+
+def _number_text(number: float | Decimal) -> str:
+    """A number literal as the client wrote it, shortened: a message does not echo 5,000 digits."""
+    if isinstance(number, float) and not math.isfinite(number):
+        return "NaN" if math.isnan(number) else "INF" if number > 0 else "-INF"
+    text = str(number)
+    return text if len(text) <= 40 else text[:40] + "..."
 
 
 def _describe(type_name: str) -> str:

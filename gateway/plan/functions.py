@@ -8,6 +8,7 @@ A function of null is null: such rows never satisfy a filter.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ CANONICAL_FUNCTIONS = (
 )
 
 _DATES = ("Edm.Date", "Edm.DateTimeOffset")
+MAX_PATTERN = 1000  # characters of a matchesPattern regular expression
 _TIMES = ("Edm.DateTimeOffset", "Edm.TimeOfDay")
 _NUMBERS = ("Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double")
 
@@ -64,6 +66,18 @@ def _matches_pattern(compiler: ExpressionCompiler, node: ast.FunctionCall, args:
     compiler.expect(node, args, (STRING,), (STRING,))
     if _has_null(args):
         return Typed(null(), BOOLEAN)
+    pattern = args[1].literal
+    if pattern is not None and pattern.type == STRING:
+        if len(str(pattern.value)) > MAX_PATTERN:
+            # Compiled patterns stay in re's cache (and a long one is costly to run on every row).
+            raise compiler.invalid(node.args[1], f"matchesPattern: the pattern is longer than {MAX_PATTERN} characters")
+        # The databases' regular expressions differ in detail, but a pattern that Python cannot
+        # compile is broken everywhere: refuse it here rather than as a database error mid-query.
+        try:
+            re.compile(str(pattern.value))
+        except (re.error, RecursionError, OverflowError) as error:
+            raise compiler.invalid(node.args[1], f"matchesPattern: '{pattern.value}' is not a valid regular "
+                                                  f"expression ({error})") from None
     # regexp_match has a spelling per dialect (REGEXP, ~); SQLAlchemy registers Python's re on SQLite.
     return Typed(args[0].sql.regexp_match(args[1].sql), BOOLEAN, _nullable(args))
 

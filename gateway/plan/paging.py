@@ -7,8 +7,6 @@ follows OData: null comes first in ascending order and last in descending order,
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import hashlib
 import math
@@ -23,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.errors import InvalidSkipToken
 from gateway.plan.dialects import DialectTraits
+from gateway.protect import signing
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,7 @@ class SortKey:
     sql: ColumnElement[Any]
     descending: bool
     nullable: bool
+    edm_type: str = ""  # what the values of the key are, to check those a $skiptoken brings back
 
 
 @dataclass(frozen=True)
@@ -84,24 +84,65 @@ def shape_of(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
 
-def encode(token: SkipToken) -> str:
+def encode(token: SkipToken, key: bytes) -> str:
     payload = {"k": [tag(value) for value in token.values], "t": token.remaining_top, "s": token.shape}
-    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+    return signing.sign(orjson.dumps(payload), key)
 
 
-def decode(text: str, shape: str, key_count: int) -> SkipToken:
+def decode(text: str, key: bytes, shape: str, keys: list[SortKey]) -> SkipToken:
+    """The token of a nextLink this service issued for this query, its values fit for `keys`."""
+    raw = signing.verify(text, key)
+    if raw is None:
+        raise InvalidSkipToken("the $skiptoken is not one this service issued (or it was changed); "
+                               "follow @odata.nextLink as given")
     try:
-        payload = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        payload = orjson.loads(raw)
         values = tuple(untag(item) for item in payload["k"])
         remaining = payload["t"]
         token_shape = payload["s"]
-    except (ValueError, KeyError, TypeError, IndexError, binascii.Error, InvalidOperation, orjson.JSONDecodeError):
+    except (ValueError, KeyError, TypeError, IndexError, InvalidOperation, orjson.JSONDecodeError):
         raise InvalidSkipToken("the $skiptoken is not one this service issued") from None
-    if token_shape != shape or len(values) != key_count:
+    if token_shape != shape or len(values) != len(keys):
         raise InvalidSkipToken("the $skiptoken belongs to a different query; follow @odata.nextLink as given")
-    if remaining is not None and (not isinstance(remaining, int) or remaining < 0):
+    if remaining is not None and (not isinstance(remaining, int) or isinstance(remaining, bool) or remaining < 0):
         raise InvalidSkipToken("the $skiptoken is not one this service issued")
+    # Signed tokens come from this service, but a key shared with another build (or a bug) must not
+    # put a value of the wrong type in front of the database: check each against its sort key.
+    for sort_key, value in zip(keys, values):
+        if not _fits(sort_key, value):
+            raise InvalidSkipToken("the $skiptoken holds a value that does not fit its sort key")
     return SkipToken(values, remaining, token_shape)
+
+
+# The Python values a sort key of each Edm type may be read back as: the driver's, for the column or
+# the expression (booleans sort as 0/1; SQLite gives dates computed by date() as text).
+_NUMBERS = (int, float, Decimal)
+_TEMPORAL = (dt.date, dt.time, str)
+_ACCEPTED: dict[str, tuple[type, ...]] = {
+    "Edm.String": (str,),
+    "Edm.Guid": (str,),
+    "Edm.Boolean": (int,),
+    "Edm.Int32": _NUMBERS,
+    "Edm.Int64": _NUMBERS,
+    "Edm.Decimal": _NUMBERS,
+    "Edm.Double": _NUMBERS,
+    "Edm.DateTimeOffset": _TEMPORAL,
+    "Edm.Date": _TEMPORAL,
+    "Edm.TimeOfDay": _TEMPORAL,
+}
+_ANY = (int, float, Decimal, str, dt.date, dt.time)  # an enum (an int), 'null', an unknown type
+
+
+def _fits(key: SortKey, value: object) -> bool:
+    if value is None:
+        return key.nullable
+    if isinstance(value, bool) or not isinstance(value, _ACCEPTED.get(key.edm_type, _ANY)):
+        return False  # booleans are read as 0/1, never as bool
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return False  # past every database's 64-bit integers
+    if isinstance(value, Decimal) and not value.is_finite():
+        return False
+    return not (isinstance(value, float) and key.edm_type != "Edm.Double" and not math.isfinite(value))
 
 
 def tag(value: object) -> list[object]:

@@ -108,7 +108,7 @@ def plan_read(
     )
     top = options.top
     if skiptoken is not None:
-        token = paging.decode(skiptoken, shape, len(sort_keys))
+        token = paging.decode(skiptoken, context.signing_key, shape, sort_keys)
         conditions.append(paging.after(sort_keys, token.values, context.dialect))
         top = token.remaining_top
     count_statement = None
@@ -136,11 +136,12 @@ def plan_read(
     return ReadPlan(entity, statement, count_statement, layout, expands, page_size if paged else None, remaining, shape)
 
 
-def next_token(plan: ReadPlan, last_row: Any) -> str:
+def next_token(plan: ReadPlan, last_row: Any, key: bytes) -> str:
+    """The $skiptoken that resumes after `last_row`, signed with the service's `key`."""
     start = plan.layout.sort_start
     values = tuple(last_row[start : start + plan.layout.sort_width])
     remaining = plan.remaining_top
-    return paging.encode(SkipToken(values, remaining, plan.shape))
+    return paging.encode(SkipToken(values, remaining, plan.shape), key)
 
 
 def _computed(
@@ -231,14 +232,14 @@ def _sort_keys(
             sql = case((sql, 1), (not_(sql), 0), else_=null())
         else:
             sql = _as_read(context, typed)
-        keys.append(SortKey(sql, item.descending, typed.nullable or typed.type == "Edm.Boolean"))
+        keys.append(SortKey(sql, item.descending, typed.nullable or typed.type == "Edm.Boolean", typed.type))
         if isinstance(item.expr, ast.MemberPath) and len(item.expr.steps) == 1:
             step = item.expr.steps[0]
             if isinstance(step, ast.PropertyStep):
                 sorted_properties.add(step.name)
     for name in scope.entity.key:
         if name not in sorted_properties:
-            keys.append(SortKey(scope.column(name), False, False))
+            keys.append(SortKey(scope.column(name), False, False, scope.entity.properties[name].type))
     return keys
 
 

@@ -20,6 +20,7 @@ from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.identity.access import SYSTEM, ServiceAccess
 from gateway.plan.dialects import DialectTraits
 from gateway.plan.types import sql_type
+from gateway.protect import signing
 
 
 @dataclass
@@ -34,6 +35,7 @@ class PlanContext:
     aliases: dict[str, object] = field(default_factory=dict)  # parameter aliases (@p) by name
     current_company: str = ""  # where a create goes when its body names no company
     writable_companies: tuple[str, ...] = ()  # where writes may go (the principal's companies)
+    signing_key: bytes = field(default_factory=signing.process_key)  # signs the $skiptoken of nextLinks
     _counter: count[int] = field(default_factory=count)
 
     def unique(self, stem: str) -> str:

@@ -22,6 +22,7 @@ class Typed:
     type: str
     nullable: bool = True
     literal: ast.Literal | None = None  # set when the expression is a plain literal
+    digits: int | None = None  # a decimal property: how many digits before the point its column holds
 
     @property
     def type_name(self) -> str | None:

@@ -23,6 +23,7 @@ _SQL_TYPES: dict[str, TypeEngine[Any]] = {
 }
 
 NUMERIC_TYPES = ("Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double")
+INTEGER_RANGES = {"Edm.Int32": (-(2**31), 2**31 - 1), "Edm.Int64": (-(2**63), 2**63 - 1)}
 # Wider of two numeric types, as OData's numeric promotion rules give it.
 _NUMERIC_RANK = {name: rank for rank, name in enumerate(NUMERIC_TYPES)}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
@@ -34,6 +34,7 @@ from gateway.edge.request_id import (
 )
 from gateway.errors import BadRequest, BatchTooLarge, ODataError, UnsupportedMediaType
 from gateway.principal import PRINCIPAL_SCOPE_KEY, request_principal
+from gateway.serialize.json import dumps
 from gateway.write.http import write_preferences
 from gateway.write.unit import CommitHook, WriteUnit
 
@@ -115,6 +116,8 @@ class BatchProcessor:
         while index < len(operations):
             operation = operations[index]
             if operation.group is None:
+                if dry_run:  # Prefer: tx=rollback on the batch covers its lone writes too, not only change sets
+                    operation = _rolled_back(operation)
                 outcome = await self._dispatch(request, operation, None, {})
                 outcomes.append(outcome)
                 index += 1
@@ -250,16 +253,45 @@ def _parse_json(body: bytes) -> list[Operation]:
         if not isinstance(item, dict) or "method" not in item or "url" not in item:
             raise BadRequest(f"batch request {position} needs at least method and url")
         payload = item.get("body")
+        group = item.get("atomicityGroup")
         operations.append(Operation(
             method=str(item["method"]).upper(),
             url=str(item["url"]),
-            headers={str(k): str(v) for k, v in (item.get("headers") or {}).items()},
-            body=b"" if payload is None else orjson.dumps(payload),
+            headers=_json_headers(position, item.get("headers")),
+            body=b"" if payload is None else dumps(payload),
             id=None if item.get("id") is None else str(item["id"]),
-            group=item.get("atomicityGroup"),
-            depends_on=list(item.get("dependsOn") or []),
+            group=None if group is None else str(group),
+            depends_on=_json_depends_on(position, item.get("dependsOn")),
         ))
     return operations
+
+
+def _json_headers(position: int, headers: Any) -> dict[str, str]:
+    """A request's "headers": an object of header names and values."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, dict):
+        raise BadRequest(f'batch request {position}: "headers" must be an object of header names and values')
+    return _checked_headers(f"batch request {position}", {str(name): str(value) for name, value in headers.items()})
+
+
+def _checked_headers(label: str, headers: dict[str, str]) -> dict[str, str]:
+    """Headers of a sub-request, which must be text that HTTP can carry (Latin-1), as in a real request."""
+    for name, value in headers.items():
+        try:
+            (name + value).encode("latin-1")
+        except UnicodeEncodeError:
+            raise BadRequest(f"{label}: header {name[:80]!r} holds characters HTTP headers cannot carry "
+                             "(only Latin-1)") from None
+    return headers
+
+
+def _json_depends_on(position: int, depends_on: Any) -> list[str]:
+    if depends_on is None:
+        return []
+    if not isinstance(depends_on, list):
+        raise BadRequest(f'batch request {position}: "dependsOn" must be an array of request ids')
+    return [str(item) for item in depends_on]
 
 
 def _json_response(outcomes: list[Outcome]) -> bytes:
@@ -304,7 +336,10 @@ def _http_part(part: Message, group: str | None) -> Operation:
     if not isinstance(raw, bytes):
         raise BadRequest("a batch part is not an HTTP request")
     head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
-    lines = head.decode("utf-8").split("\n")
+    try:
+        lines = head.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        raise BadRequest("a batch part's request line and headers are not UTF-8") from None
     request_line = lines[0].split(" ")
     if len(request_line) < 2:
         raise BadRequest(f"a batch part does not start with a request line: {lines[0][:80]!r}")
@@ -314,6 +349,7 @@ def _http_part(part: Message, group: str | None) -> Operation:
         if name.strip():
             headers[name.strip()] = value.strip()
     content_id = part.get("Content-ID") or headers.pop("Content-ID", None)
+    headers = _checked_headers(f"batch request {request_line[1][:80]!r}", headers)
     return Operation(request_line[0].upper(), request_line[1], headers, body.rstrip(b"\n"), content_id, group)
 
 
@@ -357,3 +393,11 @@ def _http_block(outcome: Outcome) -> bytes:
 def _error_outcome(operation: Operation, status: int, code: str, message: str) -> Outcome:
     body = orjson.dumps({"error": {"code": code, "message": message, "details": []}})
     return Outcome(operation, status, {"content-type": "application/json", "odata-version": "4.0"}, body)
+
+
+def _rolled_back(operation: Operation) -> Operation:
+    """The operation with `tx=rollback` added to its own Prefer header."""
+    headers = {name: value for name, value in operation.headers.items() if name.lower() != "prefer"}
+    own = [value for name, value in operation.headers.items() if name.lower() == "prefer"]
+    headers["Prefer"] = ", ".join([*own, "tx=rollback"])
+    return replace(operation, headers=headers)

@@ -14,10 +14,10 @@ from typing import Any
 
 from gateway.catalog.model import Catalog, Entity, Property
 from gateway.errors import BadRequest, InvalidValue, UnknownProperty, did_you_mean
+from gateway.plan.types import INTEGER_RANGES
 
 # F&O's empty date: what a date property holds when nothing was given.
 EMPTY_DATE = dt.date(1900, 1, 1)
-_INT_RANGES = {"Edm.Int32": (-(2**31), 2**31 - 1), "Edm.Int64": (-(2**63), 2**63 - 1)}
 
 
 
@@ -62,9 +62,9 @@ def parse_value(catalog: Catalog, prop: Property, raw: object) -> object:
         if prop.max_length is not None and len(raw) > prop.max_length:
             raise InvalidValue(f"{name} is longer than its MaxLength {prop.max_length} ({len(raw)})", target=name)
         return raw
-    if kind in _INT_RANGES:
+    if kind in INTEGER_RANGES:
         value = _number(name, raw)
-        low, high = _INT_RANGES[kind]
+        low, high = INTEGER_RANGES[kind]
         if value != int(value) or not low <= value <= high:
             raise InvalidValue(f"{name} must be a whole number from {low} to {high}", target=name)
         return int(value)

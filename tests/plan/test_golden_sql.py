@@ -78,7 +78,7 @@ def _compiled(case: str, entity_set: str, params: dict[str, str], dialect_name: 
     plan = plan_read(context, catalog.entities[entity_set], request.options, request.texts, (), 100, None)
     if values is not None:
         token_values = tuple(Decimal(v) if v[0].isdigit() else v for v in values.split("|"))
-        token = paging.encode(paging.SkipToken(token_values, None, plan.shape))
+        token = paging.encode(paging.SkipToken(token_values, None, plan.shape), context.signing_key)
         plan = plan_read(context, catalog.entities[entity_set], request.options, request.texts, (), 100, token)
     parts = []
     for label, statement in (("page", plan.statement), ("count", plan.count_statement)):

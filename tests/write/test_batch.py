@@ -67,6 +67,23 @@ def test_json_batch_with_reference_commits_the_group(client: TestClient, backend
     assert tuple(order) == (f"{tag}-1", "usmf")
 
 
+def test_tx_rollback_on_the_batch_covers_writes_outside_change_sets(
+    client: TestClient, backend: Backend, cleanup: list[str]
+) -> None:
+    """Prefer: tx=rollback on the $batch is a dry run of all of it, lone requests included (the fuzz
+    corpus found a lone POST kept)."""
+    tag = _tag()
+    cleanup.append(tag)
+    batch = {"requests": [
+        {"id": "a", "method": "POST", "url": "CustomersV3", "body": _customer(f"{tag}-1")},
+        {"id": "b", "method": "POST", "url": "CustomersV3", "atomicityGroup": "g", "body": _customer(f"{tag}-2")},
+    ]}
+    response = client.post("/data/$batch", json=batch, headers={"Prefer": "tx=rollback"})
+    assert response.status_code == 200, response.text
+    assert [item["status"] for item in response.json()["responses"]] == [201, 201]
+    assert _count_accounts(backend, tag) == 0
+
+
 def test_a_failing_change_leaves_nothing_of_its_group(client: TestClient, backend: Backend, cleanup: list[str]) -> None:
     tag = _tag()
     cleanup.append(tag)
