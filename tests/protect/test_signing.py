@@ -23,7 +23,7 @@ from gateway import cli
 from gateway.demo.generate import build_demo_database
 from gateway.protect import signing
 from gateway.settings import Settings, setting_names
-from tests.conftest import Backend, make_client
+from tests.conftest import Backend, bearer, make_client, server_arguments
 from tests.test_e2e_uvicorn import _command, _free_port, _wait_until_up
 from tests.test_errors import assert_odata_error
 
@@ -158,7 +158,8 @@ def test_next_links_work_across_the_workers_of_one_serve(tmp_path: Path) -> None
     environment = {key: value for key, value in os.environ.items() if not key.startswith("FNO_GATEWAY_")}
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [*_command(), "serve", "--db", url, "--port", str(port), "--workers", "2", "--dataverse-db", "none"],
+            [*_command(), "serve", "--db", url, "--port", str(port), "--workers", "2", "--dataverse-db", "none",
+             *server_arguments()],
             stdout=sink, stderr=subprocess.STDOUT, env=environment,
         )
     try:
@@ -168,7 +169,7 @@ def test_next_links_work_across_the_workers_of_one_serve(tmp_path: Path) -> None
         pages = 0
         while link and pages < 30:
             with httpx2.Client(timeout=30) as fresh:  # a new connection: the kernel picks the worker
-                response = fresh.get(link, headers={"Prefer": "odata.maxpagesize=3"})
+                response = fresh.get(link, headers={"Prefer": "odata.maxpagesize=3", **bearer()})
             assert response.status_code == 200, response.text
             link = response.json().get("@odata.nextLink")
             pages += 1
