@@ -43,7 +43,10 @@ from gateway.identity.tokens import TokenPolicy, TokenVerifier, ensure_dev_key
 from gateway.identity.visible import PerAccess
 from gateway.principal import principal_of
 from gateway.protect import signing
-from gateway.protect.limits import ExpressionLimits
+from gateway.protect.cancel import database_error, install as install_protection
+from gateway.protect.expressions import ExpressionLimits
+from gateway.protect.limits import ProtectionLimits
+from gateway.protect.middleware import ProtectionMiddleware
 from gateway.read import ReadService, handle_read
 from gateway.serialize.csdl import metadata_json, metadata_xml
 from gateway.settings import Settings, dataverse_db_url
@@ -69,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     create_audit_table(engine)  # a new database gets the audit log (idempotent)
     authenticator = open_authenticator(settings, _companies(catalog, engine, settings))
     protection: dict[str, Any] = {  # the same limits and token key on every service
-        "limits": ExpressionLimits(settings.max_expression_nodes, settings.max_expression_depth),
+        "expression_limits": ExpressionLimits(settings.max_expression_nodes, settings.max_expression_depth),
         "signing_key": signing.key_from_setting(settings.signing_key),
     }
     services = [_Service(ReadService(catalog, engine, "fno", settings.max_page_size, SERVICE_PREFIX,
@@ -103,12 +106,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             worker.stop()
 
     prefixes = tuple(service.read.prefix for service in services)
+    limits = ProtectionLimits.from_settings(settings)  # service protection (gateway/protect/)
+    for service in services:
+        service.read = replace(service.read, limits=limits.request)
+    for protected in {id(service.read.engine): service.read.engine for service in services}.values():
+        install_protection(protected, limits.statement_timeout)
     edge = [Middleware(EdgeMiddleware), *filter(None, [cors_middleware(settings.cors_origins)])]
     app = EdgeStarlette(
         edge=edge,  # outside even the 500 handler: every answer gets the request id and the headers
         lifespan=lifespan,
         routes=[route for service in services for route in service.routes()],
-        middleware=[Middleware(AuthenticationMiddleware, authenticator=authenticator, prefixes=prefixes)],
+        middleware=[Middleware(AuthenticationMiddleware, authenticator=authenticator, prefixes=prefixes),
+                    Middleware(ProtectionMiddleware, limits=limits, prefixes=prefixes)],
         exception_handlers={
             ODataError: _error_response,
             DBAPIError: _error_response,
@@ -280,6 +289,8 @@ async def _error_response(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ODataError):
         return _payload_response(exc)
     if isinstance(exc, DBAPIError):
+        if (stopped := database_error(exc)) is not None:  # a statement timeout or a cancelled query
+            return _payload_response(stopped)
         first_line = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
         if exc.connection_invalidated or (isinstance(exc, OperationalError) and exc.statement is None):
             log.warning("database unavailable: %s", first_line)

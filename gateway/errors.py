@@ -73,6 +73,18 @@ class InvalidSkipToken(BadRequest):
     code = "InvalidSkipToken"
 
 
+class QueryLimitExceeded(BadRequest):
+    """A request over a per-request cost limit: $top above --max-top, $expand deeper than --max-expand-depth."""
+
+    code = "QueryLimitExceeded"
+
+
+class ResultTooLarge(BadRequest):
+    """An answer that would carry more expanded rows than --max-expanded-rows (counted as written)."""
+
+    code = "ResultTooLarge"
+
+
 # ---------------------------------------------------------------- other client errors
 class Unauthorized(ODataError):
     """No credentials, or credentials that do not prove who is asking (401 with a Bearer challenge)."""
@@ -105,6 +117,18 @@ class NotAcceptable(ODataError):
     code = "NotAcceptable"
 
 
+class UriTooLong(ODataError):
+    status = 414
+    code = "UriTooLong"
+
+
+class TooManyRequests(ODataError):
+    """Service protection: a principal over its requests, execution time or concurrency (Retry-After says when)."""
+
+    status = 429
+    code = "TooManyRequests"
+
+
 # ---------------------------------------------------------------- server side
 class NotImplemented_(ODataError):
     status = 501
@@ -114,6 +138,20 @@ class NotImplemented_(ODataError):
 class DatabaseUnavailable(ODataError):
     status = 503
     code = "DatabaseUnavailable"
+
+
+class ServerBusy(ODataError):
+    """Every request slot is taken and the wait queue is full or waited too long (Retry-After says when)."""
+
+    status = 503
+    code = "ServerBusy"
+
+
+class StatementTimeout(ODataError):
+    """A query ran longer than --statement-timeout and the database cancelled it."""
+
+    status = 503
+    code = "StatementTimeout"
 
 
 # ---------------------------------------------------------------- writes

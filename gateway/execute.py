@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from gateway.catalog.model import Catalog, Entity
+from gateway.errors import ResultTooLarge
 from gateway.negotiate import FORMATTED_VALUE
 from gateway.plan.query import (
     ExpandPlan,
@@ -23,6 +24,7 @@ from gateway.plan.query import (
     next_token,
 )
 from gateway.plan.scope import EntityScope, PlanContext
+from gateway.protect.budget import ExpandBudget
 from gateway.resource import key_url
 from gateway.serialize.values import JsonFormat, converter, etag
 
@@ -117,9 +119,11 @@ class PageReader:
     """
 
     def __init__(
-        self, engine: Engine, context: PlanContext, plan: ReadPlan, json_format: JsonFormat, service_root: str = ""
+        self, engine: Engine, context: PlanContext, plan: ReadPlan, json_format: JsonFormat, service_root: str = "",
+        budget: ExpandBudget | None = None,
     ) -> None:
         self.plan = plan
+        self.budget = budget
         self.context = context
         self.json_format = json_format
         self.service_root = service_root
@@ -133,14 +137,26 @@ class PageReader:
             streaming = self._connection.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS)
             self._result = streaming.execute(plan.statement)
             self._first = self._result.fetchmany(CHUNK_ROWS)
+            self._shaper = RowShaper(plan.entity, plan.layout, context.catalog, json_format, service_root)
+            # The first chunk is expanded now, so that a refused expansion is still an error response.
+            room = len(self._first) if plan.page_size is None else plan.page_size
+            self._first_shaped = self._shape(self._first[:room]) if plan.expands and self._first else None
         except BaseException:
             self.close()
             raise
 
+    def _shape(self, taken: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        shaped = [self._shaper(row) for row in taken]
+        for expand in self.plan.expands:
+            _expand(self._expander(), self.context, expand, self.plan.layout, taken, shaped, self.json_format,
+                    self.service_root, self.budget)
+        if self.json_format.formatted_values:
+            label_lookups(self._expander(), self.context, self.plan.entity, shaped)
+        return shaped
+
     def chunks(self) -> Iterator[list[dict[str, Any]]]:
         """Shaped rows, a chunk at a time; sets `next_skiptoken` when the page is full and more rows exist."""
         plan = self.plan
-        shaper = RowShaper(plan.entity, plan.layout, self.context.catalog, self.json_format, self.service_root)
         served = 0
         last_row: Sequence[Any] | None = None
         rows = self._first
@@ -151,12 +167,18 @@ class PageReader:
                     self.next_skiptoken = next_token(plan, last_row, self.context.signing_key)
                     break
                 taken = rows[:room]
-                shaped = [shaper(row) for row in taken]
-                for expand in plan.expands:
-                    _expand(self._expander(), self.context, expand, plan.layout, taken, shaped, self.json_format,
-                            self.service_root)
-                if self.json_format.formatted_values:
-                    label_lookups(self._expander(), self.context, plan.entity, shaped)
+                if served == 0 and self._first_shaped is not None:
+                    shaped = self._first_shaped
+                else:
+                    try:
+                        shaped = self._shape(taken)
+                    except ResultTooLarge:
+                        if last_row is None:
+                            raise
+                        # Over the expand budget after the first chunk: the page ends here, and its
+                        # nextLink resumes after the last row served.
+                        self.next_skiptoken = next_token(plan, last_row, self.context.signing_key)
+                        break
                 served += len(taken)
                 last_row = taken[-1]
                 yield shaped
@@ -235,9 +257,18 @@ def _expand(
     parent_objects: list[dict[str, Any]],
     json_format: JsonFormat,
     service_root: str,
+    budget: ExpandBudget | None = None,
+    weights: Sequence[int] | None = None,
+    path: str = "",
 ) -> None:
+    """Expand `plan.nav` under the parents. With a budget, every child row counts as often as it will
+    be written (`weights`: how often each parent is), before the level below is read."""
     positions = [parent_layout.read.index(name) for name in plan.nav.link]
     links = [tuple(row[position] for position in positions) for row in parent_rows]
+    path = f"{path}/{plan.nav.name}" if path else plan.nav.name
+    link_weights: dict[tuple[Any, ...], int] = defaultdict(int)
+    for link, weight in zip(links, weights if weights is not None else [1] * len(links)):
+        link_weights[link] += weight
     unique_links = list(dict.fromkeys(links))
     children: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     counts: dict[tuple[Any, ...], int] = {}
@@ -252,12 +283,16 @@ def _expand(
         if plan.mode == "count":
             continue  # Nav/$count: the count is all that is asked for
         child_rows = connection.execute(child_statement(context, plan, batch)).all()
+        child_weights = [link_weights[tuple(row[link_start : link_start + len(positions)])] for row in child_rows]
+        if budget is not None:
+            budget.take(sum(child_weights), path)
         if plan.mode == "ref":
             child_objects = [shaper.reference(row) for row in child_rows]
         else:
             child_objects = [shaper(row) for row in child_rows]
             for nested in plan.children:
-                _expand(connection, context, nested, plan.layout, child_rows, child_objects, json_format, service_root)
+                _expand(connection, context, nested, plan.layout, child_rows, child_objects, json_format, service_root,
+                        budget, child_weights, path)
         for row, shaped in zip(child_rows, child_objects):
             children[tuple(row[link_start : link_start + len(positions)])].append(shaped)
     name = plan.nav.name

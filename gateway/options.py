@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from gateway.errors import InvalidQueryOption, NotImplemented_, SyntaxError_, caret
 from gateway.plan.query import OptionTexts
-from gateway.protect.limits import ExpressionLimits, check_limits
+from gateway.protect.expressions import ExpressionLimits, check_limits
 from grammar import ast
 from grammar.parser import ODataSyntaxError, parse
 

@@ -26,9 +26,12 @@ from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
 from gateway.plan.query import Layout, plan_read
 from gateway.plan.scope import EntityScope, PlanContext
+from gateway.protect.budget import ExpandBudget
+from gateway.protect.cost import check_options
+from gateway.protect.limits import RequestLimits
 from gateway.principal import company_scope, current_company, principal_of
 from gateway.protect import signing
-from gateway.protect.limits import ExpressionLimits
+from gateway.protect.expressions import ExpressionLimits
 from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter
@@ -89,14 +92,16 @@ class ReadService:
     prefix: str  # the mount path of the service, e.g. "/data"
     write_hook: CommitHook | None = None  # dual-write's live sync, when the service has mapped entities
     audit: Auditor | None = None  # who wrote what: the audit log (gateway/audit/)
-    limits: ExpressionLimits = ExpressionLimits()  # how large and deep a query option may be
+    expression_limits: ExpressionLimits = ExpressionLimits()  # how large and deep a query option may be
     signing_key: bytes = field(default_factory=signing.process_key)  # signs the $skiptoken of nextLinks
+    limits: RequestLimits = RequestLimits()  # service protection: what one request may ask for
 
 
 async def handle_read(service: ReadService, request: Request, resource_path: str) -> Response:
     timings = Timings()
-    query = parse_query(request.scope["query_string"].decode("latin-1"), service.limits)
+    query = parse_query(request.scope["query_string"].decode("latin-1"), service.expression_limits)
     segments = _parse_path(resource_path)
+    check_options(query.options, service.limits)
     timings.mark("parse")
     fmt = json_format(request.headers.get("accept"), query.format)
     preferences = parse_prefer(request.headers.getlist("prefer"))
@@ -200,7 +205,7 @@ def _respond(
         cacheable=_cacheable(request),
     )
     timings.mark("plan")
-    reader = PageReader(service.engine, context, plan, fmt, base)
+    reader = PageReader(service.engine, context, plan, fmt, base, ExpandBudget(service.limits.expanded_rows))
     timings.mark("db")  # the count and the first chunk; the rest streams after the headers
     headers["Server-Timing"] = timings.header()
     headers["Content-Type"] = content_type(fmt)

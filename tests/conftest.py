@@ -118,6 +118,10 @@ def sqlite_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend
 
 def make_client(backend: Backend, headers: dict[str, str] | None = None, **settings: object) -> TestClient:
     settings.setdefault("dev_key", str(TEST_DEV_KEY))
+    # The suite sends tens of thousands of requests as one principal within minutes: the per-principal
+    # request and execution-time windows are off unless a test sets them (tests/protect/ does).
+    settings.setdefault("rate_requests", 0)
+    settings.setdefault("rate_execution_seconds", 0.0)
     app = create_app(Settings(db=backend.url, **settings))  # type: ignore[arg-type]
     return client_for(app, headers)
 

@@ -38,3 +38,16 @@ def test_every_setting_is_documented() -> None:
     for name in setting_names():
         assert f"`--{name.replace('_', '-')}`" in README, name
         assert HELP[name]
+
+
+def _error_classes(base: type) -> list[type]:
+    return [cls for sub in base.__subclasses__() for cls in (sub, *_error_classes(sub))]
+
+
+def test_every_error_code_is_in_the_errors_table() -> None:
+    import gateway.app  # noqa: F401 - every error class is imported by now
+    from gateway.errors import ODataError
+
+    table = README.split("## Errors", 1)[1].split("\n## ", 1)[0]
+    for cls in _error_classes(ODataError):
+        assert f"`{cls.code}`" in table, f"{cls.__name__} ({cls.code}) is not in README's Errors table"

@@ -117,7 +117,8 @@ DEEP_EXPAND = "SalesOrders($top=1;$expand=Customer($expand=" * 100 + "SalesOrder
 
 def test_expand_deeper_than_json_can_be_written_is_a_400(sqlite_backend: Backend) -> None:
     """With the limits raised, 200 levels of $expand reach orjson's 255 levels (a TypeError inside)."""
-    with make_client(sqlite_backend, max_expression_depth=10**6, max_expression_nodes=10**7) as client:
+    with make_client(sqlite_backend, max_expression_depth=10**6, max_expression_nodes=10**7,
+                     max_expand_depth=10**6, max_url_length=10**6) as client:
         one = CUSTOMERS + "(dataAreaId='usmf',CustomerAccount='US-001')"
         error = assert_odata_error(client.get(one, params={"$expand": DEEP_EXPAND}), 400, "BadRequest")
         assert "255 levels" in error["message"]

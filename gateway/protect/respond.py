@@ -1,0 +1,18 @@
+"""Errors answered by middleware, before any route runs, in the OData error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gateway.errors import ODataError
+
+
+async def send_error(send: Any, error: ODataError) -> None:
+    body = orjson.dumps(error.payload())
+    headers = [(b"content-type", b"application/json"), (b"odata-version", b"4.0"),
+               (b"content-length", str(len(body)).encode())]
+    headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
