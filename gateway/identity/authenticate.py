@@ -9,19 +9,17 @@ again.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from gateway.errors import Unauthorized
 from gateway.identity.access import assignment_companies, compile_access
 from gateway.identity.config import Assignment, Holder, SecurityConfig, hash_api_key
 from gateway.identity.tokens import TokenVerifier
 from gateway.principal import PRINCIPAL_SCOPE_KEY, Principal
+from gateway.protect.respond import is_served, send_error
+from grammar.cache import BoundedCache
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 USER_CLAIMS = ("oid", "sub", "upn", "preferred_username", "email", "unique_name")
@@ -54,8 +52,8 @@ class Authenticator:
         self._users = {user.id.lower(): user for user in config.users}
         self._applications = {application.client_id.lower(): application for application in config.applications}
         self._api_keys = {key.sha256: key for key in config.api_keys}
-        self._principals: OrderedDict[tuple[object, ...], Principal] = OrderedDict()
-        self._lock = threading.Lock()
+        # Principals are compiled once per identity and role set, then shared (bounded: names are few).
+        self._principals: BoundedCache[Principal] = BoundedCache(10_000, 16 << 20, lambda key, value: 2048)
 
     def principal(self, headers: dict[str, str]) -> Principal:
         authorization = headers.get("authorization", "")
@@ -97,25 +95,19 @@ class Authenticator:
 
     def _principal(self, kind: Any, name: str, holder: Holder, token_roles: tuple[str, ...],
                    object_id: str = "") -> Principal:
-        """Principals are compiled once per identity and role set (a handful), then shared."""
-        key = (kind, name, token_roles, object_id)
-        with self._lock:
-            cached = self._principals.get(key)
-            if cached is not None:
-                self._principals.move_to_end(key)
-                return cached
-        assignments = holder.assignments() + [Assignment(role=role, companies=holder.companies) for role in token_roles
-                                              if role not in {a.role for a in holder.assignments()}]
+        return self._principals.get((kind, name, token_roles, object_id),
+                                    lambda: self._compile(kind, name, holder, token_roles, object_id))
+
+    def _compile(self, kind: Any, name: str, holder: Holder, token_roles: tuple[str, ...],
+                 object_id: str) -> Principal:
+        assignments = holder.assignments()
+        held = {assignment.role for assignment in assignments}
+        assignments += [Assignment(role=role, companies=holder.companies) for role in token_roles if role not in held]
         companies = assignment_companies(self.config, assignments, self.every_company)
         default = (holder.default_company or self.default_company).lower()
         if default not in companies and companies:
             default = companies[0]
-        principal = Principal(name, companies, default, compile_access(self.config, assignments), kind, object_id)
-        with self._lock:
-            self._principals[key] = principal
-            if len(self._principals) > 10_000:
-                self._principals.popitem(last=False)
-        return principal
+        return Principal(name, companies, default, compile_access(self.config, assignments), kind, object_id)
 
 
 class AuthenticationMiddleware:
@@ -127,7 +119,7 @@ class AuthenticationMiddleware:
         self.prefixes = prefixes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or PRINCIPAL_SCOPE_KEY in scope or not self._served(scope["path"]):
+        if scope["type"] != "http" or PRINCIPAL_SCOPE_KEY in scope or not is_served(scope["path"], self.prefixes):
             await self.app(scope, receive, send)
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
@@ -138,15 +130,7 @@ class AuthenticationMiddleware:
             return
         await self.app(scope, receive, send)
 
-    def _served(self, path: str) -> bool:
-        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.prefixes)
-
     async def _refuse(self, error: Unauthorized, send: Any, had_credentials: bool) -> None:
-        body = orjson.dumps(error.payload())
         challenge = self.authenticator.challenge.header(error if had_credentials else None)
-        await send({"type": "http.response.start", "status": 401, "headers": [
-            (b"content-type", b"application/json"), (b"odata-version", b"4.0"),
-            (b"www-authenticate", challenge.encode("latin-1", "replace")),
-            (b"content-length", str(len(body)).encode()),
-        ]})
-        await send({"type": "http.response.body", "body": body})
+        error.headers["WWW-Authenticate"] = challenge.encode("latin-1", "replace").decode("latin-1")
+        await send_error(send, error)

@@ -126,8 +126,7 @@ def load_security(folder: str | Path = DEFAULT_SECURITY) -> SecurityConfig:
             continue
         assert document is not None
         parts.append((document, part))
-        for name in ("roles",):
-            merged.setdefault(name, {}).update(getattr(part, name))  # type: ignore[union-attr]
+        merged.setdefault("roles", {}).update(part.roles)  # type: ignore[union-attr]
         for name in ("users", "applications", "api_keys"):
             merged.setdefault(name, []).extend(getattr(part, name))  # type: ignore[union-attr]
         for name in ("anonymous_role", "token_roles"):

@@ -14,7 +14,6 @@ import json
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.errors import Unauthorized
+from grammar.cache import BoundedCache, text_weight
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 DEV_KEY_ID = "fno-gateway-dev"
@@ -77,33 +77,15 @@ class TokenVerifier:
     def __init__(self, policy: TokenPolicy, cache_bytes: int = 4 << 20) -> None:
         self.policy = policy
         self.keys = KeySet(policy.jwks)
-        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._cache_bytes = 0
-        self._cache_limit = cache_bytes
-        self._lock = threading.Lock()
+        # Verified claims by token text (a refused token raises, so it is never kept).
+        self._verified: BoundedCache[dict[str, Any]] = BoundedCache(10_000, cache_bytes, text_weight(2))
 
     def claims(self, token: str) -> dict[str, Any]:
         """The verified claims of a token, or Unauthorized saying what is wrong with it."""
-        now = time.time()
-        with self._lock:
-            cached = self._cache.get(token)
-            if cached is not None:
-                if float(cached.get("exp", 0)) + self.policy.clock_skew > now:
-                    self._cache.move_to_end(token)
-                    return cached
-                self._forget(token)
-        claims = self._verify(token)
-        with self._lock:
-            if token not in self._cache:
-                self._cache[token] = claims
-                self._cache_bytes += len(token) * 2 + 512
-                while self._cache_bytes > self._cache_limit and self._cache:
-                    self._forget(next(iter(self._cache)))
+        claims = self._verified.get(token, lambda: self._verify(token))
+        if float(claims.get("exp", 0)) + self.policy.clock_skew <= time.time():
+            return self._verify(token)  # expired since it was kept: raises, saying so
         return claims
-
-    def _forget(self, token: str) -> None:
-        if self._cache.pop(token, None) is not None:
-            self._cache_bytes -= len(token) * 2 + 512
 
     def _verify(self, token: str) -> dict[str, Any]:
         try:

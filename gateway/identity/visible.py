@@ -5,13 +5,12 @@ distinct access (a handful of role sets), not per request.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from gateway.catalog.model import Catalog
 from gateway.identity.access import ServiceAccess
+from grammar.cache import BoundedCache
 
 T = TypeVar("T")
 
@@ -36,19 +35,8 @@ class PerAccess(Generic[T]):
 
     def __init__(self, build: Callable[[Catalog], T], size: int = 64) -> None:
         self._build = build
-        self._values: OrderedDict[object, T] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
+        # A $metadata document is some hundred KB: the entry count is the bound that matters.
+        self._values: BoundedCache[T] = BoundedCache(size, size << 20, lambda key, value: 1 << 20)
 
     def get(self, catalog: Catalog, access: ServiceAccess) -> T:
-        key = access.access.key
-        with self._lock:
-            if key in self._values:
-                self._values.move_to_end(key)
-                return self._values[key]
-        value = self._build(visible_catalog(catalog, access))
-        with self._lock:
-            self._values[key] = value
-            if len(self._values) > self._size:
-                self._values.popitem(last=False)
-        return value
+        return self._values.get(access.access.key, lambda: self._build(visible_catalog(catalog, access)))

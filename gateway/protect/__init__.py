@@ -8,7 +8,7 @@ statement timeouts.
     cost.py        what one request may ask for: URL length (414), $top, $expand depth (400)
     budget.py      how many expanded rows one response may carry (400 ResultTooLarge, or a cut page)
     cancel.py      statement timeouts per database, and cancelling a query when its client goes away
-    respond.py     an error answered from middleware, in the OData error shape
+    respond.py     what the middleware share: the paths they guard, errors in the OData error shape
 
 All state is in-process: with N uvicorn workers each keeps its own windows and slots, so the
 effective per-principal limits are N times the configured ones.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.errors import InvalidQueryOption
+from gateway.settings import Settings
 from grammar import ast
 
 # Transformations of one $apply sequence: each reads the result of the one before it, so each is
@@ -25,8 +26,8 @@ _SEQUENCED = (
 
 @dataclass(frozen=True)
 class ExpressionLimits:
-    max_nodes: int = 10000
-    max_depth: int = 32
+    max_nodes: int = Settings.max_expression_nodes
+    max_depth: int = Settings.max_expression_depth
 
 
 def check_limits(label: str, tree: Any, limits: ExpressionLimits, aliases: dict[str, Any] | None = None) -> None:

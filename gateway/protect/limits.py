@@ -1,4 +1,4 @@
-"""The protection limits, read once from the settings."""
+"""The protection limits, read once from the settings (their defaults are the settings' defaults)."""
 
 from __future__ import annotations
 
@@ -11,28 +11,28 @@ from gateway.settings import Settings
 class PrincipalLimits:
     """Per principal, as F&O and Dataverse document them (0 switches a limit off)."""
 
-    window_seconds: float = 300.0
-    requests: int = 6000
-    execution_seconds: float = 1200.0
-    concurrency: int = 52
+    window_seconds: float = Settings.rate_window_seconds
+    requests: int = Settings.rate_requests
+    execution_seconds: float = Settings.rate_execution_seconds
+    concurrency: int = Settings.principal_concurrency
 
 
 @dataclass(frozen=True)
 class GateLimits:
-    slots: int = 4  # requests served at once (0: no gate)
-    queue: int = 64
-    wait_seconds: float = 10.0
-    share: float = 0.5  # of the slots and the queue, per principal
+    slots: int = Settings.concurrency_limit  # requests served at once (0: no gate)
+    queue: int = Settings.queue_limit
+    wait_seconds: float = Settings.queue_wait_seconds
+    share: float = Settings.principal_share  # of the slots and the queue, per principal
 
 
 @dataclass(frozen=True)
 class RequestLimits:
     """What one request may ask for."""
 
-    url_length: int = 8192
-    top: int = 100000
-    expand_depth: int = 4
-    expanded_rows: int = 100000
+    url_length: int = Settings.max_url_length
+    top: int = Settings.max_top
+    expand_depth: int = Settings.max_expand_depth
+    expanded_rows: int = Settings.max_expanded_rows
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class ProtectionLimits:
     principal: PrincipalLimits
     gate: GateLimits
     request: RequestLimits
-    statement_timeout: float = 30.0
+    statement_timeout: float = Settings.statement_timeout
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProtectionLimits:

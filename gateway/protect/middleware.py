@@ -22,7 +22,7 @@ from gateway.protect.cancel import QueryGuard, current_guard
 from gateway.protect.cost import check_url_length
 from gateway.protect.gate import Busy, FairGate
 from gateway.protect.limits import ProtectionLimits
-from gateway.protect.respond import send_error
+from gateway.protect.respond import is_served, send_error
 from gateway.protect.window import PrincipalWindows
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -47,7 +47,7 @@ class ProtectionMiddleware:
         self.gate = FairGate(limits.gate)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or "fno.unit" in scope or not self._served(scope["path"]):
+        if scope["type"] != "http" or "fno.unit" in scope or not is_served(scope["path"], self.prefixes):
             await self.app(scope, receive, send)  # $batch sub-requests run inside their batch's slot
             return
         try:
@@ -122,6 +122,3 @@ class ProtectionMiddleware:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
-
-    def _served(self, path: str) -> bool:
-        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.prefixes)

@@ -1,4 +1,5 @@
-"""Errors answered by middleware, before any route runs, in the OData error shape."""
+"""What the middleware share: which paths they guard, and errors answered before any route runs,
+in the OData error shape."""
 
 from __future__ import annotations
 
@@ -16,3 +17,8 @@ async def send_error(send: Any, error: ODataError) -> None:
     headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in error.headers.items()]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def is_served(path: str, prefixes: tuple[str, ...]) -> bool:
+    """The path is one of the services (a prefix, or below it), not some other URL."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
