@@ -26,6 +26,7 @@ from gateway.catalog.model import Catalog
 from gateway.dataverse.schema import create_store
 from gateway.db import make_engine
 from gateway.dualwrite.live import LiveSync
+from gateway.dualwrite.recovery import recover_at_start
 from gateway.dualwrite.service import DualWrite, Limits
 from gateway.dualwrite.store import control_metadata
 from gateway.dualwrite.worker import Worker
@@ -33,7 +34,8 @@ from gateway.edge.cors import cors_middleware
 from gateway.edge.middleware import EdgeMiddleware
 from gateway.edge.request_id import request_id_of
 from gateway.edge.stack import EdgeStarlette
-from gateway.errors import BadRequest, DatabaseUnavailable, MethodNotAllowed, ODataError, ServiceMisconfigured
+from gateway.errors import (BadRequest, DatabaseBusy, DatabaseUnavailable, MethodNotAllowed, ODataError,
+                            ServiceMisconfigured)
 from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
 from gateway.identity.access import ServiceAccess
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if app_state["dualwrite"] is not None:  # before the first request: what a killed process left
+            recover_at_start(app_state["dualwrite"])
         if worker is not None:
             worker.start()
         yield
@@ -282,6 +286,8 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
 # "Expression tree is too large"; PostgreSQL: "stack depth limit exceeded"; MariaDB: "Thread stack
 # overrun") or that a value of the request is impossible (overflow, an invalid regular expression).
 _TOO_LARGE = ("too large", "too many", "too complex", "too deep", "stack overflow", "stack depth", "stack overrun")
+# Lock waits that ran out, and deadlocks (SQLite, PostgreSQL, MariaDB): the transaction was rolled back whole.
+_LOCKED = ("database is locked", "lock timeout", "deadlock", "lock wait timeout", "could not obtain lock")
 _BAD_VALUE = ("out of range", "overflow", "invalid regular expression", "from regexp")
 
 
@@ -296,6 +302,9 @@ async def _error_response(request: Request, exc: Exception) -> Response:
             log.warning("database unavailable: %s", first_line)
             return _payload_response(DatabaseUnavailable("the database is not reachable; try again shortly"))
         lowered = first_line.lower()
+        if isinstance(exc, OperationalError) and any(words in lowered for words in _LOCKED):
+            return _payload_response(DatabaseBusy(f"the database stayed locked by another writer ({first_line}); "
+                                                  "nothing was written, try again", headers={"Retry-After": "1"}))
         if any(words in lowered for words in _TOO_LARGE):
             return _payload_response(BadRequest(f"the database refused the query as too large: {first_line}"))
         if isinstance(exc, DataError) or any(words in lowered for words in _BAD_VALUE):

@@ -147,6 +147,14 @@ class ServerBusy(ODataError):
     code = "ServerBusy"
 
 
+class DatabaseBusy(ODataError):
+    """A lock the request needed stayed taken past the lock wait (or the database saw a deadlock):
+    nothing was written; the same request may simply be sent again."""
+
+    status = 503
+    code = "DatabaseBusy"
+
+
 class StatementTimeout(ODataError):
     """A query ran longer than --statement-timeout and the database cancelled it."""
 

@@ -4,9 +4,9 @@ The hook runs when the originating write unit is about to commit:
 1. changes of Running maps are applied to the other side in one transaction (the other side's
    triggers are suppressed: nothing echoes back); Paused maps get the change queued instead;
 2. an intent record is written on both sides, then the other side commits first;
-3. the originating side commits. If it fails, the other side is compensated (put back as it was)
-   and the event is logged. If the process dies between the two commits, recovery finds the intent
-   without its originating twin and compensates.
+3. the originating side commits. If it fails, the other side is compensated (given the origin's
+   current state back) and the event is logged. If the process dies between the two commits,
+   recovery decides the intent (gateway/dualwrite/recovery.py).
 A refusal on the other side (validation, constraint, lock timeout, database down) raises SyncError,
 and the originating unit rolls back: the client gets the map's name and the reason.
 """
@@ -14,6 +14,7 @@ and the originating unit rolls back: the client gets the map's name and the reas
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -25,7 +26,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.dualwrite.apply import Applied, LookupCache, SyncError
 from gateway.dualwrite.maps import Side, TableMap, other
-from gateway.dualwrite.service import DualWrite, encode_undo
+from gateway.dualwrite.recovery import ORIGIN_MARKER, Recovery, Synced, encode_undo
+from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.store import (
     PAUSED,
     RUNNING,
@@ -41,6 +43,8 @@ from gateway.dualwrite.store import (
 )
 from gateway.errors import DatabaseUnavailable, ODataError
 from gateway.write.unit import Change, WriteUnit
+
+log = logging.getLogger("fno_gateway.dualwrite")
 
 
 class LiveLimitExceeded(ODataError):
@@ -64,10 +68,38 @@ class LiveSync:
         return entity_set in self.maps
 
     def begin(self, unit: WriteUnit) -> None:
+        if self.side == "fo" and self.dual.endpoint("dv").engine.dialect.name == "sqlite":
+            # One lock order where a writer holds a whole database: Dataverse's before F&O's, the order a
+            # Dataverse-side write takes them in (its own, then F&O's for the sync and the audit). Opposite
+            # orders would let two writers syncing opposite ways each hold one and wait out the busy timeout.
+            self._open_target(unit)
         unit.hook_state["suppress"] = suppress_capture(unit.connection)
+
+    def _open_target(self, unit: WriteUnit) -> None:
+        """The other side's unit, now, with its capture suppressed (the first write takes its lock)."""
+        endpoint = self.dual.endpoint(other(self.side))
+        try:
+            target = WriteUnit(endpoint.engine, endpoint.catalog, dry_run=unit.dry_run)
+        except DBAPIError:
+            return  # not reachable: the sync says so when it runs
+        try:
+            unit.hook_state["target"] = (target, suppress_capture(target.connection))
+        except DBAPIError:
+            target.abandon()  # locked past the busy timeout: the sync tries again when it runs
 
     # ------------------------------------------------------------------ before the originating commit
     def before_commit(self, unit: WriteUnit) -> Callable[[BaseException], None] | None:
+        try:
+            return self._before_commit(unit)
+        finally:
+            self._let_go(unit)  # a unit opened early that nothing was pushed to
+
+    def _let_go(self, unit: WriteUnit) -> None:
+        opened = unit.hook_state.pop("target", None)
+        if opened is not None:
+            opened[0].abandon()
+
+    def _before_commit(self, unit: WriteUnit) -> Callable[[BaseException], None] | None:
         end_suppression(unit.connection, unit.hook_state.pop("suppress"))
         try:
             states = self.dual.states()
@@ -104,12 +136,13 @@ class LiveSync:
         towards = other(self.side)
         endpoint = self.dual.endpoint(towards)
         first_map = live[0][0]
+        target, suppressed = unit.hook_state.pop("target", (None, None))
         try:
-            target = WriteUnit(endpoint.engine, endpoint.catalog, dry_run=unit.dry_run)
+            target = target or WriteUnit(endpoint.engine, endpoint.catalog, dry_run=unit.dry_run)
         except DBAPIError as error:
             self._log(unit, first_map, live[0][1], "DatabaseUnavailable", str(error.orig))
             raise SyncError(first_map, towards, f"the {endpoint.label} database is not reachable", 503) from None
-        applied: list[tuple[TableMap, Applied]] = []
+        applied: list[tuple[TableMap, Synced]] = []
         cache = LookupCache()
         token = str(uuid.uuid4())
         current = first_map
@@ -117,20 +150,21 @@ class LiveSync:
         try:
             with target:
                 bound_lock_waits(target.connection, self.dual.limits.lock_wait_seconds)
-                suppressed = suppress_capture(target.connection)
+                suppressed = suppressed or suppress_capture(target.connection)
                 for table_map, change in live:
                     current, current_change = table_map, change
                     result = self._apply(unit, target, table_map, change, cache)
                     if result is not None:
-                        applied.append((table_map, result))
+                        touched = change.properties if change.operation == "update" else None
+                        applied.append((table_map, Synced(table_map.name, _identity(change), touched, result)))
                     self._check_time(unit, table_map)
                 end_suppression(target.connection, suppressed)
                 if not target.dry_run and applied:
                     names = json.dumps(sorted({table_map.name for table_map, _ in applied}))
                     target.connection.execute(insert(intents).values(
-                        TOKEN=token, MAPNAMES=names, UNDO=encode_undo(towards, [a for _, a in applied]),
+                        TOKEN=token, MAPNAMES=names, UNDO=encode_undo(towards, [item for _, item in applied]),
                         CREATEDAT=now()))
-                    unit.connection.execute(insert(intents).values(TOKEN=token, MAPNAMES=names, UNDO="",
+                    unit.connection.execute(insert(intents).values(TOKEN=token, MAPNAMES=names, UNDO=ORIGIN_MARKER,
                                                                    CREATEDAT=now()))
                     unit.hook_state["intent"] = token
         except SyncError as error:
@@ -145,7 +179,11 @@ class LiveSync:
                             status) from None
 
         def compensate(failure: BaseException) -> None:
-            self.dual.compensate(towards, [a for _, a in applied], token)
+            try:
+                Recovery(self.dual).resolve(token, towards)
+            except DBAPIError:  # the intent stays: the worker's recovery decides it
+                log.warning("dual-write could not compensate intent %s at once; recovery will", token)
+                return
             for table_map, _ in applied:
                 self._log(unit, table_map, current_change, "Compensated",
                           f"the originating commit failed ({failure!r}); the {endpoint.label} side was put back")
@@ -186,6 +224,7 @@ class LiveSync:
         unit.hook_state.setdefault("log", []).append((table_map, change.operation, key, code, message))
 
     def after_rollback(self, unit: WriteUnit, error: BaseException | None) -> None:
+        self._let_go(unit)  # the write failed before its commit began
         for table_map, operation, key, code, message in unit.hook_state.pop("log", []):
             self.dual.log_error(table_map, self.side, operation, key, "live", code, message)
 

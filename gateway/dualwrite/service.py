@@ -7,18 +7,17 @@ reads the same state: a map paused by the CLI is paused for every request at onc
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
-from sqlalchemy.exc import OperationalError
 
 from gateway.catalog.model import Catalog
-from gateway.dualwrite.apply import Applied, RowSync
+from gateway.dualwrite.apply import RowSync
 from gateway.dualwrite.capture import CAPTURE_DIALECTS, captured_tables, install_capture
-from gateway.dualwrite.maps import AlertRule, MapSet, Side, TableMap, load_maps, other
+from gateway.dualwrite.maps import AlertRule, MapSet, Side, TableMap, load_maps
+from gateway.dualwrite.recovery import Recovery
 from gateway.dualwrite.rows import Endpoint
 from gateway.dualwrite.store import (
     PAUSED,
@@ -27,19 +26,13 @@ from gateway.dualwrite.store import (
     STOPPED,
     create_control_tables,
     create_side_tables,
-    decode_values,
     encode_values,
-    end_suppression,
     errors,
-    intents,
     maps_state,
     now,
     queue,
-    suppress_capture,
 )
 from gateway.errors import BadRequest, ServiceMisconfigured
-from gateway.plan.paging import tag, untag
-from gateway.write.unit import WriteUnit
 
 log = logging.getLogger("fno_gateway.dualwrite")
 
@@ -53,6 +46,9 @@ class Limits:
     # sees that, so the wait must end).
     lock_wait_seconds: int = 5
     alerts: tuple[AlertRule, ...] = (AlertRule(errors=50, within=300.0, action="Paused"),)  # unless a map has its own
+    # Each worker pass decides intents at least this old (start-up decides all of them at once). Younger
+    # ones are almost always live syncs between their two commits: deciding them would only wait for those.
+    recovery_seconds: float = 5.0
 
 
 @dataclass
@@ -122,15 +118,16 @@ class DualWrite:
 
     # ------------------------------------------------------------------ the error log
     def log_error(self, table_map: TableMap, source: Side, operation: str, key: dict[str, Any], kind: str,
-                  code: str, message: str) -> None:
+                  code: str, message: str, status: str = "Open") -> None:
         """Record an error (in its own transaction: it must survive the rollback it explains) and apply
-        the alert rules."""
+        the alert rules. A `Resolved` entry only tells what happened (recovery put it right): no alert."""
         try:
             with self.control.begin() as connection:
                 connection.execute(insert(errors).values(
                     MAPNAME=table_map.name, SOURCE=source, OP=operation[:1].upper(), KEYDATA=encode_values(key), KIND=kind,
-                    CODE=code[:40], MESSAGE=message, STATUS="Open", CREATEDAT=now()))
-                self._alert(connection, table_map, code)
+                    CODE=code[:40], MESSAGE=message, STATUS=status, CREATEDAT=now()))
+                if status == "Open":
+                    self._alert(connection, table_map, code)
         except Exception:  # the error log must never turn one failure into two
             log.exception("could not log a dual-write error for %s", table_map.name)
 
@@ -159,79 +156,9 @@ class DualWrite:
         with self.control.begin() as connection:
             return int(connection.execute(delete(queue).where(queue.c.MAPNAME == name)).rowcount)
 
-    # ------------------------------------------------------------------ compensation and recovery
-    def compensate(self, towards: Side, applied: list[Applied], token: str | None) -> None:
-        """Put the `towards` side back as it was before `applied` (its change's origin was lost)."""
-        endpoint = self.endpoint(towards)
-        with WriteUnit(endpoint.engine, endpoint.catalog) as unit:
-            suppressed = suppress_capture(unit.connection)
-            for item in reversed(applied):
-                self.rows.undo(item, towards, unit)
-            if token is not None:
-                unit.connection.execute(delete(intents).where(intents.c.TOKEN == token))
-            end_suppression(unit.connection, suppressed)
-
+    # ------------------------------------------------------------------ recovery
     def recover(self, older_than: float | None = None) -> int:
-        """Finish what a process killed between the two commits left: an intent whose originating
-        twin committed is removed; one whose twin never committed is compensated. Returns how many
-        changes were compensated."""
-        cutoff = now() - dt.timedelta(seconds=self.limits.live_seconds + 5 if older_than is None else older_than)
-        compensated = 0
-        for side in ("fo", "dv"):
-            here, there = self.endpoint(side), self.endpoint(other(side))
-            with here.engine.connect() as connection:
-                records = connection.execute(select(intents).where(intents.c.CREATEDAT <= cutoff)).all()
-            for record in records:
-                with there.engine.connect() as connection:
-                    twin = connection.execute(select(intents.c.TOKEN).where(intents.c.TOKEN == record.TOKEN)).first()
-                if record.UNDO == "" or twin is not None:  # the origin committed: nothing to undo
-                    for engine in (here.engine, there.engine):
-                        with engine.begin() as connection:
-                            connection.execute(delete(intents).where(intents.c.TOKEN == record.TOKEN))
-                    continue
-                towards, applied = decode_undo(record.UNDO)
-                try:
-                    self.compensate(towards, applied, record.TOKEN)
-                except OperationalError:
-                    raise  # a database is down: the intent stays, the next pass tries again
-                except Exception as error:  # cannot be undone (the row changed shape since): say so, once
-                    log.exception("dual-write could not compensate intent %s", record.TOKEN)
-                    with here.engine.begin() as connection:
-                        connection.execute(delete(intents).where(intents.c.TOKEN == record.TOKEN))
-                    for name in json.loads(record.MAPNAMES):
-                        if name in self.maps.maps:
-                            self.log_error(self.maps.maps[name], other(towards), "update", {"intent": record.TOKEN},
-                                           "compensation", "CompensationFailed",
-                                           f"the other side kept a change whose origin was lost: {error}")
-                    continue
-                compensated += len(applied)
-                for name in json.loads(record.MAPNAMES):
-                    if name in self.maps.maps:
-                        self.log_error(self.maps.maps[name], other(towards), "update", {"intent": record.TOKEN},
-                                       "compensation", "OriginLost",
-                                       "the originating transaction never committed (the process stopped between "
-                                       "the two commits): the other side was put back")
-        return compensated
-
-
-def encode_undo(towards: Side, applied: list[Applied]) -> str:
-    return json.dumps({
-        "towards": towards,
-        "applied": [
-            {"entity_set": item.entity_set, "key": [[name, tag(value)] for name, value in item.key],
-             "before": None if item.before is None else encode_values(item.before), "operation": item.operation,
-             "written": None if item.written is None else encode_values(item.written)}
-            for item in applied
-        ],
-    })
-
-
-def decode_undo(text: str) -> tuple[Side, list[Applied]]:
-    data = json.loads(text)
-    applied = [
-        Applied(item["entity_set"], tuple((name, untag(value)) for name, value in item["key"]),
-                None if item["before"] is None else decode_values(item["before"]), item["operation"],
-                None if item.get("written") is None else decode_values(item["written"]))
-        for item in data["applied"]
-    ]
-    return data["towards"], applied
+        """Decide the intents live syncs cut short left (gateway/dualwrite/recovery.py); those younger
+        than `older_than` seconds (default: the recovery interval) wait for a later pass. Returns how
+        many rows were resolved."""
+        return Recovery(self).run(self.limits.recovery_seconds if older_than is None else older_than)

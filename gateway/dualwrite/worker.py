@@ -1,7 +1,7 @@
 """The dual-write worker: applies captured changes to the other side, asynchronously, in order.
 
 One pass:
-1. recovery: intents left by a process killed between two commits are finished or compensated;
+1. recovery: intents of live syncs cut short between their two commits are decided (recovery.py);
 2. each side's change log (DUALWRITECHANGES) is read in SEQ order (commit order). A row becomes one
    work item per map it concerns: Running maps apply it, Paused maps queue it (DUALWRITEQUEUE),
    Stopped maps drop it; rows of an integration job are applied whatever the order of its maps.
@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from gateway.dualwrite.apply import LookupCache, SyncError
 from gateway.dualwrite.capture import link_columns
 from gateway.dualwrite.maps import Side, TableMap, other
+from gateway.dualwrite.recovery import recover_at_start
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.store import (
     PAUSED,
@@ -88,6 +89,7 @@ class Worker:
             connection.execute(delete(leases).where(leases.c.NAME == LEASE, leases.c.HOLDER == self.identity))
 
     def run(self, interval: float = 0.5) -> None:
+        recover_at_start(self.dual)  # a worker started beside servers: what an earlier one left, at once
         while not self._stop.is_set():
             try:
                 done = self.run_once()

@@ -47,6 +47,8 @@ from gateway.write.unit import Change, WriteUnit
 from gateway.write.values import empty_value
 
 NOW = "$now"
+# A write without If-Match that meets a newer version reads it again and retries (at most this often).
+_UNCONDITIONAL_ATTEMPTS = 3
 
 
 
@@ -138,6 +140,19 @@ class EntityWriter:
             if self.entity.properties[name].required and value in (None, ""):
                 raise BadRequest(f"{name} is required and cannot be empty", target=name)
         self._check_references({**dict(fixed), **values})
+        for attempt in range(_UNCONDITIONAL_ATTEMPTS):
+            if self._write_update(current, values):
+                break
+            if if_match is not None or attempt == _UNCONDITIONAL_ATTEMPTS - 1:
+                raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
+            # No If-Match: the caller asked for its values whatever the row holds. Another writer committed
+            # between our read and our write; this transaction now holds the row (or, on SQLite, the
+            # database), so the version read again is the last one.
+            current = self._current(fixed, None)
+        self.unit.record(Change(self.entity.entity_set, "update", self._own_key(fixed), properties=frozenset(values)))
+
+    def _write_update(self, current: dict[str, tuple[Any, Any]], values: dict[str, object]) -> bool:
+        """Write `values` over the rows read as `current`; False if a row's version moved on meanwhile."""
         changes = self._rows_by_alias(values)
         recids = {alias: current[alias][0] for alias in current}
         root = self.entity.sources[0]
@@ -160,8 +175,8 @@ class EntityWriter:
                 target.c[id_column] == recids[source.alias], target.c[self.version] == version
             )
             if self._execute(statement.values(row)).rowcount != 1:
-                raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
-        self.unit.record(Change(self.entity.entity_set, "update", self._own_key(fixed), properties=frozenset(values)))
+                return False
+        return True
 
     def delete(self, fixed: Fixed, if_match: list[str] | None) -> None:
         self._require(fixed, "delete")
@@ -172,12 +187,16 @@ class EntityWriter:
         before = self._values(fixed) if self.unit.tracks(self.entity.entity_set) else None
         self.unit.record(Change(self.entity.entity_set, "delete", self._own_key(fixed), before))
         root = self.entity.sources[0]
-        recid, version = current[root.alias]
         id_column = self._id(root)
-        target = self._table(root, {id_column: recid, self.version: 0})
-        statement = delete(target).where(target.c[id_column] == recid, target.c[self.version] == version)
-        if self._execute(statement).rowcount != 1:
-            raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
+        for attempt in range(_UNCONDITIONAL_ATTEMPTS):
+            recid, version = current[root.alias]
+            target = self._table(root, {id_column: recid, self.version: 0})
+            statement = delete(target).where(target.c[id_column] == recid, target.c[self.version] == version)
+            if self._execute(statement).rowcount == 1:
+                break
+            if if_match is not None or attempt == _UNCONDITIONAL_ATTEMPTS - 1:
+                raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
+            current = self._current(fixed, None)  # no If-Match: delete it whatever it holds now (see update)
 
     def _require(self, fixed: Fixed, operation: Operation) -> None:
         """Forbidden unless the caller holds the privilege in the row's company (or in one it may see)."""
@@ -223,6 +242,16 @@ class EntityWriter:
             return tuple((name, dict(fixed)[name]) for name in self.entity.key)
         values = self._values(fixed)
         return tuple((name, values[name]) for name in self.entity.key)
+
+    def lock(self, fixed: Fixed) -> bool:
+        """Hold the entity's row until the transaction ends, as every update of it does (each bumps its
+        first table's version): a writer of this row waits for us, and we for it. Returns whether the
+        row exists. (SQLite has no row locks: its one writer at a time holds the whole database.)"""
+        scope = EntityScope(self.entity, self.context)
+        first = scope.tables[self.entity.sources[0].alias]
+        statement = (select(first.c[self._id(self.entity.sources[0])]).select_from(scope.from_clause())
+                     .where(scope.where(fixed)).with_for_update(of=first))
+        return self.unit.connection.execute(statement.limit(1)).first() is not None
 
     def current_etag(self, fixed: Fixed) -> str | None:
         state = self._read(fixed)

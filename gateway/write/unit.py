@@ -129,6 +129,14 @@ class WriteUnit:
         finally:
             self.connection.close()
 
+    def abandon(self) -> None:
+        """Roll back and let go of a unit that was never entered (opened early to take its lock)."""
+        try:
+            if self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            self.connection.close()
+
     def _ended(self, error: BaseException | None) -> None:
         """After a rollback (this transaction no longer holds locks): the hook may record why."""
         if self.hook is not None and self._begun:
