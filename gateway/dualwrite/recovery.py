@@ -12,7 +12,7 @@ not happen), or will never commit (its process died, its commit failed). Recover
 - resolve by current state: each target row is locked as any writer locks it, and each field the
   lost change wrote is set to what the origin holds now, unless it changed since (a later write
   owns it). A row the lost change created is removed unless the origin has it after all (then it
-  gets the origin's whole state); a row it deleted comes back from the origin.
+  gets the origin's whole state); a row it deleted comes back (its own key too) with the origin's state.
 Nothing here depends on the intent's age, so recovery runs at start-up before serving (every intent
 of a previous process is decided at once) and in each worker pass, beside live writes.
 A change that cannot be resolved is an open entry in the error log, never silent.
@@ -230,7 +230,8 @@ class Recovery:
             elif current is not None:
                 writer.delete(applied.key, None)
         elif applied.operation == "delete" and state is not None and current is None:
-            rows.apply(table_map, towards, state, state, source, unit, cache)
+            rows.undo(applied, towards, unit)  # the row itself back (its Guid: lookups elsewhere name it) ...
+            rows.apply(table_map, towards, state, state, source, unit, cache)  # ... as the origin has it now
 
     def _give_up(self, token: str, towards: Side, items: list[Synced], error: Exception) -> None:
         try:

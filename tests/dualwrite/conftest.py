@@ -7,9 +7,17 @@ gateway, so a test fails if the gateway says one thing and the databases hold an
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import httpx2
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -21,7 +29,7 @@ from gateway.dualwrite import lifecycle
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.worker import Worker
 from gateway.settings import Settings
-from tests.conftest import TEST_DEV_KEY, client_for, create_server_database
+from tests.conftest import TEST_DEV_KEY, bearer, client_for, create_server_database, free_port, server_arguments
 
 DUALWRITE_BACKENDS = ("sqlite", "postgresql")  # dual-write's change capture runs on these two
 SCALE = 0.05
@@ -66,6 +74,53 @@ class Sides:
             if not done:
                 break
         return total
+
+
+class Gateway:
+    """`fno-gateway serve` over the two databases as a real process (uvicorn), started and killed at will."""
+
+    def __init__(self, sides: Sides, log: Path, worker: bool = True) -> None:
+        self.sides = sides
+        self.port = free_port()
+        self.log = log
+        self.worker = ["--dualwrite-worker"] if worker else []
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        """Start and wait until it serves; returns the seconds it took."""
+        started = time.monotonic()
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "serve", "--db", self.sides.fo_url, "--dataverse-db",
+                 self.sides.dv_url, "--port", str(self.port), *self.worker, *server_arguments()],
+                stdout=output, stderr=output, start_new_session=True)
+        deadline = started + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"the gateway exited ({self.process.returncode}): see {self.log}"
+            try:
+                if httpx2.get(f"{self.url}/data/", headers=bearer(), timeout=2).status_code == 200:
+                    return time.monotonic() - started
+            except httpx2.HTTPError:
+                time.sleep(0.05)
+        raise AssertionError(f"the gateway did not serve within 60 s: see {self.log}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
 
 def fresh_database(backend: str, name: str, tmp: Any) -> str:

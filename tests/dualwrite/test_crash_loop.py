@@ -18,9 +18,6 @@ import itertools
 import math
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,8 +29,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.conftest import bearer, free_port, server_arguments
-from tests.dualwrite.conftest import DUALWRITE_BACKENDS, Sides, close, open_sides
+from tests.conftest import bearer
+from tests.dualwrite.conftest import DUALWRITE_BACKENDS, Gateway, Sides, close, open_sides
 
 KILLS = int(os.environ.get("FNO_TEST_CRASH_KILLS", "50"))
 CUSTOMERS = 20  # at most: the organizations of usmf at the suite's demo scale
@@ -77,52 +74,6 @@ class Cycle:
     def add(self, write: Write) -> None:
         with self.lock:
             self.writes.append(write)
-
-
-class Gateway:
-    """`fno-gateway serve --dualwrite-worker` as a real process, started and killed at will."""
-
-    def __init__(self, sides: Sides, log: Path) -> None:
-        self.sides = sides
-        self.port = free_port()
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> float:
-        """Start and wait until it serves; returns the seconds it took."""
-        started = time.monotonic()
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "serve", "--db", self.sides.fo_url, "--dataverse-db",
-                 self.sides.dv_url, "--port", str(self.port), "--dualwrite-worker", *server_arguments()],
-                stdout=output, stderr=output, start_new_session=True)
-        deadline = started + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"the gateway exited ({self.process.returncode}): see {self.log}"
-            try:
-                if httpx2.get(f"{self.url}/data/", headers=bearer(), timeout=2).status_code == 200:
-                    return time.monotonic() - started
-            except httpx2.HTTPError:
-                time.sleep(0.05)
-        raise AssertionError(f"the gateway did not serve within 60 s: see {self.log}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 def _client(gateway: Gateway, number: int, customers: list[dict[str, str]], cycle: Cycle, values: Iterator[int],
