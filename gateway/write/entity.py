@@ -146,9 +146,9 @@ class EntityWriter:
             if if_match is not None or attempt == _UNCONDITIONAL_ATTEMPTS - 1:
                 raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
             # No If-Match: the caller asked for its values whatever the row holds. Another writer committed
-            # between our read and our write; this transaction now holds the row (or, on SQLite, the
-            # database), so the version read again is the last one.
-            current = self._current(fixed, None)
+            # between our read and our write; read it again, locked (SQLite: this transaction holds the
+            # database since its first write), so the version read is the last one.
+            current = self._current(fixed, None, locking=True)
         self.unit.record(Change(self.entity.entity_set, "update", self._own_key(fixed), properties=frozenset(values)))
 
     def _write_update(self, current: dict[str, tuple[Any, Any]], values: dict[str, object]) -> bool:
@@ -196,7 +196,7 @@ class EntityWriter:
                 break
             if if_match is not None or attempt == _UNCONDITIONAL_ATTEMPTS - 1:
                 raise PreconditionFailed("the entity was changed by someone else meanwhile; read it again")
-            current = self._current(fixed, None)  # no If-Match: delete it whatever it holds now (see update)
+            current = self._current(fixed, None, locking=True)  # no If-Match: whatever it holds now (see update)
 
     def _require(self, fixed: Fixed, operation: Operation) -> None:
         """Forbidden unless the caller holds the privilege in the row's company (or in one it may see)."""
@@ -247,30 +247,30 @@ class EntityWriter:
         """Hold the entity's row until the transaction ends, as every update of it does (each bumps its
         first table's version): a writer of this row waits for us, and we for it. Returns whether the
         row exists. (SQLite has no row locks: its one writer at a time holds the whole database.)"""
-        scope = EntityScope(self.entity, self.context)
-        first = scope.tables[self.entity.sources[0].alias]
-        statement = (select(first.c[self._id(self.entity.sources[0])]).select_from(scope.from_clause())
-                     .where(scope.where(fixed)).with_for_update(of=first))
-        return self.unit.connection.execute(statement.limit(1)).first() is not None
+        return self._read(fixed, locking=True) is not None
 
     def current_etag(self, fixed: Fixed) -> str | None:
         state = self._read(fixed)
         return None if state is None else state[1]
 
     # ------------------------------------------------------------------ helpers
-    def _read(self, fixed: Fixed) -> tuple[dict[str, tuple[Any, Any]], str] | None:
-        """{alias: (RECID, RECVERSION)} of the entity's rows, and its ETag; None when it does not exist."""
+    def _read(self, fixed: Fixed, locking: bool = False) -> tuple[dict[str, tuple[Any, Any]], str] | None:
+        """{alias: (RECID, RECVERSION)} of the entity's rows, and its ETag; None when it does not exist.
+        `locking`: the row is held to the end of the transaction, and read as last committed (MariaDB's
+        repeatable read would otherwise show the transaction's first snapshot again)."""
         scope = EntityScope(self.entity, self.context)
         columns = scope.etag_columns()
         statement = select(*columns).select_from(scope.from_clause()).where(scope.where(fixed))
+        if locking:  # PostgreSQL: the first table's row (not the nullable side of an outer join)
+            statement = statement.with_for_update(of=scope.tables[self.entity.sources[0].alias])
         row = self.unit.connection.execute(statement.limit(1)).first()
         if row is None:
             return None
         pairs = {alias: (row[2 * index], row[2 * index + 1]) for index, alias in enumerate(scope.tables)}
         return pairs, etag(tuple(row))
 
-    def _current(self, fixed: Fixed, if_match: list[str] | None) -> dict[str, tuple[Any, Any]]:
-        state = self._read(fixed)
+    def _current(self, fixed: Fixed, if_match: list[str] | None, locking: bool = False) -> dict[str, tuple[Any, Any]]:
+        state = self._read(fixed, locking)
         if state is None:
             raise NotFound(f"no {self.entity.entity_type} with key {canonical_key(self.entity, dict(fixed))}")
         pairs, current_etag = state

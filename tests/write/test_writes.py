@@ -1230,6 +1230,53 @@ def test_concurrent_patches_with_one_etag_have_exactly_one_winner(
     assert client.get(customer_path(account)).headers["ETag"] == responses[winner].headers["ETag"]
 
 
+def test_concurrent_patches_without_if_match_all_succeed_and_one_wins_whole(
+    client: TestClient, backend: Backend, written: Written
+) -> None:
+    """No If-Match: the caller wants its values whatever the row holds. A writer that meets a version
+    written meanwhile reads it again and writes over it (never a 412), and the row ends as one writer
+    left it in all three tables."""
+    account, _ = create_customer(client, written, CreditLimit=1)
+    before = physical_customer(backend.engine, account)
+    responses, failures = run_concurrently(
+        client.app,
+        WRITERS,
+        lambda own, index: own.patch(
+            customer_path(account),
+            json={"CreditLimit": 2000 + index, "OrganizationName": f"Free {index}", "AddressCity": f"Town {index}"},
+        ),
+    )
+    assert failures == []
+    assert sorted(response.status_code for response in responses.values()) == [204] * WRITERS, {
+        index: response.text for index, response in responses.items() if response.status_code != 204}
+    after = physical_customer(backend.engine, account)
+    assert after.cust is not None and after.party is not None and after.addr is not None
+    last = int(amount(after.cust["CREDITMAX"])) - 2000
+    assert 0 <= last < WRITERS
+    assert (after.party["NAME"], after.addr["CITY"]) == (f"Free {last}", f"Town {last}")  # no mix of writers
+    assert after.recids() == before.recids()
+
+
+def test_a_database_locked_past_the_wait_is_a_503_and_writes_nothing(
+    client: TestClient, backend: Backend, written: Written
+) -> None:
+    """Another application holds the write lock past the lock wait: 503 DatabaseBusy with Retry-After
+    (the request may be sent again as it is), never a 500; nothing of the write is kept."""
+    account, _ = create_customer(client, written, CreditLimit=7)
+    if backend.name != "sqlite":
+        pytest.skip("a whole-database write lock is SQLite's; row locks elsewhere wait under lock timeouts")
+    with backend.engine.connect() as holder:
+        holder.exec_driver_sql("BEGIN IMMEDIATE")  # the file's write lock, until rollback
+        try:
+            response = client.patch(customer_path(account), json={"CreditLimit": 8})
+        finally:
+            holder.exec_driver_sql("ROLLBACK")
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "DatabaseBusy"
+    assert response.headers["Retry-After"] == "1"
+    assert amount(physical_customer(backend.engine, account).cust["CREDITMAX"]) == 7
+
+
 def test_concurrent_creates_take_distinct_numbers(
     client: TestClient, backend: Backend, written: Written
 ) -> None:
