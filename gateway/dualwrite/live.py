@@ -179,14 +179,12 @@ class LiveSync:
                             status) from None
 
         def compensate(failure: BaseException) -> None:
+            cause = ("Compensated", "live", f"the originating commit failed ({failure!r}); the {endpoint.label} "
+                                            "side now holds the origin's state again")
             try:
-                Recovery(self.dual).resolve(token, towards)
+                Recovery(self.dual).resolve(token, towards, cause)
             except DBAPIError:  # the intent stays: the worker's recovery decides it
                 log.warning("dual-write could not compensate intent %s at once; recovery will", token)
-                return
-            for table_map, _ in applied:
-                self._log(unit, table_map, current_change, "Compensated",
-                          f"the originating commit failed ({failure!r}); the {endpoint.label} side was put back")
 
         return compensate
 

@@ -53,6 +53,9 @@ log = logging.getLogger("fno_gateway.dualwrite")
 ORIGIN_MARKER = ""  # UNDO of the originating side's record: it says nothing to undo
 _PROBE = "probe"  # UNDO of a probe's insert (always rolled back)
 OriginState = Literal["committed", "lost", "running"]
+Cause = tuple[str, str, str]  # the error log's code, kind and message for a resolved change
+_ORIGIN_LOST: Cause = ("OriginLost", "compensation", "the originating transaction never committed (its process "
+                       "stopped between the two commits): the other side now holds the origin's current state")
 
 
 @dataclass(frozen=True)
@@ -129,9 +132,10 @@ class Recovery:
                     resolved += self.resolve(record.TOKEN, here)
         return resolved
 
-    def resolve(self, token: str, towards: Side) -> int:
+    def resolve(self, token: str, towards: Side, cause: Cause | None = None) -> int:
         """Decide the intent `token` written on the `towards` side; returns how many rows it resolved
-        (0: its origin committed or still runs, or another process resolved it)."""
+        (0: its origin committed or still runs, or another process resolved it). `cause`: what the
+        error log says of a resolved change (default: its process stopped between the commits)."""
         origin = other(towards)
         state = self._origin_state(token, origin)
         if state == "running":
@@ -154,12 +158,11 @@ class Recovery:
             log.exception("dual-write could not resolve intent %s", token)
             self._give_up(token, towards, items, error)
             return 0
+        code, kind, message = cause or _ORIGIN_LOST
         for name in sorted({item.map_name for item in items}):
             if name in self.dual.maps.maps:
-                self.dual.log_error(self.dual.maps.maps[name], origin, "update", {"intent": token}, "compensation",
-                                    "OriginLost", "the originating transaction never committed (its process stopped "
-                                    "or its commit failed): the other side now holds the origin's current state",
-                                    status="Resolved")
+                self.dual.log_error(self.dual.maps.maps[name], origin, "update", {"intent": token}, kind, code,
+                                    message, status="Resolved")
         return len(items)
 
     # ------------------------------------------------------------------ deciding

@@ -243,8 +243,8 @@ def test_compensation_when_the_origin_commit_fails(sides: Sides, monkeypatch: py
     assert (after.name, after.creditlimit) == (before_dv.name, before_dv.creditlimit)
     assert sides.fo_sql('SELECT count(*) FROM "DUALWRITEINTENT"')[0][0] == 0
     assert sides.dv_sql('SELECT count(*) FROM "DUALWRITEINTENT"')[0][0] == 0
-    kinds = [row.CODE for row in sides.fo_sql('SELECT "CODE" FROM "DUALWRITEERROR" WHERE "KIND" = \'live\'')]
-    assert "Compensated" in kinds
+    kinds = [tuple(row) for row in sides.fo_sql('SELECT "CODE", "STATUS" FROM "DUALWRITEERROR" WHERE "KIND" = \'live\'')]
+    assert ("Compensated", "Resolved") in kinds  # said, but nothing is left to do: no alert counts it
 
 
 # ---------------------------------------------------------------- limits
