@@ -28,6 +28,11 @@ class CatalogProblem:
         return f"{self.file}:{self.line}: {self.message}"
 
 
+# libyaml's loader where PyYAML was built with it (the wheels are): catalogs and maps load at start-up,
+# and the pure-Python one made them most of a restart's time.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class CatalogError(Exception):
     """Every problem found in a catalog folder, each with its file and line."""
 
@@ -44,10 +49,14 @@ class Document:
         self.lines: dict[Location, int] = {}
         try:
             text = path.read_text(encoding="utf-8")
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            if node is not None:
-                self._index(node, ())
-            self.data: Any = yaml.safe_load(text)
+            loader = _SafeLoader(text)
+            try:  # composed once: the nodes give the lines, the same nodes give the data
+                node = loader.get_single_node()
+                if node is not None:
+                    self._index(loader, node, ())
+                self.data: Any = None if node is None else loader.construct_document(node)
+            finally:
+                loader.dispose()
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
             line = mark.line + 1 if mark is not None else 1
@@ -56,15 +65,14 @@ class Document:
         except (OSError, UnicodeDecodeError) as error:
             raise CatalogError([CatalogProblem(str(path), 1, f"cannot read: {error}")]) from None
 
-    def _index(self, node: yaml.Node, location: Location) -> None:
+    def _index(self, loader: yaml.SafeLoader, node: yaml.Node, location: Location) -> None:
         self.lines[location] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
-                key = yaml.safe_load(yaml.serialize(key_node))
-                self._index(value_node, (*location, key))
+                self._index(loader, value_node, (*location, loader.construct_object(key_node, deep=True)))
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
-                self._index(item, (*location, index))
+                self._index(loader, item, (*location, index))
 
     def line(self, location: Location) -> int:
         """The line of the value at `location`, or of its closest existing parent."""
