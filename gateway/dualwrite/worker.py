@@ -9,7 +9,9 @@ One pass:
    state-based and idempotent, so a second delivery changes nothing (exactly-once effect);
 3. the queues of Running maps (resumed after a pause) are replayed in order.
 Refused changes go to the error log (kind "async") and the worker goes on.
-Only one worker works at a time: a lease row in DUALWRITEMAP (name "$worker") elects it.
+Only one worker works at a time: a lease row (DUALWRITELEASE) elects it. It expires after 30 s
+without renewal; a holder that was a process of this machine that no longer runs (killed) is taken
+over at once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import socket
 import threading
 import uuid
 from collections import Counter
@@ -68,7 +72,7 @@ class WorkItem:
 class Worker:
     def __init__(self, dual: DualWrite) -> None:
         self.dual = dual
-        self.identity = str(uuid.uuid4())
+        self.identity = holder_identity()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -122,8 +126,16 @@ class Worker:
                 .values(HOLDER=self.identity, EXPIRES=expires))
             if taken.rowcount == 1:
                 return True
-            if connection.execute(select(leases.c.NAME).where(leases.c.NAME == LEASE)).first() is not None:
-                return False
+            holder = connection.execute(select(leases.c.HOLDER).where(leases.c.NAME == LEASE)).scalar()
+            if holder is not None:
+                if not _died_here(holder):
+                    return False
+                # Its holder was a process of this machine that is gone (killed): no need to wait the lease out.
+                taken = connection.execute(update(leases).where(leases.c.NAME == LEASE, leases.c.HOLDER == holder)
+                                           .values(HOLDER=self.identity, EXPIRES=expires))
+                if taken.rowcount == 1:
+                    log.warning("dual-write worker: took over the lease of %s (that process is gone)", holder)
+                return taken.rowcount == 1
         try:
             with self.dual.control.begin() as connection:
                 connection.execute(insert(leases).values(NAME=LEASE, HOLDER=self.identity, EXPIRES=expires))
@@ -375,6 +387,26 @@ def _apply_one(dual: DualWrite, item: WorkItem, source_connection: Connection, t
     applied = rows.apply(item.table_map, other(item.source), current, item.key, source_connection, target, cache,
                          item.properties)
     return applied.operation
+
+
+def holder_identity() -> str:
+    """Who holds the lease: this machine, this process, and a random part (fits DUALWRITELEASE.HOLDER)."""
+    return f"{socket.gethostname()[:18]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _died_here(holder: str) -> bool:
+    """Whether `holder` names a process of this machine that no longer runs."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:18] or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists (another user's)
+    return False
 
 
 def _row_id(text: str) -> object:

@@ -218,6 +218,14 @@ def test_kill_loop_keeps_both_sides_agreeing(crash_sides: Sides, tmp_path: Path)
             assert _lost_writes(sides, cycle, before) == [], f"kill {kill + 1}"
             for write in cycle.writes:
                 totals["cut off" if write.status is None else "acknowledged" if write.status < 300 else "refused"] += 1
+        # The last kill took the worker's lease with it: the new worker takes it over at once (the killed
+        # process is gone), so a change another application makes with SQL still arrives within seconds.
+        started = time.monotonic()
+        sides.dv_exec("UPDATE account SET address1_city = 'After The Kills' WHERE accountid = :id",
+                      id=customers[0]["accountid"])
+        while _sides_rows(sides)[0][customers[0]["account"]].city != "After The Kills":
+            assert time.monotonic() - started < 10, "the restarted worker did not apply a SQL change within 10 s"
+            time.sleep(0.1)
     finally:
         gateway.stop()
     logged = {row.CODE + "/" + row.STATUS: row.n for row in sides.fo_sql(
