@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         ("retry", "apply the rows of open errors again"),
         ("jobs", "asynchronous integration jobs and their progress"),
         ("run", "run the dual-write worker: captured changes, queues, jobs and recovery"),
+        ("verify", "compare both sides of every Running map by integration key; --repair makes them agree"),
     ):
         sub = actions.add_parser(action, help=text, description=text)
         if action in ("start", "pause", "resume", "stop", "initial-sync"):
@@ -132,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("ids", nargs="*", type=int, help="error ids (default: every open error)")
         if action == "run":
             sub.add_argument("--once", action="store_true", help="one pass, then exit")
+        if action == "verify":
+            sub.add_argument("--map", help="only this map (in any state)")
+            sub.add_argument("--repair", action="store_true",
+                             help="apply the truth side to the other (one-way maps: F&O; both ways: --master)")
+            sub.add_argument("--master", choices=("fo", "dv"), default="fo",
+                             help="both-ways maps: the side that is the truth for rows both sides have")
         _add_settings(sub)
 
     from gateway.identity import cli as identity_cli

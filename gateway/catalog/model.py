@@ -69,7 +69,7 @@ class Property(_Frozen):
     # Writes: a create must give it (keys always must); otherwise a missing value gets `default`
     # or the type's empty value (F&O's '', 0, 1900-01-01).
     required: bool = False
-    default: int | str | None = None
+    default: bool | int | str | None = None
     # Option-set labels of an integer (or boolean) column: the FormattedValue annotation's text.
     labels: dict[int, str] = Field(default_factory=dict)
 

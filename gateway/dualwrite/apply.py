@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
 
-from gateway.catalog.model import Catalog, Property
+from gateway.catalog.model import Catalog, Entity, Property
 from gateway.dualwrite.maps import ANY, FieldMap, Side, TableMap, lookup_navigation, other, source_value
 from gateway.dualwrite.rows import Endpoint, Values
 from gateway.errors import BadRequest, ODataError
@@ -86,6 +87,12 @@ class RowSync:
                              if field.lookup is not None else {field.dv})
         return frozenset(names)
 
+    def field_property(self, table_map: TableMap, field: FieldMap, side: Side) -> str | None:
+        """The property `field` is on `side` (a lookup: its link property), or None (a one-sided field)."""
+        if side == "fo" or field.lookup is None:
+            return field.fo if side == "fo" else field.dv
+        return next(iter(lookup_navigation(self.endpoint("dv").catalog, table_map, field).link))
+
     # ------------------------------------------------------------------ applying to the target
     def apply(
         self,
@@ -97,11 +104,14 @@ class RowSync:
         target: WriteUnit,
         cache: LookupCache | None = None,
         only: frozenset[str] | None = None,
+        fields: Sequence[FieldMap] | None = None,
     ) -> Applied:
         """Make the target row match `source` (None: the source row is gone, so delete it).
 
         `only`: the source properties this change touched (None: all). An existing target row gets
-        just those fields, so concurrent changes of other fields on the other side are not undone."""
+        just those fields, so concurrent changes of other fields on the other side are not undone.
+        `fields`: an existing target row gets only these of the map's fields (a missing one is
+        created whole)."""
         converter = Converter(self, table_map, towards, source_connection, target.connection,
                                LookupCache() if cache is None else cache)
         if source is not None and only is not None:
@@ -111,14 +121,15 @@ class RowSync:
                                                     "change once the row is synchronized (create a new row instead)")
         try:
             key = converter.key(source if source is not None else source_key)
-            return self._apply(table_map, towards, converter, source, key, target, only)
+            return self._apply(table_map, towards, converter, source, key, target, only, fields)
         except SyncError:
             raise
         except ODataError as error:
             raise SyncError(table_map, towards, error.message, error.status if error.status < 500 else 400) from None
 
     def _apply(self, table_map: TableMap, towards: Side, converter: Converter, source: Values | None,
-               key: Fixed | None, target: WriteUnit, only: frozenset[str] | None) -> Applied:
+               key: Fixed | None, target: WriteUnit, only: frozenset[str] | None,
+               fields: Sequence[FieldMap] | None = None) -> Applied:
         endpoint = self.endpoint(towards)
         entity_set = table_map.entity_set(towards)
         entity = endpoint.entity(entity_set)
@@ -137,11 +148,7 @@ class RowSync:
         if current is None:
             created = writer.create({**converter.values(source, None), **dict(key)})
             return Applied(entity_set, created, None, "create")
-        values = converter.values(source, only, current)
-        changed = {
-            name: value for name, value in values.items()
-            if name not in entity.key and not same_value(value, current.get(name))
-        }
+        changed = changed_values(entity, converter.values(source, only, current, fields), current)
         if not changed:
             return Applied(entity_set, own_key, current, "none")
         writer.update(own_key, changed, None, replace=False)
@@ -203,12 +210,14 @@ class Converter:
             pairs.append((name, value))
         return tuple(pairs)
 
-    def values(self, source: Values, only: frozenset[str] | None, current: Values | None = None) -> Values:
+    def values(self, source: Values, only: frozenset[str] | None, current: Values | None = None,
+               fields: Sequence[FieldMap] | None = None) -> Values:
         """The target's values; `current` (the target row as it is) keeps a value a lossy value map
-        would overwrite: F&O's OnHoldStatus Invoice stays Invoice while the account says on hold."""
+        would overwrite: F&O's OnHoldStatus Invoice stays Invoice while the account says on hold.
+        `fields`: only these (of the fields that flow this way) instead of all of them."""
         self.current = current
         values: Values = {}
-        for field in self.map.flowing(self.towards):
+        for field in self.map.flowing(self.towards) if fields is None else fields:
             if only is not None and not self._touched(field, only):
                 continue
             name, value = self._convert(field, source, required=True)
@@ -246,7 +255,7 @@ class Converter:
             prop = self.target_entity.properties[field.fo]
             return field.fo, _coerce(self.fo.catalog, prop, parse_value(self.fo.catalog, prop, field.default), "fo")
         lookup = field.lookup
-        raw = self._read_lookup(field, source) if lookup is not None else source.get(field.dv)
+        raw = self.read_lookup(field, source) if lookup is not None else source.get(field.dv)
         if self._still_maps_to(field, raw):
             return field.fo, self.current[field.fo]  # type: ignore[index]
         value = self._map_value(field, raw, False)
@@ -330,7 +339,7 @@ class Converter:
             raise BadRequest("the row has no company")
         return self._company
 
-    def _read_lookup(self, field: FieldMap, source: Values) -> object:
+    def read_lookup(self, field: FieldMap, source: Values) -> object:
         """Dataverse lookup Guid → the value of the named column of the row it points at."""
         navigation = lookup_navigation(self.dv.catalog, self.map, field)
         link_property, target_property = next(iter(navigation.link.items()))
@@ -375,6 +384,12 @@ def _fo_empty(value: object) -> bool:
     if isinstance(value, dt.datetime):
         return value.date() == EMPTY_DATE
     return isinstance(value, dt.date) and value == EMPTY_DATE
+
+
+def changed_values(entity: Entity, values: Values, current: Values) -> Values:
+    """The values (not the row's own key) that differ from the target row's `current` ones."""
+    return {name: value for name, value in values.items()
+            if name not in entity.key and not same_value(value, current.get(name))}
 
 
 def same_value(left: object, right: object) -> bool:

@@ -17,9 +17,9 @@ from sqlalchemy.exc import DBAPIError
 
 from gateway.catalog.model import Entity
 from gateway.dataverse.schema import store_metadata
-from gateway.dualwrite.apply import Converter, LookupCache, RowSync, SyncError, same_value
+from gateway.dualwrite.apply import Converter, LookupCache, RowSync, SyncError, changed_values
 from gateway.dualwrite.maps import Side, TableMap
-from gateway.dualwrite.rows import Endpoint, Values
+from gateway.dualwrite.rows import Endpoint, Values, key_groups
 from gateway.errors import ODataError
 from gateway.plan.keys import Fixed
 from gateway.write.entity import NOW, EntityWriter
@@ -66,8 +66,7 @@ def apply_batch(sync: RowSync, table_map: TableMap, towards: Side, sources: list
             seen.add(identity)
             creates.append((index, values))
             continue
-        changed = {name: value for name, value in values.items()
-                   if name not in entity.key and not same_value(value, current.get(name))}
+        changed = changed_values(entity, values, current)
         if not changed:
             outcomes[index] = ("none", None)
             continue
@@ -87,23 +86,14 @@ def _existing(endpoint: Endpoint, entity: Entity, connection: Connection, names:
     """The target rows whose integration keys are among `keys`, by key values."""
     source = entity.sources[0]
     physical = table(source.table, *(column(prop.column_name) for prop in entity.properties.values()))
-    wanted = [tuple(value for _, value in key) for key in keys]
-    # Grouped by every key part but the last (usually the company), so each query is
-    # `company = ? AND number IN (...)`: an index range on every database (a row-value IN list is
-    # not, on SQLite, and would scan the table once per batch).
-    groups: dict[tuple[Any, ...], list[Any]] = {}
-    for identity in wanted:
-        groups.setdefault(identity[:-1], []).append(identity[-1])
     key_columns = [physical.c[entity.properties[name].column_name] for name in names]
     statement = select(*(physical.c[prop.column_name].label(name) for name, prop in entity.properties.items()))
     found: dict[tuple[Any, ...], Values] = {}
-    for prefix, lasts in groups.items():
-        for start in range(0, len(lasts), 500):
-            condition = and_(*(column == value for column, value in zip(key_columns, prefix)),
-                             key_columns[-1].in_(lasts[start:start + 500]))
-            for row in connection.execute(statement.where(condition)):
-                values = dict(row._mapping)
-                found[tuple(values[name] for name in names)] = values
+    for prefix, lasts in key_groups(tuple(value for _, value in key) for key in keys):
+        condition = and_(*(column == value for column, value in zip(key_columns, prefix)), key_columns[-1].in_(lasts))
+        for row in connection.execute(statement.where(condition)):
+            values = dict(row._mapping)
+            found[tuple(values[name] for name in names)] = values
     return found
 
 

@@ -12,7 +12,9 @@ from tqdm import tqdm
 from gateway.catalog.load import CatalogError
 from gateway.dualwrite import lifecycle
 from gateway.dualwrite.initial import Progress, initial_sync
+from gateway.dualwrite.maps import other
 from gateway.dualwrite.service import DualWrite
+from gateway.dualwrite.verify import Difference, MapCheck, verify
 from gateway.dualwrite.worker import Worker
 from gateway.errors import ODataError
 from gateway.settings import Settings
@@ -133,6 +135,41 @@ def _run(dual: DualWrite, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    result = verify(dual, [arguments.map] if arguments.map else None, arguments.repair, arguments.master)
+    if not result.maps:
+        print("no map is Running (name one with --map)")
+    for check in result.maps:
+        for difference in check.shown + check.refusals:
+            print(f"{check.map_name}  {difference.key}  {_difference(dual, difference)}")
+        hidden = check.differing - len(check.shown) - len(check.refusals)
+        if hidden:
+            print(f"{check.map_name}  … and {hidden:,} more")
+        print(_verified(check, result.repair))
+    return 0 if result.clean else 1
+
+
+def _difference(dual: DualWrite, difference: Difference) -> str:
+    label = dual.endpoint(difference.side).label
+    if difference.kind == "fields":
+        text = "; ".join(f"{item.field}: F&O {item.fo}, Dataverse {item.dv}" for item in difference.fields)
+    elif difference.kind == "only":
+        text = f"only on {label}"
+    else:
+        text = f"cannot be converted for {dual.endpoint(other(difference.side)).label}: {difference.reason}"
+    if difference.refused is not None:
+        return f"{text}  → refused: {difference.refused}"
+    return f"{text}  → {', '.join(difference.done)}" if difference.done else text
+
+
+def _verified(check: MapCheck, repair: bool) -> str:
+    differing = "none differ" if not check.differing else f"{check.differing:,} differ{'s' if check.differing == 1 else ''}"
+    text = f"{check.map_name}: {check.compared:,} rows compared, {differing}"
+    if repair and check.differing:
+        text += f", repaired {check.repaired:,}" + (f", refused {check.refused:,}" if check.refused else "")
+    return text
+
+
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     texts = [tuple("" if value is None else str(value) for value in row) for row in rows]
     widths = [max([len(header[i])] + [len(row[i]) for row in texts]) for i in range(len(header))]
@@ -144,4 +181,5 @@ def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
 _ACTIONS: dict[str, Callable[[DualWrite, argparse.Namespace], int]] = {
     "list": _list, "status": _status, "start": _start, "pause": _pause, "resume": _resume, "stop": _stop,
     "initial-sync": _initial_sync, "errors": _errors, "retry": _retry, "jobs": _jobs, "run": _run,
+    "verify": _verify,
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select, update
 
@@ -21,9 +21,7 @@ from gateway.dualwrite.maps import Side, TableMap, other
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.store import end_suppression, maps_state, suppress_capture
 from gateway.errors import ODataError
-from gateway.plan.query import OptionTexts, next_token, plan_read
 from gateway.write.unit import WriteUnit
-from grammar import ast
 
 BATCH_ROWS = 1000
 
@@ -56,45 +54,31 @@ def initial_sync(dual: DualWrite, table_map: TableMap, source: Side = "fo", prog
         raise ODataError(f"{table_map.name} copies F&O to Dataverse only")
     towards = other(source)
     source_end, target_end = dual.endpoint(source), dual.endpoint(towards)
-    entity = source_end.entity(table_map.entity_set(source))
-    filter_text = getattr(table_map.filter, source)
-    options = ast.QueryOptions(filter=source_end.filter_expression(entity, filter_text)) if filter_text else ast.QueryOptions()
-    texts = OptionTexts(filter=filter_text or "")
     result = InitialSyncResult(table_map.name, source)
     token = None if restart else _position(dual, table_map)
     result.resumed = token is not None
     _save(dual, table_map, "Running", token, result)
     cache = LookupCache()
     bulk = bulk_applicable(target_end, target_end.entity(table_map.entity_set(towards)))
-    while True:
-        context = replace(source_end.context(), signing_key=_POSITION_KEY)
-        plan = plan_read(context, entity, options, texts, (), batch_rows, token)
-        with source_end.engine.connect() as source_connection:
-            rows = source_connection.execute(plan.statement).all()
-            page = rows[:batch_rows]
-            names = plan.layout.read
-            values_list = [{name: row[i] for i, name in enumerate(names) if name in entity.properties} for row in page]
-            with dual.rows.target_unit(target_end) as target:
-                suppressed = suppress_capture(target.connection)
-                if bulk:
-                    outcomes = apply_batch(dual.rows, table_map, towards, values_list, source_connection, target, cache)
-                    for values, (outcome, reason) in zip(values_list, outcomes):
-                        result.counts[outcome] += 1
-                        if reason is not None:
-                            _log(dual, table_map, towards, values, reason, result)
-                else:
-                    for values in values_list:
-                        outcome = _apply_one(dual, table_map, towards, values, source_connection, target, cache,
-                                             result)
-                        result.counts[outcome] += 1
-                end_suppression(target.connection, suppressed)
-        if page:
-            token = next_token(plan, page[-1], _POSITION_KEY)
-        _save(dual, table_map, "Running", token, result)
+    for batch in source_end.batches(table_map.entity_set(source), getattr(table_map.filter, source), batch_rows, token,
+                                    _POSITION_KEY):
+        source_connection, values_list = batch.connection, batch.rows
+        with dual.rows.target_unit(target_end) as target:
+            suppressed = suppress_capture(target.connection)
+            if bulk:
+                outcomes = apply_batch(dual.rows, table_map, towards, values_list, source_connection, target, cache)
+                for values, (outcome, reason) in zip(values_list, outcomes):
+                    result.counts[outcome] += 1
+                    if reason is not None:
+                        _log(dual, table_map, towards, values, reason, result)
+            else:
+                for values in values_list:
+                    outcome = _apply_one(dual, table_map, towards, values, source_connection, target, cache, result)
+                    result.counts[outcome] += 1
+            end_suppression(target.connection, suppressed)
+        _save(dual, table_map, "Running", batch.position, result)
         if progress is not None:
-            progress(len(page))
-        if len(rows) <= batch_rows:
-            break
+            progress(len(values_list))
     _save(dual, table_map, "Done", None, result)
     return result
 

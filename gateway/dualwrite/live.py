@@ -179,8 +179,8 @@ class LiveSync:
                             status) from None
 
         def compensate(failure: BaseException) -> None:
-            cause = ("Compensated", "live", f"the originating commit failed ({failure!r}); the {endpoint.label} "
-                                            "side now holds the origin's state again")
+            cause = ("Compensated", "live", (f"the originating commit failed ({failure!r}); the {endpoint.label} "
+                                             "side now holds the origin's state again"))
             try:
                 Recovery(self.dual).resolve(token, towards, cause)
             except DBAPIError:  # the intent stays: the worker's recovery decides it

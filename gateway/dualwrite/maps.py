@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.catalog.load import CatalogError, CatalogProblem, Document, load_document, validate_document
 from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.errors import ODataError
+from gateway.identity.access import SYSTEM
 from gateway.options import parse_filter
 from gateway.plan.dialects import dialect_traits
 from gateway.plan.query import OptionTexts, plan_read
 from gateway.plan.scope import PlanContext
 from gateway.write.values import parse_value
-from gateway.identity.access import SYSTEM
 from grammar import ast
 
 Direction = Literal["both", "to_dv", "to_fo"]

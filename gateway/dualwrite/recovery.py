@@ -54,8 +54,8 @@ ORIGIN_MARKER = ""  # UNDO of the originating side's record: it says nothing to 
 _PROBE = "probe"  # UNDO of a probe's insert (always rolled back)
 OriginState = Literal["committed", "lost", "running"]
 Cause = tuple[str, str, str]  # the error log's code, kind and message for a resolved change
-_ORIGIN_LOST: Cause = ("OriginLost", "compensation", "the originating transaction never committed (its process "
-                       "stopped between the two commits): the other side now holds the origin's current state")
+_ORIGIN_LOST: Cause = ("OriginLost", "compensation", ("the originating transaction never committed (its process "
+                       "stopped between the two commits): the other side now holds the origin's current state"))
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class Recovery:
             return 0
         except OperationalError:
             raise  # a database is down or a row stays locked: the intent stays, the next pass tries again
-        except Exception as error:  # noqa: BLE001 - cannot be resolved: said once, in the error log
+        except Exception as error:  # cannot be resolved (the row changed shape since): said once, in the error log
             log.exception("dual-write could not resolve intent %s", token)
             self._give_up(token, towards, items, error)
             return 0

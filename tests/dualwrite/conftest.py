@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from starlette.testclient import TestClient
@@ -29,7 +28,14 @@ from gateway.dualwrite import lifecycle
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.worker import Worker
 from gateway.settings import Settings
-from tests.conftest import TEST_DEV_KEY, bearer, client_for, create_server_database, free_port, server_arguments
+from tests.conftest import (
+    TEST_DEV_KEY,
+    bearer,
+    client_for,
+    create_server_database,
+    free_port,
+    server_arguments,
+)
 
 DUALWRITE_BACKENDS = ("sqlite", "postgresql")  # dual-write's change capture runs on these two
 SCALE = 0.05
@@ -139,7 +145,7 @@ def open_sides(backend: str, tmp: Any, module: str, **settings: Any) -> Sides:
     try:
         fo_url = fresh_database(backend, f"dw_fo_{module}", tmp)
         dv_url = fresh_database(backend, f"dw_dv_{module}", tmp)
-    except Exception as error:  # noqa: BLE001 - any connection failure means "server not here"
+    except Exception as error:
         pytest.skip(f"{backend} server not reachable ({type(error).__name__}: {str(error).splitlines()[0]})")
     build_demo_database(fo_url, scale=SCALE, seed=7, progress=False)
     settings.setdefault("dev_key", str(TEST_DEV_KEY))

@@ -6,7 +6,6 @@ alert rules, stop."""
 from __future__ import annotations
 
 import datetime as dt
-
 import json
 import threading
 import uuid

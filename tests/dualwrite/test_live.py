@@ -105,6 +105,9 @@ def test_created_customer_is_created_account_and_back(sides: Sides) -> None:
     assert response.status_code == 201, response.text
     row = customer_row(sides, other, "demf")
     assert (row.name, Decimal(str(row.credit)), row.street) == ("Made in Dataverse", 750, "Hauptstr. 1")
+    # Fields the create left out agree too: creditonhold is false (Dataverse's default), not null beside "No".
+    made = account_row(sides, other, "demf")
+    assert (row.blocked, made.creditonhold is not None and not made.creditonhold) == (0, True)
     assert change_logs(sides) == (0, 0)
 
 

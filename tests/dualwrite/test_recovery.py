@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable
 from decimal import Decimal
 
-from gateway.identity.access import SYSTEM
 from gateway.dualwrite.live import LiveSync
 from gateway.dualwrite.rows import Endpoint
+from gateway.identity.access import SYSTEM
 from gateway.plan.dialects import dialect_traits
 from gateway.plan.scope import PlanContext
 from gateway.write.entity import EntityWriter

@@ -1262,9 +1262,9 @@ def test_a_database_locked_past_the_wait_is_a_503_and_writes_nothing(
 ) -> None:
     """Another application holds the write lock past the lock wait: 503 DatabaseBusy with Retry-After
     (the request may be sent again as it is), never a 500; nothing of the write is kept."""
-    account, _ = create_customer(client, written, CreditLimit=7)
     if backend.name != "sqlite":
         pytest.skip("a whole-database write lock is SQLite's; row locks elsewhere wait under lock timeouts")
+    account, _ = create_customer(client, written, CreditLimit=7)
     with backend.engine.connect() as holder:
         holder.exec_driver_sql("BEGIN IMMEDIATE")  # the file's write lock, until rollback
         try:
