@@ -35,7 +35,8 @@ def independent(sides: Sides) -> Iterator[None]:
     never runs here)."""
     yield
     sides.fo_exec('UPDATE "DUALWRITEMAP" SET "STATE" = \'Running\'')
-    verify(sides.dual, repair=True)
+    # Every map but the sales lines (no test touches them, and they are most of the rows: seconds per test).
+    verify(sides.dual, [name for name in sides.dual.maps.maps if name != "Sales order lines"], repair=True)
     for execute in (sides.fo_exec, sides.dv_exec):
         execute('DELETE FROM "DUALWRITECHANGES"')
 
