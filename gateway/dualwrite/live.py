@@ -223,8 +223,10 @@ class LiveSync:
 
     def after_rollback(self, unit: WriteUnit, error: BaseException | None) -> None:
         self._let_go(unit)  # the write failed before its commit began
+        # Refused: the client was told and nothing was kept on either side, so there is nothing to retry
+        # (retrying would push this side's unchanged row over newer changes of the other side).
         for table_map, operation, key, code, message in unit.hook_state.pop("log", []):
-            self.dual.log_error(table_map, self.side, operation, key, "live", code, message)
+            self.dual.log_error(table_map, self.side, operation, key, "live", code, message, status="Refused")
 
     # ------------------------------------------------------------------ after it
     def after_commit(self, unit: WriteUnit) -> None:

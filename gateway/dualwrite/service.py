@@ -35,6 +35,7 @@ from gateway.dualwrite.store import (
 from gateway.errors import BadRequest, ServiceMisconfigured
 
 log = logging.getLogger("fno_gateway.dualwrite")
+ALERTING = ("Open", "Refused")  # the error log's statuses that alert rules count
 
 
 @dataclass
@@ -120,13 +121,14 @@ class DualWrite:
     def log_error(self, table_map: TableMap, source: Side, operation: str, key: dict[str, Any], kind: str,
                   code: str, message: str, status: str = "Open") -> None:
         """Record an error (in its own transaction: it must survive the rollback it explains) and apply
-        the alert rules. A `Resolved` entry only tells what happened (recovery put it right): no alert."""
+        the alert rules. `Open`: someone must act (retry, discard); `Refused`: a live change the client was
+        refused, nothing kept (alerts count it, retry does not); `Resolved`: recovery put it right (neither)."""
         try:
             with self.control.begin() as connection:
                 connection.execute(insert(errors).values(
                     MAPNAME=table_map.name, SOURCE=source, OP=operation[:1].upper(), KEYDATA=encode_values(key), KIND=kind,
                     CODE=code[:40], MESSAGE=message, STATUS=status, CREATEDAT=now()))
-                if status == "Open":
+                if status in ALERTING:
                     self._alert(connection, table_map, code)
         except Exception:  # the error log must never turn one failure into two
             log.exception("could not log a dual-write error for %s", table_map.name)
@@ -136,7 +138,8 @@ class DualWrite:
             if rule.code is not None and rule.code != code:
                 continue
             since = now() - dt.timedelta(seconds=rule.within)
-            conditions = [errors.c.MAPNAME == table_map.name, errors.c.CREATEDAT >= since, errors.c.STATUS == "Open"]
+            conditions = [errors.c.MAPNAME == table_map.name, errors.c.CREATEDAT >= since,
+                          errors.c.STATUS.in_(ALERTING)]
             if rule.code is not None:
                 conditions.append(errors.c.CODE == rule.code)
             count = connection.execute(select(func.count()).select_from(errors).where(and_(*conditions))).scalar_one()

@@ -108,7 +108,7 @@ errors = Table(
     Column("KIND", String(40), nullable=False),  # live | async | initial | compensation | queue
     Column("CODE", String(40), nullable=False),
     Column("MESSAGE", Text, nullable=False),
-    Column("STATUS", String(12), nullable=False),  # Open, Retried, Discarded
+    Column("STATUS", String(12), nullable=False),  # Open, Refused (live, nothing kept), Resolved, Retried, Discarded
     Column("CREATEDAT", DateTime, nullable=False),
 )
 Index("IX_DUALWRITEERROR_MAP", errors.c.MAPNAME, errors.c.CREATEDAT)

@@ -78,6 +78,32 @@ def test_errors_and_retry(sides: Sides, capsys: pytest.CaptureFixture[str]) -> N
     assert linked[0][0] == group
 
 
+def test_retry_never_replays_a_refused_live_change_over_a_newer_one(sides: Sides,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A live change the client was refused kept nothing anywhere: the error log says so (Refused), and
+    `retry` leaves it alone. Replaying it pushed the account's old row over a newer, acknowledged F&O
+    change that waited on the retry list, and both sides ended with the old value."""
+    customer = organization(sides, 2)
+    refused = sides.client.patch(f"/api/data/v9.2/accounts({customer['accountid']})", json={"accountnumber": "US-XYZ"})
+    assert refused.status_code == 400, refused.text  # the integration key cannot change
+    logged = sides.fo_sql('SELECT "KIND", "STATUS" FROM "DUALWRITEERROR" ORDER BY "SEQ" DESC')[0]
+    assert tuple(logged) == ("live", "Refused")
+    assert cli(sides, capsys, "pause", CUSTOMERS)[0] == 0
+    try:
+        written = sides.client.patch(f"/data/CustomersV3(dataAreaId='usmf',CustomerAccount='{customer['account']}')",
+                                     json={"CreditLimit": 4444})
+        assert written.status_code == 204, written.text
+        sides.drain()  # the worker queues it behind the pause
+    finally:
+        assert cli(sides, capsys, "resume", CUSTOMERS, "--retry-list")[0] == 0
+    code, out = cli(sides, capsys, "retry", "--map", CUSTOMERS)
+    assert code == 0 and out.startswith("1 applied, 0 still failing"), out  # the queued change only
+    credit = sides.fo_sql('SELECT "CREDITMAX" FROM "CUSTTABLE" WHERE "DATAAREAID" = \'usmf\' AND "ACCOUNTNUM" = :a',
+                          a=customer["account"])[0][0]
+    account = sides.dv_sql("SELECT creditlimit FROM account WHERE accountid = :id", id=customer["accountid"])[0][0]
+    assert (float(credit), float(account)) == (4444, 4444)
+
+
 def test_admin_endpoint_is_read_only(sides: Sides) -> None:
     response = sides.client.patch("/admin/data/DualWriteMaps('Customers V3')", json={"State": "Stopped"})
     assert response.status_code == 405
