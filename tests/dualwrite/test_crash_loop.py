@@ -37,7 +37,7 @@ KILLS = int(os.environ.get("FNO_TEST_CRASH_KILLS", "50"))
 CUSTOMERS = 20  # at most: the organizations of usmf at the suite's demo scale
 CLIENTS = 3
 SEED = int(os.environ.get("FNO_TEST_CRASH_SEED", "17"))
-WRITE_SECONDS = (0.15, 0.9)  # how long the clients write before the kill, drawn per cycle
+WRITE_SECONDS = (0.1, 0.6)  # how long the clients write before the kill, drawn per cycle
 
 # The mapped fields of "Customers V3" (entities/dualwrite/customers.yaml), read from the physical
 # tables on each side: F&O column expression, Dataverse column expression.
