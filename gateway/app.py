@@ -23,6 +23,8 @@ from gateway.audit.trail import Auditor
 from gateway.catalog.companies import database_companies
 from gateway.catalog.load import DEFAULT_CATALOG, load_catalog
 from gateway.catalog.model import Catalog
+from gateway.csrf import csrf_probe_answer, is_csrf_probe
+from gateway.dataverse.functions import function_routes
 from gateway.dataverse.schema import create_store
 from gateway.db import make_engine
 from gateway.dualwrite.live import LiveSync
@@ -30,7 +32,9 @@ from gateway.dualwrite.recovery import recover_at_start
 from gateway.dualwrite.service import DualWrite, Limits
 from gateway.dualwrite.store import control_metadata
 from gateway.dualwrite.worker import Worker
+from gateway.edge.compress import compression_middleware
 from gateway.edge.cors import cors_middleware
+from gateway.edge.forwarded import forwarded_middleware
 from gateway.edge.middleware import EdgeMiddleware
 from gateway.edge.request_id import request_id_of
 from gateway.edge.stack import EdgeStarlette
@@ -115,11 +119,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         service.read = replace(service.read, limits=limits.request)
     for protected in {id(service.read.engine): service.read.engine for service in services}.values():
         install_protection(protected, limits.statement_timeout)
-    edge = [Middleware(EdgeMiddleware), *filter(None, [cors_middleware(settings.cors_origins)])]
+    # Outermost first: the forwarded scheme and host before the edge stamps HSTS; compression inside
+    # the edge (its headers go on the compressed answer) and outside CORS, 401, 429 and the 500 handler.
+    edge = [*filter(None, [forwarded_middleware(settings.trusted_proxies)]), Middleware(EdgeMiddleware),
+            compression_middleware(), *filter(None, [cors_middleware(settings.cors_origins)])]
     app = EdgeStarlette(
         edge=edge,  # outside even the 500 handler: every answer gets the request id and the headers
         lifespan=lifespan,
-        routes=[route for service in services for route in service.routes()],
+        # The Dataverse functions (WhoAmI, EntityDefinitions, ...) before its catch-all resource route.
+        routes=[*(function_routes(DATAVERSE_PREFIX) if dataverse_url else []),
+                *(route for service in services for route in service.routes())],
         middleware=[Middleware(AuthenticationMiddleware, authenticator=authenticator, prefixes=prefixes),
                     Middleware(ProtectionMiddleware, limits=limits, prefixes=prefixes)],
         exception_handlers={
@@ -196,6 +205,9 @@ class _Service:
 
     async def service_document(self, request: Request) -> Response:
         _only_get(request)
+        if is_csrf_probe(request):  # SAP clients before a write: no need to build the document
+            self.access(request)
+            return csrf_probe_answer()
         fmt = json_format(request.headers.get("accept"), parse_query(request.url.query).format)
         base = str(request.base_url).rstrip("/") + self.read.prefix + "/"
         body: dict[str, Any] = {"@odata.context": base + "$metadata"} if fmt.annotations else {}
@@ -214,14 +226,19 @@ class _Service:
 
     async def resource(self, request: Request) -> Response:
         self.access(request)
+        if is_csrf_probe(request):  # SAP clients probe the write's own URL, with a trailing / first
+            return csrf_probe_answer()
         if request.method in _WRITE_METHODS:
             return await handle_write(self.read, request, request.path_params["path"], self.settings.require_if_match)
         _only_get(request)
         return await handle_read(self.read, request, request.path_params["path"])
 
     async def batch(self, request: Request) -> Response:
+        if request.method == "HEAD":  # the SAP SDK's CSRF-token probe before a batch: 200, no body
+            self.access(request)
+            return csrf_probe_answer() if is_csrf_probe(request) else Response(headers={"OData-Version": "4.0"})
         if request.method != "POST":
-            raise MethodNotAllowed("$batch takes POST", headers={"Allow": "POST"})
+            raise MethodNotAllowed("$batch takes POST", headers={"Allow": "POST, HEAD"})
         assert self.batches is not None  # set once the app exists (sub-requests go through the app)
         self.access(request)
         return await self.batches.handle(request)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import sys
 from dataclasses import fields, replace
 from pathlib import Path
@@ -16,15 +18,26 @@ DEMO_ANONYMOUS_ROLE = "DataReader"  # the demo lets anyone read; writes need a t
 _ENV_PREFIX = "FNO_GATEWAY_"
 
 
-def _add_settings(parser: argparse.ArgumentParser) -> None:
+# What `demo` does differently from `serve`: its --help must say so, not show serve's defaults.
+DEMO_HELP = {
+    "dualwrite_worker": "run the dual-write worker in the server (change capture, queues, jobs, recovery): "
+    "always on in `demo`",
+    "anonymous_role": f"role of callers without credentials ('none': nobody anonymous) "
+    f"(default in `demo`: {DEMO_ANONYMOUS_ROLE!r}, read-only)",
+}
+
+
+def _add_settings(parser: argparse.ArgumentParser, overrides: dict[str, str] | None = None) -> None:
+    overrides = overrides or {}
     for field in fields(Settings):
         flag = "--" + field.name.replace("_", "-")
         if isinstance(field.default, bool):
-            parser.add_argument(flag, dest=field.name, action="store_true", help=HELP[field.name])
+            text = overrides.get(field.name, f"{HELP[field.name]} (default: off)")
+            parser.add_argument(flag, dest=field.name, action="store_true", help=text)
             continue
         kind: type = type(field.default)
-        parser.add_argument(flag, dest=field.name, type=kind, default=field.default,
-                            help=f"{HELP[field.name]} (default: {field.default!r})")
+        text = overrides.get(field.name, f"{HELP[field.name]} (default: {field.default!r})")
+        parser.add_argument(flag, dest=field.name, type=kind, default=field.default, help=text)
 
 
 def _settings(arguments: argparse.Namespace) -> Settings:
@@ -51,10 +64,33 @@ def app_from_environment():  # type: ignore[no-untyped-def]
     return create_app(settings_from_environment())
 
 
-def serve(settings: Settings) -> None:
+def port_problem(host: str, port: int) -> str | None:
+    """Why uvicorn could not listen on host:port (None: it can). Checked before anything is printed
+    or built, so that a taken port is one clear line, not "serving ..." followed by uvicorn's error."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return f"cannot listen on {host}:{port}: {error.strerror}"
+    family, kind, protocol, _, address = infos[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no problem
+        try:
+            probe.bind(address)
+        except OSError as error:
+            reason = "the port is already in use" if error.errno == errno.EADDRINUSE else error.strerror
+            return f"cannot listen on http://{host}:{port}/: {reason} (choose another with --port)"
+    return None
+
+
+def serve(settings: Settings, hints: str = "") -> int:
     import uvicorn
 
     from gateway.protect.signing import new_key_text
+
+    problem = port_problem(settings.host, settings.port)
+    if problem is not None:
+        print(f"fno-gateway: {problem}", file=sys.stderr)
+        return 1
 
     if not settings.signing_key:
         # One key for every worker of this serve, so that a nextLink is valid at whichever answers it.
@@ -68,8 +104,13 @@ def serve(settings: Settings) -> None:
         print(f"fno-gateway: Dataverse side {dataverse_db_url(settings)} at "
               f"http://{settings.host}:{settings.port}/api/data/v9.2/ (dual-write admin: /admin/data/)",
               file=sys.stderr)
+    if hints:
+        print(hints, file=sys.stderr)
+    # proxy_headers off: uvicorn would trust X-Forwarded-* from 127.0.0.1 whatever --trusted-proxies says and
+    # rewrite the client address before the gateway sees it; gateway/edge/forwarded.py does it per the setting.
     uvicorn.run("gateway.cli:app_from_environment", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, log_level="warning")
+                workers=settings.workers, log_level="warning", proxy_headers=False)
+    return 0
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -82,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="build the demo database if it is missing, then serve it")
     demo.add_argument("--scale", type=float, default=1.0, help="demo size: 1 ≈ 1,000 customers")
-    _add_settings(demo)
+    _add_settings(demo, DEMO_HELP)
 
     demo_db = commands.add_parser("demo-db", help="(re)build the demo F&O database")
     demo_db.add_argument("--url", default=DEFAULT_DEMO_DB, help="SQLAlchemy URL to build into")
@@ -165,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "check":
         return _check(arguments.db, arguments.entities)
     settings = _settings(arguments)
+    problem = port_problem(settings.host, settings.port)  # before a demo build that may take a while
+    if problem is not None:
+        print(f"fno-gateway: {problem}", file=sys.stderr)
+        return 1
+    hints = ""
     if arguments.command == "demo":
         path = _sqlite_file(settings.db)
         if path is not None and not path.exists():
@@ -174,13 +220,20 @@ def main(argv: list[str] | None = None) -> int:
             build_demo_database(settings.db, scale=arguments.scale)
         settings = replace(settings, dualwrite_worker=True, anonymous_role=settings.anonymous_role or DEMO_ANONYMOUS_ROLE)
         _start_demo_dualwrite(settings)
-        key = "" if settings.dev_key == Settings.dev_key else f" --dev-key {settings.dev_key}"
-        print(f"fno-gateway: anonymous callers are {settings.anonymous_role} (read-only). For writes, send a token:\n"
-              f"  TOKEN=$(fno-gateway token --sub you --roles SystemAdministrator{key})\n"
-              f"  curl -H \"Authorization: Bearer $TOKEN\" http://{settings.host}:{settings.port}/data/",
-              file=sys.stderr)
-    serve(settings)
-    return 0
+        hints = demo_hints(settings)
+    return serve(settings, hints)
+
+
+def demo_hints(settings: Settings) -> str:
+    """Ready-to-paste requests for the demo: a read as anyone, a write with a token."""
+    key = "" if settings.dev_key == Settings.dev_key else f" --dev-key {settings.dev_key}"
+    root = f"http://{settings.host}:{settings.port}"
+    customer = f"{root}/data/CustomersV3(dataAreaId='usmf',CustomerAccount='US-001')"
+    return (f"fno-gateway: anonymous callers are {settings.anonymous_role} (read-only); try:\n"
+            f"  curl -s '{root}/data/CustomersV3?$top=2&$select=CustomerAccount,OrganizationName,CreditLimit'\n"
+            f"  TOKEN=$(fno-gateway token --sub you --roles SystemAdministrator{key})\n"
+            f"  curl -s -X PATCH -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+            f"-d '{{\"CreditLimit\": 5000}}' \"{customer}\" -w '%{{http_code}}\\n'")
 
 
 def _start_demo_dualwrite(settings: Settings) -> None:

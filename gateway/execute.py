@@ -62,6 +62,7 @@ class RowShaper:
         self.type_annotation = "#" + catalog.qualified(entity.entity_type)
         self.key_positions = [(name, layout.read.index(name)) for name in entity.key]
         self.service_root = service_root
+        self.links = [(name + "@odata.navigationLink", "/" + name) for name in layout.links] if self.full else []
 
     def reference(self, row: Sequence[Any]) -> dict[str, Any]:
         """The entity reference of a row ($ref): its canonical id and nothing else."""
@@ -78,9 +79,13 @@ class RowShaper:
         if self.with_etag:
             shaped["@odata.etag"] = etag(row[self.etag_slice])
         if self.labels:
-            return self._with_labels(row, shaped)
-        for index, (name, convert) in enumerate(zip(self.names, self.converters)):
-            shaped[name] = convert(row[index])
+            self._with_labels(row, shaped)
+        else:
+            for index, (name, convert) in enumerate(zip(self.names, self.converters)):
+                shaped[name] = convert(row[index])
+        if self.links:  # relative to the context URL, like the edit link
+            for annotation, suffix in self.links:
+                shaped[annotation] = shaped["@odata.editLink"] + suffix
         return shaped
 
     def _with_labels(self, row: Sequence[Any], shaped: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from gateway.errors import InvalidQueryOption, NotAcceptable
@@ -66,13 +67,34 @@ def json_format(accept: str | None, format_option: str | None) -> JsonFormat:
     return JsonFormat(metadata=metadata, ieee754_compatible=ieee)
 
 
+def check_plain_text(accept: str | None) -> None:
+    """/$count and /$value answer text/plain. Clients that send `Accept: application/json` on every request
+    (batch parts, SDKs) get it too, as they always did; a 406 only when the client takes neither."""
+    if not accept:
+        return
+    for media in parse_media_ranges(accept):
+        if media.quality > 0 and media.type in ("text/plain", "text/*", "*/*", "application/json", "application/*"):
+            return
+    raise NotAcceptable(f"this resource is available as text/plain only, not {accept}")
+
+
 def content_type(json_format: JsonFormat) -> str:
     ieee = "true" if json_format.ieee754_compatible else "false"
     return f"application/json;odata.metadata={json_format.metadata};odata.streaming=true;IEEE754Compatible={ieee}"
 
 
+# Media ranges under which CSDL XML may be sent ($metadata's own default).
+_XML_RANGES = ("application/xml", "text/xml", "application/*", "text/*", "*/*")
+
+
 def metadata_format(accept: str | None, format_option: str | None) -> str:
-    """'xml' or 'json' for $metadata (XML unless JSON is asked for explicitly)."""
+    """'xml' or 'json' for $metadata: XML unless JSON is explicitly preferred, as F&O answers.
+
+    Client generators (odata2ts, the SAP SDK's generator) expect CSDL XML, and HTTP libraries send
+    JSON-first Accept headers by default (axios: `application/json, text/plain, */*`): JSON is chosen
+    only when the best quality in Accept holds application/json and nothing else (no wildcard, no
+    other type beside it). A $format always wins; an Accept that admits neither kind is a 406.
+    """
     if format_option is not None:
         short = format_option.strip().lower()
         if short in ("xml", "application/xml"):
@@ -82,33 +104,43 @@ def metadata_format(accept: str | None, format_option: str | None) -> str:
         raise NotAcceptable(f"$metadata is available as $format=xml or $format=json, not {format_option}")
     if not accept:
         return "xml"
-    for media in sorted(parse_media_ranges(accept), key=lambda media: -media.quality):
-        if media.quality <= 0:
-            continue
-        if media.type in ("application/xml", "text/xml", "application/*", "*/*"):
-            return "xml"
-        if media.type == "application/json":
-            return "json"
+    acceptable = [media for media in parse_media_ranges(accept) if media.quality > 0]
+    best = max((media.quality for media in acceptable), default=0.0)
+    preferred = {media.type for media in acceptable if media.quality == best}
+    if preferred == {"application/json"}:
+        return "json"
+    if any(media.type in (*_XML_RANGES, "application/json") for media in acceptable):
+        # JSON shares its quality with other types (`application/json, text/plain`) or comes below
+        # them: not an explicit preference, so the default, XML, as F&O answers.
+        return "xml"
     raise NotAcceptable(f"$metadata is available as application/xml or application/json, not {accept}")
 
 
 @dataclass(frozen=True)
 class Preferences:
+    """The preferences a read honours. Any other (odata.track-changes among them: the gateway keeps
+    no change tracking, so no deltaLink) is ignored, and so never named in Preference-Applied."""
+
     max_page_size: int | None = None
     formatted_values: bool = False  # odata.include-annotations names FormattedValue (or *)
+    include_annotations: str = ""  # that preference as the client wrote it, for Preference-Applied
 
 
 FORMATTED_VALUE = "OData.Community.Display.V1.FormattedValue"
 
 
-def _wants_formatted_values(header: str) -> bool:
-    """odata.include-annotations="a,b" (quoted, so it may hold commas): is FormattedValue among them?"""
+def _include_annotations(header: str) -> str | None:
+    """The value of odata.include-annotations="a,b" (quoted, so it may hold commas), if present."""
     lowered = header.lower()
     at = lowered.find("include-annotations=")
     if at < 0:
-        return False
+        return None
     value = header[at + len("include-annotations="):].strip()
-    value = value[1:value.index('"', 1)] if value.startswith('"') and '"' in value[1:] else value.split(",")[0]
+    return value[1:value.index('"', 1)] if value.startswith('"') and '"' in value[1:] else value.split(",")[0]
+
+
+def _wants_formatted_values(value: str) -> bool:
+    """Is FormattedValue among the include-annotations patterns?"""
     patterns = [part.strip() for part in value.split(",")]
     return any(
         not pattern.startswith("-") and (pattern in ("*", FORMATTED_VALUE) or
@@ -119,7 +151,9 @@ def _wants_formatted_values(header: str) -> bool:
 
 def parse_prefer(headers: list[str]) -> Preferences:
     max_page_size = None
-    formatted = any(_wants_formatted_values(header) for header in headers)
+    wanted = [value for value in map(_include_annotations, headers)
+              if value is not None and _wants_formatted_values(value)]
+    formatted = bool(wanted)
     for header in headers:
         for part in header.split(","):
             name, _, value = part.strip().partition("=")
@@ -128,4 +162,10 @@ def parse_prefer(headers: list[str]) -> Preferences:
                 if not size:
                     raise InvalidQueryOption("Prefer: odata.maxpagesize needs a positive integer")
                 max_page_size = size
-    return Preferences(max_page_size, formatted)
+    return Preferences(max_page_size, formatted, f'odata.include-annotations="{wanted[0]}"' if wanted else "")
+
+
+def applied(headers: MutableMapping[str, str], preference: str) -> None:
+    """Name one more honoured preference in Preference-Applied (a comma-separated list)."""
+    earlier = headers.get("Preference-Applied")
+    headers["Preference-Applied"] = f"{earlier},{preference}" if earlier else preference

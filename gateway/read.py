@@ -19,7 +19,7 @@ from gateway.catalog.model import Catalog, Entity
 from gateway.errors import BadRequest, NotFound, SyntaxError_, caret
 from gateway.execute import PageReader
 from gateway.execute_apply import ApplyReader
-from gateway.negotiate import content_type, json_format, parse_prefer
+from gateway.negotiate import applied, check_plain_text, content_type, json_format, parse_prefer
 from gateway.options import RequestOptions, parse_query
 from gateway.plan.apply import plan_apply
 from gateway.plan.dialects import dialect_traits
@@ -103,7 +103,11 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
     segments = _parse_path(resource_path)
     check_options(query.options, service.limits)
     timings.mark("parse")
-    fmt = json_format(request.headers.get("accept"), query.format)
+    if resource_path.rstrip("/").endswith(("/$count", "/$value")):  # a raw number or value, as text/plain
+        check_plain_text(request.headers.get("accept"))
+        fmt = json_format(None, None)  # (only nested errors would be JSON)
+    else:
+        fmt = json_format(request.headers.get("accept"), query.format)
     preferences = parse_prefer(request.headers.getlist("prefer"))
     if preferences.formatted_values:
         fmt = replace(fmt, formatted_values=True)
@@ -114,11 +118,20 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
         try:
             target = resolve(service.catalog, segments, query.aliases, lookup_on(service.engine, context))
             timings.mark("bind")
-            return _respond(service, context, target, query, fmt, preferences.max_page_size, base, request, timings)
+            response = _respond(service, context, target, query, fmt, preferences.max_page_size, base, request,
+                                timings)
+            if preferences.formatted_values and _labelled(target, query) and response.status_code == 200:
+                applied(response.headers, preferences.include_annotations)  # the labels are in the rows
+            return response
         except RecursionError:
             raise BadRequest("the expression is nested too deeply; use 'in (...)' instead of long 'or' chains") from None
 
     return await run_in_threadpool(run)
+
+
+def _labelled(target: Target, query: RequestOptions) -> bool:
+    """Whether the answer's rows carry FormattedValue labels when asked: entities, not $apply rows."""
+    return target.kind in ("entity", "collection") and query.options.apply is None
 
 
 def request_context(service: ReadService, request: Request, custom: dict[str, str],
@@ -346,6 +359,10 @@ def _context_projection(layout: Layout, options: ast.QueryOptions) -> str:
     parts: list[str] = []
     if options.select:
         parts.extend(layout.visible)
+        # Selected navigation links, by name; an expanded one is listed once, as Nav() below.
+        expanded = {item.path[0] for item in options.expand or () if item.path}
+        named = {item.path[0] for item in options.select if len(item.path) == 1}
+        parts.extend(name for name in layout.links if name in named and name not in expanded)
     for item in options.expand or ():
         if item.path:
             parts.append(item.path[0] + "()")

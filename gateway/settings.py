@@ -43,6 +43,7 @@ class Settings:
     auth_authorization_uri: str = "https://login.microsoftonline.com/common/oauth2/authorize"
     dev_key: str = "~/.fno-gateway/dev-key.pem"  # outside any checkout: never committed by accident
     cors_origins: str = ""
+    trusted_proxies: str = ""
     max_expression_nodes: int = 10000
     max_expression_depth: int = 32
     signing_key: str = ""
@@ -114,6 +115,9 @@ HELP = {
     "is empty",
     "cors_origins": "comma-separated origins browser apps may call from (https://app.example.com; '*': any); "
     "empty: no CORS",
+    "trusted_proxies": "comma-separated addresses or CIDRs of reverse proxies (10.0.0.5, 10.0.0.0/8; '*': any) whose "
+    "X-Forwarded-Host, X-Forwarded-Proto and X-Forwarded-For are honoured in links and client addresses; empty: "
+    "nobody's",
     "max_expression_nodes": "most nodes one query option ($filter, $orderby, $compute, $apply, $expand, ...) may hold "
     "(400 beyond)",
     "max_expression_depth": "deepest nesting one query option may have (400 beyond; SQLite's parser gives up "

@@ -24,9 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Table, create_engine
-from tqdm import tqdm
-
 from gateway.demo import schema
+from gateway.progress import progress_bar
 
 __all__ = ["DemoSummary", "build_demo_database"]
 
@@ -1061,7 +1060,8 @@ def build_demo_database(url: str, scale: float = 1.0, seed: int = 42, progress: 
         with engine.connect() as conn:
             _prepare_connection(conn)
             _recreate_tables(conn)
-            bar = tqdm(total=_estimated_rows(scale), unit="rows", unit_scale=True, disable=not progress)
+            # A bar on a terminal, plain lines in a log (gateway/progress.py).
+            bar = progress_bar(total=_estimated_rows(scale), unit="rows", enabled=progress, unit_scale=True)
             with bar:
                 writer = _BatchWriter(conn, bar)
                 _generate(_Context(random.Random(seed), writer, _party_width(scale)), scale)

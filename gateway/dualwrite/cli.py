@@ -7,8 +7,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tqdm import tqdm
-
 from gateway.catalog.load import CatalogError
 from gateway.dualwrite import lifecycle
 from gateway.dualwrite.initial import Progress, initial_sync
@@ -17,6 +15,7 @@ from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.verify import Difference, MapCheck, verify
 from gateway.dualwrite.worker import Worker
 from gateway.errors import ODataError
+from gateway.progress import progress_bar
 from gateway.settings import Settings
 
 
@@ -45,7 +44,7 @@ def _names(dual: DualWrite, given: list[str]) -> list[str]:
 
 
 def _progress(name: str) -> Progress:
-    bar = tqdm(desc=name, unit="rows", file=sys.stderr, leave=True)
+    bar = progress_bar(desc=name, unit="rows", file=sys.stderr, leave=True)  # plain lines when not a terminal
     return lambda done: bar.update(done)
 
 

@@ -18,10 +18,12 @@ from gateway.edge.request_id import (
 METHODS = ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS")
 # What OData clients send: the token, concurrency, preferences, versions, bodies, correlation ids.
 ALLOWED_HEADERS = ("Authorization", "X-API-Key", "Accept", "Content-Type", "If-Match", "If-None-Match",
-                   "Prefer", "OData-MaxVersion", "OData-Version", "Isolation", *CLIENT_REQUEST_ID_ALIASES)
+                   "Prefer", "OData-MaxVersion", "OData-Version", "Isolation", "X-CSRF-Token",  # SAP clients
+                   *CLIENT_REQUEST_ID_ALIASES)
 # What a script may read of an answer beyond the CORS-safelisted few.
 EXPOSED_HEADERS = ("ETag", "Location", "OData-EntityId", "OData-Version", "Preference-Applied", "Retry-After",
-                   "WWW-Authenticate", "Server-Timing", SERVICE_REQUEST_ID_HEADER, CLIENT_REQUEST_ID_HEADER)
+                   "WWW-Authenticate", "Server-Timing", "X-CSRF-Token", SERVICE_REQUEST_ID_HEADER,
+                   CLIENT_REQUEST_ID_HEADER)
 MAX_AGE = 600  # seconds a browser may reuse a preflight's answer
 
 

@@ -45,6 +45,9 @@ class Layout:
     etag_width: int
     sort_width: int
     computed_types: dict[str, str] = field(default_factory=dict)  # $compute aliases among `read`
+    # Navigation properties the selection holds (all of them without $select): odata.metadata=full
+    # writes their navigation links. Reading them costs nothing: a link is made from the key.
+    links: tuple[str, ...] = ()
 
     @property
     def etag_start(self) -> int:
@@ -258,7 +261,8 @@ def _layout(
     needed = list(entity.key) + [name for plan in expands for name in plan.nav.link]
     read += [name for name in dict.fromkeys(needed) if name not in read]
     types = {name: typed.type for name, typed in computed.items() if name in read}
-    return Layout(tuple(visible), tuple(read), len(scope.etag_columns()), len(sort_keys), types)
+    links = selected_navigation(entity, options.select)
+    return Layout(tuple(visible), tuple(read), len(scope.etag_columns()), len(sort_keys), types, links)
 
 
 def select_properties(
@@ -280,12 +284,11 @@ def select_properties(
         if name in computed and len(item.path) == 1:
             chosen.add(name)
             continue
-        if len(item.path) > 1 or name in entity.navigation:
-            if name in entity.navigation:
-                raise NotImplemented_(
-                    f"selecting navigation properties ({name}) is not supported yet; use $expand={name}"
-                )
-            raise BadRequest(f"{name} has no properties to select from")
+        if name in entity.navigation and len(item.path) == 1:
+            continue  # a navigation property selects its link (selected_navigation), not a column
+        if len(item.path) > 1:
+            raise BadRequest(f"{name} has no properties to select from"
+                             + (f"; use $expand={name}($select=...)" if name in entity.navigation else ""))
         if name not in entity.properties:
             raise UnknownProperty(
                 f"$select: {entity.entity_type} has no property {name}."
@@ -294,6 +297,16 @@ def select_properties(
             )
         chosen.add(name)
     return [name for name in (*entity.properties, *computed) if name in chosen]
+
+
+def selected_navigation(entity: Entity, select_items: tuple[ast.SelectItem, ...] | None) -> tuple[str, ...]:
+    """The navigation properties a $select holds (OData 4.01 5.1.3: selecting one selects its link;
+    beside $expand of the same property it only keeps the expansion), in declaration order; without
+    $select, or with '*', every one."""
+    if not select_items or any(item.star and not item.path for item in select_items):
+        return tuple(entity.navigation)
+    named = {item.path[0] for item in select_items if len(item.path) == 1}
+    return tuple(name for name in entity.navigation if name in named)
 
 
 # ---------------------------------------------------------------------- $expand

@@ -273,8 +273,19 @@ def test_metadata_is_xml_edmx_4(sqlite_client: TestClient) -> None:
         ({"$format": "xml"}, {}),
         ({}, {"Accept": "application/xml"}),
         ({}, {"Accept": "*/*"}),
+        # JSON is not explicitly preferred: a list with a wildcard or another type at its quality
+        # (axios's and Angular's default), or JSON below XML. Generators need XML here.
+        ({}, {"Accept": "application/json, text/plain, */*"}),
+        ({}, {"Accept": "application/json, application/xml"}),
+        ({}, {"Accept": "application/json, text/plain"}),
+        ({}, {"Accept": "application/json;q=0.5, application/xml"}),
+        ({}, {"Accept": "text/plain, application/json;q=0.9"}),
+        ({}, {"Accept": "application/json;q=0, */*"}),
+        ({}, {"Accept": "text/*"}),
+        ({"$format": "xml"}, {"Accept": "application/json"}),  # $format wins over Accept
     ],
-    ids=["format-xml", "accept-xml", "accept-any"],
+    ids=["format-xml", "accept-xml", "accept-any", "axios-default", "json-and-xml", "json-and-text",
+         "json-below-xml", "json-below-text", "json-refused", "text-any", "format-over-accept"],
 )
 def test_metadata_xml_variants(
     sqlite_client: TestClient, params: dict[str, str], headers: dict[str, str]
@@ -419,8 +430,18 @@ def test_annotation_vocabularies_are_referenced(csdl: Csdl) -> None:
 # ---------------------------------------------------------------------------------------------- JSON
 @pytest.mark.parametrize(
     ("params", "headers"),
-    [({"$format": "json"}, {}), ({}, {"Accept": "application/json"}), ({"$format": "application/json"}, {})],
-    ids=["format-json", "accept-json", "format-media-type"],
+    [
+        ({"$format": "json"}, {}),
+        ({}, {"Accept": "application/json"}),
+        ({"$format": "application/json"}, {}),
+        # JSON alone at the best quality, whatever comes below it
+        ({}, {"Accept": "application/json;q=1, application/xml;q=0.5"}),
+        ({}, {"Accept": "application/xml;q=0.9, application/json"}),
+        ({}, {"Accept": "application/json;odata.metadata=minimal, */*;q=0.1"}),
+        ({"$format": "json"}, {"Accept": "application/xml"}),  # $format wins over Accept
+    ],
+    ids=["format-json", "accept-json", "format-media-type", "json-over-xml", "json-first-by-quality",
+         "json-over-wildcard", "format-over-accept"],
 )
 def test_metadata_json_negotiation(
     sqlite_client: TestClient, csdl_json: dict[str, Any], params: dict[str, str], headers: dict[str, str]
@@ -484,8 +505,9 @@ def test_metadata_json_enums(csdl_json: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("params", "headers"),
-    [({}, {"Accept": "text/csv"}), ({"$format": "csv"}, {}), ({"$format": "atom"}, {})],
-    ids=["accept-csv", "format-csv", "format-atom"],
+    [({}, {"Accept": "text/csv"}), ({}, {"Accept": "text/plain, image/png;q=0.5, */*;q=0"}),
+     ({"$format": "csv"}, {}), ({"$format": "atom"}, {})],
+    ids=["accept-csv", "accept-neither", "format-csv", "format-atom"],
 )
 def test_metadata_not_acceptable(
     sqlite_client: TestClient, params: dict[str, str], headers: dict[str, str]
