@@ -320,8 +320,8 @@ async def _error_response(request: Request, exc: Exception) -> Response:
             return _payload_response(DatabaseUnavailable("the database is not reachable; try again shortly"))
         lowered = first_line.lower()
         if isinstance(exc, OperationalError) and any(words in lowered for words in _LOCKED):
-            return _payload_response(DatabaseBusy(f"the database stayed locked by another writer ({first_line}); "
-                                                  "nothing was written, try again", headers={"Retry-After": "1"}))
+            return _payload_response(DatabaseBusy(f"the database stayed locked by another transaction ({first_line}); "
+                                                  "this request changed nothing, try again", headers={"Retry-After": "1"}))
         if any(words in lowered for words in _TOO_LARGE):
             return _payload_response(BadRequest(f"the database refused the query as too large: {first_line}"))
         if isinstance(exc, DataError) or any(words in lowered for words in _BAD_VALUE):

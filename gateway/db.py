@@ -40,6 +40,12 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # OData string matching is case-sensitive; SQLite's LIKE is not unless told so.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA case_sensitive_like = ON")
+    # Write-ahead log: readers and the one writer never wait for each other. With the rollback journal a
+    # commit waits for every open read and, while it waits, new reads wait for it: a page read on two
+    # connections (its rows, then its $expand) and any write (the dual-write worker renews its lease every
+    # pass) locked each other until the busy timeout, and the page failed. (A file setting, kept; a no-op
+    # for in-memory databases.)
+    cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
     # SQLite's upper()/lower() map ASCII only; these map every letter (one character to one, as the
     # other databases do: 'ß' stays 'ß').

@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, Connection, Engine, String, column, select, t
 
 from gateway.catalog.model import Catalog
 from gateway.errors import ServiceMisconfigured
+from gateway.faults import fault_point
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class WriteUnit:
             try:
                 # The other side commits first (a dry run rolls it back there too); if it refuses, so do we.
                 compensate = self.hook.before_commit(self) if self.hook is not None and self._begun else None
+                if compensate is not None:
+                    fault_point("before-origin-commit")  # the other side committed; crash tests kill here
                 if self.dry_run:
                     self._transaction.rollback()
                     self._ended(None)

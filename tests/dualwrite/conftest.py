@@ -27,6 +27,7 @@ from gateway.demo.generate import build_demo_database
 from gateway.dualwrite import lifecycle
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.worker import Worker
+from gateway.faults import ENVIRONMENT as FAULTS
 from gateway.settings import Settings
 from tests.conftest import (
     TEST_DEV_KEY,
@@ -85,11 +86,12 @@ class Sides:
 class Gateway:
     """`fno-gateway serve` over the two databases as a real process (uvicorn), started and killed at will."""
 
-    def __init__(self, sides: Sides, log: Path, worker: bool = True) -> None:
+    def __init__(self, sides: Sides, log: Path, worker: bool = True, faults: str = "") -> None:
         self.sides = sides
         self.port = free_port()
         self.log = log
         self.worker = ["--dualwrite-worker"] if worker else []
+        self.environment = {**os.environ, FAULTS: faults}  # gateway/faults.py: where the process waits
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> float:
@@ -99,7 +101,7 @@ class Gateway:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gateway.cli", "serve", "--db", self.sides.fo_url, "--dataverse-db",
                  self.sides.dv_url, "--port", str(self.port), *self.worker, *server_arguments()],
-                stdout=output, stderr=output, start_new_session=True)
+                stdout=output, stderr=output, start_new_session=True, env=self.environment)
         deadline = started + 60
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"the gateway exited ({self.process.returncode}): see {self.log}"

@@ -1,75 +1,34 @@
 """A real gateway process (uvicorn) killed with SIGKILL between the two commits of a live sync.
 
-The origin's COMMIT is held open from outside while the other side has already committed:
-- SQLite: the test holds a read transaction on the origin's file; a COMMIT needs every reader gone,
-  so it waits (up to the busy timeout) while the other side's change is committed and visible.
-- PostgreSQL: a deferred constraint trigger on the origin's table waits for an advisory lock the
-  test holds.
-The test then kills the server; the database drops the orphaned transaction as it does for any
-client that vanished. A new gateway process (without the dual-write worker: start-up alone must do
-it) is started, and before it answers its first request the other side holds the origin's state
-again, no intent record is left, and the error log says what happened (OriginLost, Resolved).
-Both directions: a PATCH through /data (Dataverse commits first) and one through /api/data (F&O first).
+The served process is told to wait between the two commits (gateway/faults.py: the other side has
+committed, the origin has not), and the test kills it there; the database drops the orphaned
+transaction as it does for any client that vanished. A new gateway process (without the dual-write
+worker: start-up alone must do it) is started, and before it answers its first request the other side
+holds the origin's state again, no intent record is left, and the error log says what happened
+(OriginLost, Resolved). Both directions: a PATCH through /data (Dataverse commits first) and one through
+/api/data (F&O first).
 """
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import httpx2
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.conftest import bearer
 from tests.dualwrite.conftest import Gateway, Sides
 from tests.dualwrite.test_live import account_row, customer_row, organization
 
-HOLD = 424_242
 INTENTS = 'SELECT count(*) FROM "DUALWRITEINTENT"'
-
-
-@contextlib.contextmanager
-def _commit_held(sides: Sides, origin: str) -> Iterator[None]:
-    """While inside, a COMMIT on the origin database cannot finish."""
-    url = sides.fo_url if origin == "fo" else sides.dv_url
-    if sides.name == "sqlite":
-        reader = sqlite3.connect(str(make_url(url).database), isolation_level=None)
-        reader.execute("BEGIN")
-        reader.execute('SELECT count(*) FROM "DUALWRITEINTENT"').fetchall()  # a SHARED lock until ROLLBACK
-        try:
-            yield
-        finally:
-            reader.execute("ROLLBACK")
-            reader.close()
-        return
-    table, run = ('"CUSTTABLE"', sides.fo_exec) if origin == "fo" else ("account", sides.dv_exec)
-    run(f"""CREATE OR REPLACE FUNCTION dw_test_hold() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN PERFORM pg_advisory_xact_lock({HOLD}); RETURN NULL; END $$""")
-    run(f"CREATE CONSTRAINT TRIGGER dw_test_hold AFTER UPDATE ON {table} DEFERRABLE INITIALLY DEFERRED "
-        "FOR EACH ROW EXECUTE FUNCTION dw_test_hold()")
-    engine = sides.fo if origin == "fo" else sides.dv
-    holder = engine.connect()
-    holder.exec_driver_sql(f"SELECT pg_advisory_lock({HOLD})")
-    try:
-        yield
-        # The server is dead: the database ends its orphaned transaction (it would once it noticed).
-        run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND pid <> pg_backend_pid() AND datname = current_database()")
-    finally:
-        holder.exec_driver_sql(f"SELECT pg_advisory_unlock({HOLD})")
-        holder.close()
-        run(f"DROP TRIGGER IF EXISTS dw_test_hold ON {table}")
 
 
 def _patch(url: str, body: dict[str, object]) -> None:
     try:
-        httpx2.patch(url, json=body, headers=bearer(), timeout=30)
+        httpx2.patch(url, json=body, headers=bearer(), timeout=60)
     except httpx2.HTTPError:
         pass  # the server dies under this request
 
@@ -82,7 +41,7 @@ def test_sigkill_between_the_two_commits(sides: Sides, origin: str, tmp_path: Pa
     before_fo = Decimal(str(customer_row(sides, account).credit))
     before_dv = Decimal(str(account_row(sides, account).creditlimit))
     assert before_fo == before_dv
-    gateway = Gateway(sides, tmp_path / "gateway.log", worker=False)
+    gateway = Gateway(sides, tmp_path / "gateway.log", worker=False, faults="before-origin-commit=30")
     gateway.start()
     if origin == "fo":
         path = f"/data/CustomersV3(dataAreaId='usmf',CustomerAccount='{account}')"
@@ -96,13 +55,12 @@ def test_sigkill_between_the_two_commits(sides: Sides, origin: str, tmp_path: Pa
         return Decimal(str(row.creditlimit if origin == "fo" else row.credit))
 
     try:
-        with _commit_held(sides, origin):
-            threading.Thread(target=_patch, args=(gateway.url + path, body), daemon=True).start()
-            deadline = time.monotonic() + 4  # within SQLite's busy timeout (5 s)
-            while other_side() != 9191:
-                assert time.monotonic() < deadline, "the other side never committed"
-                time.sleep(0.01)
-            gateway.kill()  # the other side committed; the origin's COMMIT waits: kill the process now
+        threading.Thread(target=_patch, args=(gateway.url + path, body), daemon=True).start()
+        deadline = time.monotonic() + 20
+        while other_side() != 9191:
+            assert time.monotonic() < deadline, "the other side never committed"
+            time.sleep(0.02)
+        gateway.kill()  # the other side committed; the origin waits before its commit: kill the process now
     finally:
         gateway.stop()
     origin_value = customer_row(sides, account).credit if origin == "fo" else account_row(sides, account).creditlimit
