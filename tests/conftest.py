@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -142,6 +143,16 @@ def sqlite_client(sqlite_backend: Backend) -> Iterator[TestClient]:
 
 def repository_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if it does not end within 10 s: a served gateway a test started."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def free_port() -> int:

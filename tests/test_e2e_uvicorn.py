@@ -26,7 +26,7 @@ from sqlalchemy import Engine, create_engine, select
 
 from gateway.demo import schema
 from gateway.demo.generate import build_demo_database
-from tests.conftest import bearer, server_arguments
+from tests.conftest import bearer, server_arguments, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -100,12 +100,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         _wait_until_up(process, base, log)
         yield Server(base, engine, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
         engine.dispose()
 
 

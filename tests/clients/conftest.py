@@ -18,7 +18,14 @@ import pytest
 from sqlalchemy import Engine, create_engine
 
 from gateway.demo.generate import build_demo_database
-from tests.conftest import bearer, free_port, repository_root, server_arguments, wait_until_serving
+from tests.conftest import (
+    bearer,
+    free_port,
+    repository_root,
+    server_arguments,
+    stop_process,
+    wait_until_serving,
+)
 
 CLIENT_SCALE = 0.05
 
@@ -69,10 +76,5 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             pytest.fail(f"the served gateway did not start:\n{log.read_text(errors='replace')}")
         yield Served(f"http://127.0.0.1:{port}/", engine, folder, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
         engine.dispose()

@@ -94,8 +94,10 @@ class Gateway:
         self.environment = {**os.environ, FAULTS: faults}  # gateway/faults.py: where the process waits
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> float:
-        """Start and wait until it serves; returns the seconds it took."""
+    def start(self, faults: str | None = None) -> float:
+        """Start (with other fault points, if given) and wait until it serves; returns the seconds it took."""
+        if faults is not None:
+            self.environment[FAULTS] = faults
         started = time.monotonic()
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(

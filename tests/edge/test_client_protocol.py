@@ -88,7 +88,7 @@ def test_batch_parts_are_not_compressed_inside(sqlite_client: TestClient) -> Non
 @pytest.fixture(scope="module")
 def proxied_app(sqlite_backend: Backend) -> Iterator[object]:
     app = create_app(Settings(db=sqlite_backend.url, dev_key=str(TEST_DEV_KEY), dataverse_db="none",
-                              trusted_proxies=f"10.0.0.0/8, ::1", rate_requests=0, rate_execution_seconds=0.0))
+                              trusted_proxies="10.0.0.0/8, ::1", rate_requests=0, rate_execution_seconds=0.0))
     yield app
     app.state.engine.dispose()
 

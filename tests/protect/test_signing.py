@@ -23,7 +23,7 @@ from gateway import cli
 from gateway.demo.generate import build_demo_database
 from gateway.protect import signing
 from gateway.settings import Settings, setting_names
-from tests.conftest import Backend, bearer, make_client, server_arguments
+from tests.conftest import Backend, bearer, make_client, server_arguments, stop_process
 from tests.test_e2e_uvicorn import _command, _free_port, _wait_until_up
 from tests.test_errors import assert_odata_error
 
@@ -175,9 +175,4 @@ def test_next_links_work_across_the_workers_of_one_serve(tmp_path: Path) -> None
             pages += 1
         assert pages == 30
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
