@@ -297,6 +297,7 @@ def test_a_lease_of_a_killed_process_is_taken_over_at_once(sides: Sides) -> None
     try:
         for holder, taken in ((f"{host}:{alive.pid}:0000beef", False), (f"{host}:{dead.pid}:0000dead", True),
                               (f"elsewhere:{dead.pid}:0000dead", False)):
+            worker = Worker(sides.dual)  # a worker that has not held the lease yet (it remembers renewals)
             sides.fo_exec('DELETE FROM "DUALWRITELEASE"')
             sides.fo_exec('INSERT INTO "DUALWRITELEASE" ("NAME", "HOLDER", "EXPIRES") VALUES (\'worker\', :holder, :expires)',
                           holder=holder, expires=dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=30))
@@ -308,6 +309,24 @@ def test_a_lease_of_a_killed_process_is_taken_over_at_once(sides: Sides) -> None
         alive.wait()
         worker.release()
         sides.fo_exec('DELETE FROM "DUALWRITELEASE"')
+
+
+def test_an_idle_worker_renews_its_lease_every_ten_seconds_not_every_pass(sides: Sides) -> None:
+    from gateway.dualwrite.worker import LEASE_SECONDS, Worker
+
+    sides.worker.release()
+    worker = Worker(sides.dual)
+    try:
+        assert worker._lease() is True
+        written = sides.fo_sql('SELECT "HOLDER", "EXPIRES" FROM "DUALWRITELEASE"')
+        for _ in range(5):
+            assert worker.run_once() == 0
+        assert sides.fo_sql('SELECT "HOLDER", "EXPIRES" FROM "DUALWRITELEASE"') == written  # nothing written
+        worker._renewed -= LEASE_SECONDS / 3  # a third of the lease later
+        assert worker._lease() is True
+        assert sides.fo_sql('SELECT "EXPIRES" FROM "DUALWRITELEASE"')[0][0] > written[0][1]  # renewed
+    finally:
+        worker.release()
 
 
 def test_one_worker_at_a_time(sides: Sides) -> None:
