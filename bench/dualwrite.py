@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 from gateway.app import open_sides
+from gateway.db import remove_sqlite_database
 from gateway.demo.generate import build_demo_database
 from gateway.dualwrite.initial import initial_sync
 from gateway.settings import Settings
@@ -90,7 +91,7 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     fo, dv = folder / f"dw-fo-{arguments.customers}.db", folder / f"dw-fo-{arguments.customers}-dataverse.db"
     for path in (fo, dv):
-        path.unlink(missing_ok=True)
+        remove_sqlite_database(path)
     build_demo_database(f"sqlite:///{fo}", scale=0.05, seed=1, progress=False)
     add_customers(fo, arguments.customers)
     dual = open_sides(Settings(db=f"sqlite:///{fo}"))

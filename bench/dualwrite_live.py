@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 
 from bench.auth import BENCH_KEY, gateway_auth
 from gateway.app import create_app
+from gateway.db import remove_sqlite_database
 from gateway.demo.generate import build_demo_database
 from gateway.dualwrite import lifecycle
 from gateway.settings import Settings
@@ -52,7 +53,7 @@ def main() -> None:
     for case in ("plain write", "dual-write, maps stopped", "live sync to Dataverse"):
         fo = folder / "dw-live.db"
         for path in (fo, folder / "dw-live-dataverse.db"):
-            path.unlink(missing_ok=True)
+            remove_sqlite_database(path)
         shutil.copy(template, fo)
         settings = Settings(db=f"sqlite:///{fo}", dualwrite_maps="none" if case == "plain write" else Settings.dualwrite_maps,
                             dev_key=str(BENCH_KEY))
@@ -64,6 +65,8 @@ def main() -> None:
                 "Microsoft.Dynamics.DataEntities.DirPartyType'Organization'").json()["value"]]
             timed_writes(client, accounts, 30)  # warm-up
             results[case] = statistics.median(timed_writes(client, accounts, arguments.writes))
+            for service in client.app.state.services.values():  # type: ignore[attr-defined]
+                service.engine.dispose()  # the next case deletes these files
     base = results["plain write"]
     print("| case | median per PATCH | ratio to the plain write |")
     print("| --- | --- | --- |")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -18,6 +19,14 @@ def normalize_url(url: str) -> str:
     if parsed.drivername in _DEFAULT_DRIVERS:
         parsed = parsed.set(drivername=_DEFAULT_DRIVERS[parsed.drivername])
     return parsed.render_as_string(hide_password=False)
+
+
+def remove_sqlite_database(path: Path) -> None:
+    """Delete a SQLite file with its write-ahead log and shared-memory index (and a rollback journal):
+    a new file of the same name must not meet them, least of all while this process still has the old
+    one open (it shares the index by file name)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def make_engine(url: str) -> Engine:
