@@ -11,6 +11,7 @@ from gateway.catalog.load import CatalogError
 from gateway.dualwrite import lifecycle
 from gateway.dualwrite.initial import Progress, initial_sync
 from gateway.dualwrite.maps import other
+from gateway.dualwrite.recovery import recover_at_start
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.verify import Difference, MapCheck, verify
 from gateway.dualwrite.worker import Worker
@@ -120,6 +121,7 @@ def _jobs(dual: DualWrite, arguments: argparse.Namespace) -> int:
 
 
 def _run(dual: DualWrite, arguments: argparse.Namespace) -> int:
+    recover_at_start(dual)  # a worker started beside servers: what an earlier process left, at once
     worker = Worker(dual)
     try:
         if arguments.once:

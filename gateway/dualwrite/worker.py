@@ -36,7 +36,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from gateway.dualwrite.apply import LookupCache, SyncError
 from gateway.dualwrite.capture import link_columns
 from gateway.dualwrite.maps import Side, TableMap, other
-from gateway.dualwrite.recovery import recover_at_start
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.store import (
     PAUSED,
@@ -97,7 +96,6 @@ class Worker:
             connection.execute(delete(leases).where(leases.c.NAME == LEASE, leases.c.HOLDER == self.identity))
 
     def run(self, interval: float = 0.5) -> None:
-        recover_at_start(self.dual)  # a worker started beside servers: what an earlier one left, at once
         while not self._stop.is_set():
             try:
                 done = self.run_once()
