@@ -57,6 +57,8 @@ from gateway.read import ReadService, handle_read
 from gateway.serialize.csdl import metadata_json, metadata_xml
 from gateway.settings import Settings, dataverse_db_url
 from gateway.write.batch import BatchProcessor
+from gateway.virtual.available import ENTITY_SET as AVAILABLE_SET, AvailableTable, ensure_rows, with_available_table
+from gateway.virtual.service import VirtualTables, first_segment
 from gateway.write.http import handle_write
 from grammar.parser import build_parser
 
@@ -87,9 +89,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     dataverse_url = dataverse_db_url(settings)
     app_state: dict[str, Any] = {"dualwrite": None}
     if dataverse_url:
-        dataverse_catalog = load_catalog(settings.dataverse_entities)
+        # The native tables, and the available F&O entities table that says which virtual tables are served.
+        dataverse_catalog = with_available_table(load_catalog(settings.dataverse_entities))
         dataverse_engine = make_engine(dataverse_url)
         create_store(dataverse_engine, dataverse_catalog)  # a new store gets its tables (idempotent)
+        available = AvailableTable(dataverse_engine, dataverse_catalog)
+        ensure_rows(available, catalog)
         dual = open_dualwrite(settings, catalog, engine, dataverse_catalog, dataverse_engine)
         if dual is not None:
             services[0].read = replace(services[0].read, write_hook=LiveSync(dual, "fo"))
@@ -117,6 +122,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     limits = ProtectionLimits.from_settings(settings)  # service protection (gateway/protect/)
     for service in services:
         service.read = replace(service.read, limits=limits.request)
+    if dataverse_url:  # the F&O entities as Dataverse virtual tables, with /data's limits and write path
+        services[1].virtual = VirtualTables(services[0].read, services[1].read, available)
     for protected in {id(service.read.engine): service.read.engine for service in services}.values():
         install_protection(protected, limits.statement_timeout)
     # Outermost first: the forwarded scheme and host before the edge stamps HSTS; compression inside
@@ -148,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.catalog = catalog
     app.state.services = {service.read.prefix: service.read for service in services}
     app.state.dualwrite = app_state["dualwrite"]
+    app.state.virtual = services[1].virtual if dataverse_url else None
     app.state.authenticator = authenticator
     return app
 
@@ -186,9 +194,13 @@ class _Service:
         self.settings = settings
         self.documents = PerAccess(_MetadataDocuments)  # each caller's $metadata lists what it may see
         self.batches: BatchProcessor | None = None
+        self.virtual: VirtualTables | None = None  # the Dataverse service: F&O entities as virtual tables
 
     def access(self, request: Request) -> ServiceAccess:
-        access = principal_of(request.scope).access.service(self.read.name)
+        principal = principal_of(request.scope)
+        if self.virtual is not None:
+            return self.virtual.access(principal.access)
+        access = principal.access.service(self.read.name)
         if self.read.name == "admin":
             access.require_admin()  # the whole administration service, service document included
         return access
@@ -212,14 +224,19 @@ class _Service:
         base = str(request.base_url).rstrip("/") + self.read.prefix + "/"
         body: dict[str, Any] = {"@odata.context": base + "$metadata"} if fmt.annotations else {}
         access = self.access(request)
-        body["value"] = [{"name": name, "kind": "EntitySet", "url": name} for name in self.read.catalog.entities
+        catalog = self.virtual.served().merged if self.virtual is not None else self.read.catalog
+        body["value"] = [{"name": name, "kind": "EntitySet", "url": name} for name in catalog.entities
                          if access.visible(name)]
         return Response(orjson.dumps(body), media_type="application/json", headers={"OData-Version": "4.0"})
 
     async def metadata(self, request: Request) -> Response:
         _only_get(request)
         kind = metadata_format(request.headers.get("accept"), request.query_params.get("$format"))
-        documents = self.documents.get(self.read.catalog, self.access(request))
+        if self.virtual is not None:  # the catalog changes as virtual tables are enabled
+            served = self.virtual.served()
+            documents = self.documents.get(served.merged, self.access(request), served.version)
+        else:
+            documents = self.documents.get(self.read.catalog, self.access(request))
         if kind == "json":
             return Response(documents.json, media_type="application/json", headers={"OData-Version": "4.0"})
         return Response(documents.xml, media_type="application/xml", headers={"OData-Version": "4.0"})
@@ -228,10 +245,20 @@ class _Service:
         self.access(request)
         if is_csrf_probe(request):  # SAP clients probe the write's own URL, with a trailing / first
             return csrf_probe_answer()
+        path = request.path_params["path"]
+        read = self.read
+        if self.virtual is not None:
+            read = self.virtual.route(path, request.scope["query_string"].decode("latin-1")) or self.read
         if request.method in _WRITE_METHODS:
-            return await handle_write(self.read, request, request.path_params["path"], self.settings.require_if_match)
+            if read is not self.read:
+                assert self.virtual is not None
+                return await self.virtual.write(request, path, self.settings.require_if_match)
+            response = await handle_write(read, request, path, self.settings.require_if_match)
+            if self.virtual is not None and first_segment(path) == AVAILABLE_SET:
+                self.virtual.changed()  # this worker serves the change at once
+            return response
         _only_get(request)
-        return await handle_read(self.read, request, request.path_params["path"])
+        return await handle_read(read, request, path)
 
     async def batch(self, request: Request) -> Response:
         if request.method == "HEAD":  # the SAP SDK's CSRF-token probe before a batch: 200, no body

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.audit.trail import Auditor
+from gateway.identity.access import Access, ServiceAccess
 from gateway.catalog.model import Catalog, Entity
 from gateway.errors import BadRequest, NotFound, SyntaxError_, caret
 from gateway.execute import PageReader
@@ -57,6 +58,8 @@ class Timings:
         return ", ".join(f"{stage};dur={duration:.2f}" for stage, duration in self.marks)
 
 
+COUNT_LIMIT_EXCEEDED = "@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
+
 # Read plans by everything they depend on (see _plan_key): a repeated request builds no statement
 # objects. A plan is immutable once built, so threads share it; bounded in bytes as well (a plan
 # keeps ~100 bytes per character of its query string).
@@ -95,6 +98,12 @@ class ReadService:
     expression_limits: ExpressionLimits = ExpressionLimits()  # how large and deep a query option may be
     signing_key: bytes = field(default_factory=signing.process_key)  # signs the $skiptoken of nextLinks
     limits: RequestLimits = RequestLimits()  # service protection: what one request may ask for
+    # How a principal's access is asked in this service (default: its grants for `name`); Dataverse
+    # virtual tables also need the F&O privilege on the entity they show (MirroredAccess).
+    access_for: Callable[[Access], ServiceAccess] | None = None
+    every_company: bool = False  # without cross-company=, every company of the caller (virtual tables)
+    # Dataverse: @odata.count says at most this many, with totalrecordcountlimitexceeded beyond it.
+    count_limit: int | None = None
 
 
 async def handle_read(service: ReadService, request: Request, resource_path: str) -> Response:
@@ -138,6 +147,9 @@ def request_context(service: ReadService, request: Request, custom: dict[str, st
                     aliases: dict[str, object]) -> PlanContext:
     """The plan context of one request: its principal's companies and privileges in this service."""
     principal = principal_of(request.scope)
+    if service.every_company and "cross-company" not in custom:
+        custom = {**custom, "cross-company": "true"}
+    access = service.access_for(principal.access) if service.access_for else principal.access.service(service.name)
     return PlanContext(
         service.catalog,
         company_scope(principal, custom),
@@ -145,7 +157,7 @@ def request_context(service: ReadService, request: Request, custom: dict[str, st
         aliases,
         current_company(principal, custom),
         principal.companies,
-        access=principal.access.service(service.name),
+        access=access,
         signing_key=service.signing_key,
     )
 
@@ -239,7 +251,7 @@ def _respond(
         token = reader.next_skiptoken
         return None if token is None else _next_link(request, token, plan.remaining_top)
 
-    return _collection_response(reader, fmt, context_url, next_link, headers)
+    return _collection_response(reader, fmt, context_url, next_link, headers, service.count_limit)
 
 
 def _count_response(service: ReadService, statement: Any, headers: dict[str, str], timings: Timings) -> Response:
@@ -257,8 +269,12 @@ def _collection_response(
     context_url: str,
     next_link: Callable[[], str | None],
     headers: dict[str, str],
+    count_limit: int | None = None,
 ) -> Response:
-    chunks = collection_chunks(reader.chunks(), fmt, context_url, reader.count, next_link)
+    count, annotations = reader.count, {}
+    if count is not None and count_limit is not None and count > count_limit:
+        count, annotations = count_limit, {COUNT_LIMIT_EXCEEDED: True}  # as Dataverse caps $count
+    chunks = collection_chunks(reader.chunks(), fmt, context_url, count, next_link, annotations)
     if reader.fits_in_first_chunk:
         # A small page is written at once, in this thread: no thread hop per chunk.
         return Response(b"".join(chunks), headers=headers, media_type=None)

@@ -72,6 +72,12 @@ class Property(_Frozen):
     default: bool | int | str | None = None
     # Option-set labels of an integer (or boolean) column: the FormattedValue annotation's text.
     labels: dict[int, str] = Field(default_factory=dict)
+    # A Guid made from this entity number (first 4 bytes) and the row id in `column` (last 8 bytes):
+    # a virtual table's primary key (gateway/virtual/rowguid.py). Compares and sorts as the row id.
+    row_guid: int | None = None
+    # Text of several "alias.COLUMN"s joined with '|' (a virtual table's mserp_primaryfield);
+    # `column` names the first of them.
+    joined: list[str] = Field(default_factory=list)
 
     @property
     def alias(self) -> str:
@@ -108,6 +114,10 @@ class Entity(_Frozen):
     # The property that names a row (Dataverse's primary name): a lookup to this entity is labelled
     # with it (the lookup's FormattedValue annotation).
     primary_name: str | None = None
+    # F&O: the entity's physical (AOT) name, e.g. CustCustomerV3Entity, and its label: what the
+    # Dataverse virtual table is named after (gateway/virtual/). Default: the entity type + "Entity".
+    physical_name: str | None = None
+    label: str | None = None
 
     @cached_property
     def source_by_alias(self) -> dict[str, Source]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -71,6 +71,13 @@ class Call:
     segments: tuple[ast.NamedSegment, ...]
     query: RequestOptions
     base: str
+    virtual: ReadService | None = None  # the visible virtual tables (their catalog is in `service`'s too)
+
+    def service_of(self, entity: Entity) -> ReadService:
+        """Where a table's rows are: the F&O database for a virtual table, the store for a native one."""
+        if self.virtual is not None and entity.entity_set in self.virtual.catalog.entities:
+            return self.virtual
+        return self.service
 
 
 def function_routes(prefix: str) -> list[Route]:
@@ -96,7 +103,13 @@ def _handler(prefix: str) -> Callable[[Request], Any]:
             raise NotFound(f"no function or table named '{name}' is served here.{did_you_mean(name, FUNCTIONS)}",
                            target=name)
         base = str(request.base_url).rstrip("/") + prefix + "/"
-        call = Call(service, request, principal, principal.access.service(service.name), segments, query, base)
+        virtual = getattr(request.app.state, "virtual", None)
+        if virtual is not None:  # the native and the visible virtual tables, with both privileges checked
+            served = virtual.served()
+            call = Call(replace(service, catalog=served.merged), request, principal, virtual.access(principal.access),
+                        segments, query, base, served.read)
+        else:
+            call = Call(service, request, principal, principal.access.service(service.name), segments, query, base)
         body = await run_in_threadpool(_CALLS[name], call)
         if not json_format(request.headers.get("accept"), query.format).annotations:
             body = _without_annotations(body)
@@ -171,11 +184,14 @@ def retrieve_total_record_count(call: Call) -> dict[str, Any]:
                              f"{did_you_mean(name, catalog.entity_types)}", target="EntityNames")
         entities.append(entity)
     # One plan per table, as any read: the read privilege and the company scope are the planner's.
-    context = request_context(call.service, call.request, call.query.custom, call.query.aliases)
-    statements = [plan_read(context, entity, ast.QueryOptions(count=True), OptionTexts()).count_statement
-                  for entity in entities]
-    with call.service.engine.connect() as connection:
-        values = [int(connection.execute(statement).scalar_one()) for statement in statements if statement is not None]
+    values: list[int] = []
+    for entity in entities:
+        service = call.service_of(entity)
+        context = request_context(service, call.request, call.query.custom, call.query.aliases)
+        statement = plan_read(context, entity, ast.QueryOptions(count=True), OptionTexts()).count_statement
+        assert statement is not None  # $count=true always plans a count
+        with service.engine.connect() as connection:
+            values.append(int(connection.execute(statement).scalar_one()))
     return {
         "@odata.context": f"{call.base}$metadata#{NAMESPACE}.RetrieveTotalRecordCountResponse",
         "EntityRecordCountCollection": {"Count": len(names), "IsReadOnly": False, "Keys": names, "Values": values},

@@ -10,6 +10,7 @@ read back what it wrote.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
@@ -118,6 +119,26 @@ class ServiceAccess:
         if not self.access.admin:
             raise Forbidden("this needs an administrator role "
                             f"(your roles: {', '.join(self.access.roles) or 'none'})", target="admin")
+
+
+@dataclass
+class MirroredAccess(ServiceAccess):
+    """Access to tables that show another service's entities (Dataverse virtual tables show F&O's):
+    an operation needs the privilege on the table here AND on the entity it shows there, and works in
+    the companies both grant. Tables not in `sources` are this service's own, checked as usual."""
+
+    source_service: str = ""
+    sources: Mapping[str, str] = field(default_factory=dict)  # table here -> entity set there
+
+    def companies(self, entity_set: str, operation: Operation) -> frozenset[str] | None:
+        own = super().companies(entity_set, operation)
+        source = self.sources.get(entity_set)
+        if source is None or self.unrestricted:
+            return own
+        theirs = self.access.companies(self.source_service, source, operation)
+        if own is None:
+            return theirs
+        return own if theirs is None else own & theirs
 
 
 # The gateway's own statements (dual-write sync, reference checks): every entity, every company.

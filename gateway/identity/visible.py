@@ -38,5 +38,6 @@ class PerAccess(Generic[T]):
         # A $metadata document is some hundred KB: the entry count is the bound that matters.
         self._values: BoundedCache[T] = BoundedCache(size, size << 20, lambda key, value: 1 << 20)
 
-    def get(self, catalog: Catalog, access: ServiceAccess) -> T:
-        return self._values.get(access.access.key, lambda: self._build(visible_catalog(catalog, access)))
+    def get(self, catalog: Catalog, access: ServiceAccess, version: object = None) -> T:
+        """`version` names the catalog when a service's catalog changes while it runs (virtual tables)."""
+        return self._values.get((version, access.access.key), lambda: self._build(visible_catalog(catalog, access)))

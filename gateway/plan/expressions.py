@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import re
 import sys
+from dataclasses import replace
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -28,7 +29,8 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.sql.elements import ColumnElement, Null
+from sqlalchemy.sql.elements import BindParameter, ColumnElement, Null
+from sqlalchemy.types import NullType
 
 from gateway.errors import (
     BadRequest,
@@ -39,6 +41,7 @@ from gateway.errors import (
     caret,
     did_you_mean,
 )
+from gateway.plan.crm_functions import crm_function, is_crm_function
 from gateway.plan.functions import CANONICAL_FUNCTIONS, FUNCTIONS
 from gateway.plan.keys import key_values
 from gateway.plan.scope import EntityScope, PlanContext
@@ -106,7 +109,9 @@ class ExpressionCompiler:
         if not is_primitive(node.type):
             raise NotImplemented_(self._at(node, f"{node.type} literals are not supported yet"))
         if node.type == "Edm.Guid":
-            value = str(node.value)
+            # Untyped: a Guid compared with a column binds as that column's type (a virtual table's
+            # Guid key binds as its RECID, gateway/virtual/rowguid.py).
+            return Typed(literal(str(node.value), NullType()), node.type, False, node)
         return Typed(literal(value, sql_type(node.type, self.catalog)), node.type, False, node)
 
     def _enum_literal(self, node: ast.EnumLiteral, expected: str | None) -> Typed:
@@ -279,6 +284,7 @@ class ExpressionCompiler:
             raise self._mismatch(node, f"the literal {shown} is beyond the range of Edm.Double")
 
     def _comparison(self, node: ast.BinaryOp, left: Typed, right: Typed) -> Typed:
+        left = _typed_like(left, right)  # `<guid> eq Column`: the Guid binds as the column's type
         if not comparable(left.type, right.type):
             raise self._mismatch(
                 node, f"cannot compare {_describe(left.type)} with {_describe(right.type)} using '{node.op}'"
@@ -349,7 +355,7 @@ class ExpressionCompiler:
             if not comparable(operand.type, value.type):
                 raise self._mismatch(item, f"cannot compare {_describe(operand.type)} with {_describe(value.type)}")
             self._fits(value, operand)
-        non_null = [value.sql for value in values if value.type != "null"]
+        non_null = [_typed_like(value, operand).sql for value in values if value.type != "null"]
         condition: ColumnElement[bool] = _two_valued(operand.sql.in_(non_null), operand) if non_null else false()
         if len(non_null) < len(values):
             condition = or_(condition, operand.sql.is_(None))
@@ -381,6 +387,8 @@ class ExpressionCompiler:
 
     # ------------------------------------------------------------------ functions
     def _function(self, node: ast.FunctionCall, expected: str | None) -> Typed:
+        if is_crm_function(node.name):  # Microsoft.Dynamics.CRM.In(PropertyName=...,...): Dataverse's own
+            return crm_function(self, node)
         spec = FUNCTIONS.get(node.name)
         if spec is None:
             if node.name in CANONICAL_FUNCTIONS:
@@ -438,6 +446,14 @@ def _chain(node: ast.BinaryOp, op: str) -> list[ast.Expr]:
         else:
             operands.append(current)
     return operands
+
+
+def _typed_like(value: Typed, other: Typed) -> Typed:
+    """An untyped literal (a Guid) on the left of a comparison, typed as the other side; on the right
+    SQLAlchemy does this itself."""
+    if isinstance(value.sql, BindParameter) and value.sql.type._isnull and not other.sql.type._isnull:
+        return replace(value, sql=literal(value.sql.value, other.sql.type))
+    return value
 
 
 def _two_valued(condition: ColumnElement[bool], *operands: Typed) -> ColumnElement[bool]:

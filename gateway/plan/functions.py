@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Double, Numeric, String, case, cast, extract, false, func, literal, null, true
 from sqlalchemy.types import BigInteger, Integer
 
+from gateway.plan.crm_functions import is_dataverse
 from gateway.plan.typed import BOOLEAN, STRING, Typed
 from gateway.plan.types import is_numeric
 from grammar import ast
@@ -53,7 +54,9 @@ def _string_match(kind: str) -> Builder:
         subject, pattern = args
         if _has_null(args):
             return Typed(null(), BOOLEAN)
-        method = getattr(subject.sql, kind)
+        # Dataverse compares text case-insensitively (its collation): icontains is lower() LIKE lower(),
+        # or ILIKE on PostgreSQL.
+        method = getattr(subject.sql, "i" + kind if is_dataverse(compiler.catalog) else kind)
         if pattern.literal is not None and pattern.type == STRING:
             # autoescape: % and _ in the user's text match themselves, not any character.
             return Typed(method(str(pattern.literal.value), autoescape=True), BOOLEAN, subject.nullable)

@@ -8,10 +8,11 @@ used in $filter/$orderby adds the target entity's tables as a LEFT OUTER JOIN, o
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import reduce
 from itertools import count
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, and_, column, false, select, table, true
+from sqlalchemy import BigInteger, Integer, String, and_, cast, column, false, select, table, true, type_coerce
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, TableClause
 from sqlalchemy.types import TypeEngine
@@ -21,6 +22,7 @@ from gateway.identity.access import SYSTEM, ServiceAccess
 from gateway.plan.dialects import DialectTraits
 from gateway.plan.types import sql_type
 from gateway.protect import signing
+from gateway.virtual.rowguid import RowGuid
 
 
 @dataclass
@@ -37,6 +39,8 @@ class PlanContext:
     writable_companies: tuple[str, ...] = ()  # where writes may go (the principal's companies)
     signing_key: bytes = field(default_factory=signing.process_key)  # signs the $skiptoken of nextLinks
     _counter: count[int] = field(default_factory=count)
+    # The caller's user id, what Microsoft.Dynamics.CRM.EqualUserId compares with (None: no user).
+    user_id: str | None = field(default=None, kw_only=True)
 
     def unique(self, stem: str) -> str:
         return f"{stem}_{next(self._counter)}"
@@ -101,7 +105,13 @@ class EntityScope:
 
     def column(self, property_name: str) -> ColumnElement[object]:
         prop = self.entity.properties[property_name]
-        return self.tables[prop.alias].c[prop.column_name]
+        physical = self.tables[prop.alias].c[prop.column_name]
+        if prop.row_guid is not None:  # a virtual table's Guid key: the RECID, bound and read as a Guid
+            return type_coerce(physical, RowGuid(prop.row_guid))
+        if prop.joined:  # mserp_primaryfield: the key columns as text, joined with '|'
+            parts = [cast(self._reference(part), String()) for part in prop.joined]
+            return reduce(lambda text, part: text.concat("|").concat(part), parts[1:], parts[0])
+        return physical
 
     def where(self, fixed: tuple[tuple[str, object], ...] = ()) -> ColumnElement[bool]:
         """The entity's own restrictions (source filters, company scope) plus `property = value` pairs."""
@@ -163,5 +173,11 @@ def _columns_by_alias(entity: Entity, catalog: Catalog) -> dict[str, list[Column
         for name in source.where:
             names[source.alias].setdefault(name, Integer())
     for prop in entity.properties.values():
+        if prop.row_guid is not None:  # the row id itself, typed by EntityScope.column
+            names[prop.alias].setdefault(prop.column_name, BigInteger())
+            continue
+        for part in prop.joined:
+            alias, name = part.split(".", 1)
+            names[alias].setdefault(name, String())
         names[prop.alias][prop.column_name] = sql_type(prop.type, catalog)
     return {alias: [column(name, type_) for name, type_ in cols.items()] for alias, cols in names.items()}

@@ -28,6 +28,7 @@ def collection_chunks(
     context_url: str,
     count: int | None,
     next_link: Callable[[], str | None],
+    annotations: dict[str, Any] | None = None,
 ) -> Iterator[bytes]:
     """The collection document, written as the row chunks arrive; the nextLink is known only at the end."""
     head: dict[str, Any] = {}
@@ -35,6 +36,8 @@ def collection_chunks(
         head["@odata.context"] = context_url
     if count is not None:
         head["@odata.count"] = count
+    if annotations:
+        head.update(annotations)
     yield dumps(head)[:-1] + (b',"value":[' if head else b'"value":[')
     separator = b""
     for rows in chunks:

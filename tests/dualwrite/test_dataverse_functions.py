@@ -25,6 +25,8 @@ TABLES = {
     "msdyn_globalproduct": "msdyn_globalproducts", "product": "products",
     "msdyn_sharedproductdetail": "msdyn_sharedproductdetails", "salesorder": "salesorders",
     "salesorderdetail": "salesorderdetails",
+    # DOMAIN.md §5: the available F&O entities (no virtual table is enabled in these tests)
+    "mserp_financeandoperationsentity": "mserp_financeandoperationsentities",
 }  # fmt: skip
 SALES_CLERK_TABLES = {"account", "salesorder", "salesorderdetail"}  # roles.yaml: SalesClerk's dataverse: grants
 

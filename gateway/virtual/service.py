@@ -1,0 +1,122 @@
+"""Serving the visible virtual tables beside the native ones at /api/data/v9.2.
+
+A request on a virtual table runs the ordinary read pipeline with a catalog of the visible virtual
+tables and the F&O database's engine: `Served.read` is a `ReadService` like /data's, so every query
+option, the company scope and the privileges work as they do there. What makes it Dataverse:
+- the catalog's names and types (generate.py);
+- every company of the caller unless `cross-company=false` (Dataverse has no current company);
+- both privileges: the Dataverse one on the table and the F&O one on the entity (MirroredAccess);
+- Dataverse's query rules: no `$skip`, pages of at most 5,000 rows, `@odata.count` capped at 5,000.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.catalog.load import load_catalog
+from gateway.catalog.model import Catalog
+from gateway.errors import InvalidQueryOption, NotFound
+from gateway.identity.access import Access, MirroredAccess
+from gateway.read import ReadService
+from gateway.virtual.available import ENTITY_SET, AvailableTable, Snapshot, Visibility
+from gateway.virtual.generate import VirtualCatalog, virtual_catalog
+from gateway.virtual.naming import physical_name
+from gateway.virtual.write import write_through
+
+COUNT_LIMIT = 5000  # Dataverse counts at most this many rows for $count=true
+
+
+@dataclass(frozen=True)
+class Served:
+    """What is served while one visibility snapshot holds."""
+
+    version: Snapshot
+    generated: VirtualCatalog
+    read: ReadService  # the visible virtual tables, on the F&O engine
+    merged: Catalog  # native and visible virtual tables: the service document and $metadata
+
+
+class VirtualTables:
+    def __init__(self, fno: ReadService, native: ReadService, available: AvailableTable) -> None:
+        self.fno = fno  # /data: its engine, its folder (refresh reloads it), its write path
+        self.native = native
+        self.available = available
+        self.visibility = Visibility(available)
+        self._lock = threading.Lock()
+        self._generated = virtual_catalog(fno.catalog)
+        self._loaded_at: object = None  # the refresh time the generated catalog reflects
+        self._served: Served | None = None
+
+    # ------------------------------------------------------------------ what is served
+    def served(self) -> Served:
+        snapshot = self.visibility.current()
+        served = self._served
+        if served is not None and served.version == snapshot:
+            return served
+        with self._lock:
+            if self._served is None or self._served.version != snapshot:
+                self._served = self._build(snapshot)
+            return self._served
+
+    def _build(self, snapshot: Snapshot) -> Served:
+        if self._loaded_at is not None and snapshot.refreshed != self._loaded_at and self.fno.catalog.folder:
+            # `virtual refresh` ran: the F&O catalog folder may have new entities or properties.
+            self._generated = virtual_catalog(load_catalog(Path(self.fno.catalog.folder)))
+        self._loaded_at = snapshot.refreshed
+        generated = self._generated
+        visible = frozenset(name for name, entity in generated.catalog.entities.items()
+                            if entity.physical_name in snapshot.visible)
+        catalog = generated.only(visible)
+        read = replace(self.fno, catalog=catalog, name=self.native.name, prefix=self.native.prefix,
+                       max_page_size=self.native.max_page_size, write_hook=None,
+                       access_for=lambda access: self.access(access, generated), every_company=True,
+                       count_limit=COUNT_LIMIT)
+        merged = self.native.catalog.model_copy(update={"entities": {**self.native.catalog.entities,
+                                                                     **catalog.entities}})
+        return Served(snapshot, generated, read, merged)
+
+    def access(self, access: Access, generated: VirtualCatalog | None = None) -> MirroredAccess:
+        """The caller's access in the Dataverse service: virtual tables also need the F&O privilege."""
+        generated = generated or self.served().generated
+        return MirroredAccess(access, self.native.name, source_service=self.fno.name, sources=generated.source_sets)
+
+    def changed(self) -> None:
+        """A write to the available table went through this worker: serve it from the next request."""
+        self.visibility.changed()
+
+    async def write(self, request: Request, resource_path: str, require_if_match: bool) -> Response:
+        """POST, PATCH, PUT, DELETE on a virtual table: the F&O entity's own write path (write.py)."""
+        return await write_through(self, request, resource_path, require_if_match)
+
+    # ------------------------------------------------------------------ routing
+    def route(self, resource_path: str, query_string: str) -> ReadService | None:
+        """The virtual tables' service when the path addresses one (None: a native table). A hidden
+        table is a 404 that says how to enable it; `$skip` is refused as Dataverse refuses it."""
+        name = first_segment(resource_path)
+        if not name.startswith("mserp_") or name == ENTITY_SET:
+            return None
+        served = self.served()
+        if name in served.read.catalog.entities:
+            options = {name.lstrip("$").lower() for name, _ in parse_qsl(query_string, keep_blank_values=True)}
+            if "skip" in options and "apply" not in options:  # ($apply's own nextLinks page by $skip)
+                raise InvalidQueryOption("The query parameter $skip is not supported: page with "
+                                         "Prefer: odata.maxpagesize and follow @odata.nextLink", target="$skip")
+            return served.read
+        entity = served.generated.catalog.entities.get(name)
+        if entity is None:
+            return None  # the native service says there is no such table (with a did-you-mean)
+        physical = physical_name(entity)
+        raise NotFound(f"{name} is the virtual table of the F&O entity {physical}, which is not enabled. Enable it: "
+                       f"PATCH {self.native.prefix}/{ENTITY_SET}(mserp_physicalname='{physical}') with "
+                       f'{{"mserp_isvisible": true}}, or run: fno-gateway virtual enable {physical}', target=name)
+
+
+def first_segment(resource_path: str) -> str:
+    """The entity set a resource path starts with: `accounts(...)/x` -> accounts."""
+    return resource_path.lstrip("/").split("/", 1)[0].split("(", 1)[0]
