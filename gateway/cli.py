@@ -183,14 +183,18 @@ def main(argv: list[str] | None = None) -> int:
         _add_settings(sub)
 
     from gateway.identity import cli as identity_cli
+    from gateway.virtual import cli as virtual_cli
 
     identity_cli.add_commands(commands)
+    virtual_cli.add_commands(commands, _add_settings)
 
     arguments = parser.parse_args(argv)
     if arguments.command == "token":
         return identity_cli.run_token(arguments)
     if arguments.command == "apikey":
         return identity_cli.run_apikey(arguments)
+    if arguments.command == "virtual":
+        return virtual_cli.run(arguments, _settings(arguments))
     if arguments.command == "dualwrite":
         from gateway.dualwrite.cli import run_action
 
@@ -219,9 +223,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"building the demo database {path} (scale {arguments.scale})...", file=sys.stderr)
             build_demo_database(settings.db, scale=arguments.scale)
         settings = replace(settings, dualwrite_worker=True, anonymous_role=settings.anonymous_role or DEMO_ANONYMOUS_ROLE)
+        new_store = _dataverse_file_missing(settings)
         _start_demo_dualwrite(settings)
+        if new_store:  # a new demo serves every F&O entity as a virtual table too (later, what the user chose)
+            from gateway.virtual import cli as virtual_cli
+
+            virtual_cli.enable_all(settings)
         hints = demo_hints(settings)
     return serve(settings, hints)
+
+
+def _dataverse_file_missing(settings: Settings) -> bool:
+    from gateway.settings import dataverse_db_url
+
+    url = dataverse_db_url(settings)
+    path = _sqlite_file(url) if url else None
+    return path is not None and not path.exists()
 
 
 def demo_hints(settings: Settings) -> str:
