@@ -7,6 +7,7 @@ every company the principal may see.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,6 +40,11 @@ def principal_of(scope: dict[str, Any]) -> Principal:
     if principal is None:
         raise Unauthorized("sign in: this service needs a bearer token (Authorization: Bearer <token>)")
     return principal
+
+
+def user_id(principal: Principal) -> uuid.UUID:
+    """The principal as a Dataverse systemuser id (WhoAmI's UserId, EqualUserId's value): stable per name."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, "fno-gateway:systemuser:" + principal.name.lower())
 
 
 def current_company(principal: Principal, custom_options: dict[str, str]) -> str:

@@ -30,7 +30,7 @@ from gateway.plan.scope import EntityScope, PlanContext
 from gateway.protect.budget import ExpandBudget
 from gateway.protect.cost import check_options
 from gateway.protect.limits import RequestLimits
-from gateway.principal import company_scope, current_company, principal_of
+from gateway.principal import company_scope, current_company, principal_of, user_id
 from gateway.protect import signing
 from gateway.protect.expressions import ExpressionLimits
 from gateway.resource import Target, resolve
@@ -83,7 +83,9 @@ def _plan_key(
 
 def _cacheable(request: Request) -> bool:
     # A plan that holds the time of its request (now()) must not answer later requests.
-    return "now(" not in unquote_plus(request.scope["query_string"].decode("latin-1")).lower()
+    # Dataverse query functions hold today's date or the caller's user id (which the plan key lacks).
+    query = unquote_plus(request.scope["query_string"].decode("latin-1")).lower()
+    return "now(" not in query and "microsoft.dynamics.crm." not in query
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ def request_context(service: ReadService, request: Request, custom: dict[str, st
         principal.companies,
         access=access,
         signing_key=service.signing_key,
+        user_id=str(user_id(principal)),
     )
 
 

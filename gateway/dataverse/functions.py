@@ -48,7 +48,7 @@ from gateway.identity.visible import visible_catalog
 from gateway.negotiate import json_format
 from gateway.options import RequestOptions, parse_query
 from gateway.plan.query import OptionTexts, plan_read
-from gateway.principal import Principal, principal_of
+from gateway.principal import Principal, principal_of, user_id
 from gateway.read import ReadService, request_context
 from grammar import ast
 from grammar.parser import ODataSyntaxError, parse
@@ -148,10 +148,6 @@ def _no_more_segments(call: Call, allowed: int) -> None:
 def organization_id(service: ReadService) -> uuid.UUID:
     url = service.engine.url.render_as_string(hide_password=True)
     return uuid.uuid5(uuid.NAMESPACE_URL, "fno-gateway:organization:" + url)
-
-
-def user_id(principal: Principal) -> uuid.UUID:
-    return uuid.uuid5(uuid.NAMESPACE_URL, "fno-gateway:systemuser:" + principal.name.lower())
 
 
 def business_unit_id(organization: uuid.UUID, principal: Principal) -> uuid.UUID:
