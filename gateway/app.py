@@ -24,6 +24,7 @@ from gateway.catalog.companies import database_companies
 from gateway.catalog.load import DEFAULT_CATALOG, load_catalog
 from gateway.catalog.model import Catalog
 from gateway.csrf import csrf_probe_answer, is_csrf_probe
+from gateway.dataverse.errors import dataverse_payload, is_dataverse
 from gateway.dataverse.functions import function_routes
 from gateway.dataverse.schema import create_store
 from gateway.db import make_engine
@@ -38,27 +39,35 @@ from gateway.edge.forwarded import forwarded_middleware
 from gateway.edge.middleware import EdgeMiddleware
 from gateway.edge.request_id import request_id_of
 from gateway.edge.stack import EdgeStarlette
-from gateway.errors import (BadRequest, DatabaseBusy, DatabaseUnavailable, MethodNotAllowed, ODataError,
-                            ServiceMisconfigured)
-from gateway.negotiate import json_format, metadata_format
-from gateway.options import parse_query
+from gateway.errors import (
+    BadRequest,
+    DatabaseBusy,
+    DatabaseUnavailable,
+    MethodNotAllowed,
+    ODataError,
+    ServiceMisconfigured,
+)
 from gateway.identity.access import ServiceAccess
 from gateway.identity.authenticate import AuthenticationMiddleware, Authenticator, Challenge
 from gateway.identity.config import load_security
 from gateway.identity.tokens import TokenPolicy, TokenVerifier, ensure_dev_key
 from gateway.identity.visible import PerAccess
+from gateway.negotiate import json_format, metadata_format
+from gateway.options import parse_query
 from gateway.principal import principal_of
 from gateway.protect import signing
-from gateway.protect.cancel import database_error, install as install_protection
+from gateway.protect.cancel import database_error
+from gateway.protect.cancel import install as install_protection
 from gateway.protect.expressions import ExpressionLimits
 from gateway.protect.limits import ProtectionLimits
 from gateway.protect.middleware import ProtectionMiddleware
 from gateway.read import ReadService, handle_read
 from gateway.serialize.csdl import metadata_json, metadata_xml
 from gateway.settings import Settings, dataverse_db_url
-from gateway.write.batch import BatchProcessor
-from gateway.virtual.available import ENTITY_SET as AVAILABLE_SET, AvailableTable, ensure_rows, with_available_table
+from gateway.virtual.available import ENTITY_SET as AVAILABLE_SET
+from gateway.virtual.available import AvailableTable, ensure_rows, with_available_table
 from gateway.virtual.service import VirtualTables, first_segment
+from gateway.write.batch import BatchProcessor
 from gateway.write.http import handle_write
 from grammar.parser import build_parser
 
@@ -318,12 +327,14 @@ def _companies(catalog: Catalog, engine: Engine, settings: Settings) -> tuple[st
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     return _payload_response(ODataError("not found"), status=404, code="NotFound",
-                             message=f"nothing is served at {request.url.path}; the service root is {SERVICE_PREFIX}/")
+                             message=f"nothing is served at {request.url.path}; the service root is {SERVICE_PREFIX}/",
+                             path=request.url.path)
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     """Methods outside every route's list (TRACE, PROPFIND, ...) get the OData shape too."""
-    return _payload_response(MethodNotAllowed(f"{request.method} is not allowed here", headers={"Allow": "GET, HEAD"}))
+    return _payload_response(MethodNotAllowed(f"{request.method} is not allowed here", headers={"Allow": "GET, HEAD"}),
+                             path=request.url.path)
 
 
 # How the databases say that a statement is beyond their limits (SQLite: "parser stack overflow",
@@ -336,37 +347,40 @@ _BAD_VALUE = ("out of range", "overflow", "invalid regular expression", "from re
 
 
 async def _error_response(request: Request, exc: Exception) -> Response:
+    path = request.url.path
     if isinstance(exc, ODataError):
-        return _payload_response(exc)
+        return _payload_response(exc, path=path)
     if isinstance(exc, DBAPIError):
         if (stopped := database_error(exc)) is not None:  # a statement timeout or a cancelled query
-            return _payload_response(stopped)
+            return _payload_response(stopped, path=path)
         first_line = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
         if exc.connection_invalidated or (isinstance(exc, OperationalError) and exc.statement is None):
             log.warning("database unavailable: %s", first_line)
-            return _payload_response(DatabaseUnavailable("the database is not reachable; try again shortly"))
+            return _payload_response(DatabaseUnavailable("the database is not reachable; try again shortly"), path=path)
         lowered = first_line.lower()
         if isinstance(exc, OperationalError) and any(words in lowered for words in _LOCKED):
             return _payload_response(DatabaseBusy(f"the database stayed locked by another transaction ({first_line}); "
-                                                  "this request changed nothing, try again", headers={"Retry-After": "1"}))
+                                                  "this request changed nothing, try again", headers={"Retry-After": "1"}), path=path)
         if any(words in lowered for words in _TOO_LARGE):
-            return _payload_response(BadRequest(f"the database refused the query as too large: {first_line}"))
+            return _payload_response(BadRequest(f"the database refused the query as too large: {first_line}"), path=path)
         if isinstance(exc, DataError) or any(words in lowered for words in _BAD_VALUE):
-            return _payload_response(BadRequest(f"the database refused a value of the request: {first_line}"))
+            return _payload_response(BadRequest(f"the database refused a value of the request: {first_line}"), path=path)
     if isinstance(exc, RecursionError):
-        return _payload_response(BadRequest("the request is nested too deeply"))
+        return _payload_response(BadRequest("the request is nested too deeply"), path=path)
     request_id = request_id_of(request.scope)  # the one in the answer's x-ms-service-request-id
     log.exception("internal error %s on %s", request_id, request.url, exc_info=exc)
-    return _payload_response(ODataError(f"internal error; request id {request_id}"))
+    return _payload_response(ODataError(f"internal error; request id {request_id}"), path=path)
 
 
 def _payload_response(error: ODataError, status: int | None = None, code: str | None = None,
-                      message: str | None = None) -> Response:
+                      message: str | None = None, path: str = "") -> Response:
     payload = error.payload()
     if code is not None:
         payload["error"]["code"] = code
     if message is not None:
         payload["error"]["message"] = message
+    if is_dataverse(path):
+        payload = dataverse_payload(payload, status or error.status)
     headers = {"OData-Version": "4.0", **error.headers}
     return Response(orjson.dumps(payload), status_code=status or error.status, media_type="application/json",
                     headers=headers)

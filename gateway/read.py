@@ -15,11 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.audit.trail import Auditor
-from gateway.identity.access import Access, ServiceAccess
 from gateway.catalog.model import Catalog, Entity
 from gateway.errors import BadRequest, NotFound, SyntaxError_, caret
 from gateway.execute import PageReader
 from gateway.execute_apply import ApplyReader
+from gateway.identity.access import Access, ServiceAccess
 from gateway.negotiate import applied, check_plain_text, content_type, json_format, parse_prefer
 from gateway.options import RequestOptions, parse_query
 from gateway.plan.apply import plan_apply
@@ -27,12 +27,12 @@ from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
 from gateway.plan.query import Layout, plan_read
 from gateway.plan.scope import EntityScope, PlanContext
-from gateway.protect.budget import ExpandBudget
-from gateway.protect.cost import check_options
-from gateway.protect.limits import RequestLimits
 from gateway.principal import company_scope, current_company, principal_of, user_id
 from gateway.protect import signing
+from gateway.protect.budget import ExpandBudget
+from gateway.protect.cost import check_options
 from gateway.protect.expressions import ExpressionLimits
+from gateway.protect.limits import RequestLimits
 from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter

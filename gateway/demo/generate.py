@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Table, create_engine
+
 from gateway.demo import schema
 from gateway.progress import progress_bar
 

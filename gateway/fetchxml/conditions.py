@@ -82,7 +82,7 @@ def condition_expr(
     if operator in ("in", "not-in"):
         if not values:
             raise BadRequest(f"operator '{operator}' on {prop.name} needs at least one <value>", target=prop.name)
-        listed = ast.In(subject, ast.ListExpr(tuple(typed_literal(prop, text, env.catalog) for text in values)))
+        listed = _in(subject, [typed_literal(prop, text, env.catalog) for text in values])
         return ast.UnaryOp("not", listed) if operator == "not-in" else listed
     if operator in ("between", "not-between"):
         return _between(operator, subject, prop, values, env)
@@ -103,7 +103,7 @@ def _compare(operator: str, subject: ast.MemberPath, prop: Property, text: str, 
     if operator in ("eq", "ne") and isinstance(value, ast.Literal) and value.type == "Edm.String" and "*" in text:
         # The planner reads `Field eq '*x*'` as an F&O wildcard; FetchXML's eq means the exact text,
         # and an `in` list compares exactly.
-        exact = ast.In(subject, ast.ListExpr((value,)))
+        exact = _in(subject, [value])
         return exact if operator == "eq" else ast.UnaryOp("not", exact)
     return ast.BinaryOp(operator, subject, value)
 
@@ -154,7 +154,7 @@ def _range(subject: ast.MemberPath, prop: Property, bounds: dates.Range) -> ast.
 def _bound(prop: Property, day: dt.date) -> ast.Literal:
     if prop.type == "Edm.Date":
         return ast.Literal(day, "Edm.Date")
-    return ast.Literal(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc), "Edm.DateTimeOffset")
+    return ast.Literal(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC), "Edm.DateTimeOffset")
 
 
 def _one(operator: str, values: list[str]) -> str:
@@ -197,7 +197,12 @@ def like(subject: ast.MemberPath, pattern: str) -> ast.Expr:
 
 def _compare_text(subject: ast.MemberPath, text: str) -> ast.Expr:
     value = ast.Literal(text, "Edm.String")
-    return ast.In(subject, ast.ListExpr((value,))) if "*" in text else ast.BinaryOp("eq", subject, value)
+    return _in(subject, [value]) if "*" in text else ast.BinaryOp("eq", subject, value)
+
+
+def _in(subject: ast.MemberPath, items: list[ast.Literal | ast.EnumLiteral]) -> ast.In:
+    """`subject in (...)`; one item stands alone, as the OData parser reads `x in ('a')`."""
+    return ast.In(subject, items[0] if len(items) == 1 else ast.ListExpr(tuple(items)))
 
 
 def _regex(tokens: list[str]) -> str:

@@ -104,18 +104,17 @@ class _Translator:
         top, page, page_size = _paging(fetch)
         skip = (page - 1) * page_size if page is not None and page_size is not None and page > 1 else None
         count = True if names.flag(fetch, "returntotalrecordcount") else None
-        root = _Scope(entity, (), ())
-        condition = self._predicate(element, root)
+        condition = self._predicate(element, _Scope(entity, (), ()))
         if names.flag(fetch, "aggregate"):
-            attributes, orders = self._aggregate_sources(element, entity)
-            apply, orderby = aggregate.build_apply(entity, attributes, orders, condition)
+            attributes, order_elements = self._aggregate_sources(element, entity)
+            apply, orderby = aggregate.build_apply(entity, attributes, order_elements, condition)
             options = ast.QueryOptions(apply=apply, orderby=orderby, top=top, skip=skip, count=count)
         else:
-            orderby = self._orders(element, root)
-            expand = self._expands(element, orderby, (), "")
+            orders = self._orders(element, _Scope(entity, (), ()))
+            expand = self._expands(element, orders, (), "")  # n:1 link-entities add their orders
             select, _ = self._select(element, entity)
             options = ast.QueryOptions(filter=condition, select=select, expand=expand,
-                                       orderby=tuple(orderby) or None, top=top, skip=skip, count=count)
+                                       orderby=tuple(orders) or None, top=top, skip=skip, count=count)
         return FetchRequest(entity.entity_set, options, page, page_size, dict(self.aliases))
 
     # ------------------------------------------------------------------ link-entities

@@ -81,8 +81,8 @@ def _datetime(text: str) -> ast.Literal:
 def to_utc(value: dt.datetime) -> dt.datetime:
     """A date/time in UTC. One without an offset is taken as UTC: the gateway knows no user time zone."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 def _guid(text: str) -> ast.Literal:

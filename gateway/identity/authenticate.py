@@ -126,11 +126,11 @@ class AuthenticationMiddleware:
         try:
             scope[PRINCIPAL_SCOPE_KEY] = self.authenticator.principal(headers)
         except Unauthorized as error:
-            await self._refuse(error, send, "authorization" in headers or API_KEY_HEADER in headers)
+            await self._refuse(error, send, "authorization" in headers or API_KEY_HEADER in headers, scope["path"])
             return
         await self.app(scope, receive, send)
 
-    async def _refuse(self, error: Unauthorized, send: Any, had_credentials: bool) -> None:
+    async def _refuse(self, error: Unauthorized, send: Any, had_credentials: bool, path: str) -> None:
         challenge = self.authenticator.challenge.header(error if had_credentials else None)
         error.headers["WWW-Authenticate"] = challenge.encode("latin-1", "replace").decode("latin-1")
-        await send_error(send, error)
+        await send_error(send, error, path)

@@ -11,8 +11,8 @@ import datetime as dt
 import math
 import re
 import sys
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 

@@ -12,7 +12,19 @@ from functools import reduce
 from itertools import count
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, and_, cast, column, false, select, table, true, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    and_,
+    cast,
+    column,
+    false,
+    select,
+    table,
+    true,
+    type_coerce,
+)
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, TableClause
 from sqlalchemy.types import TypeEngine

@@ -54,14 +54,14 @@ class ProtectionMiddleware:
             check_url_length(scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""),
                              self.limits.request)
         except UriTooLong as error:
-            await send_error(send, error)
+            await send_error(send, error, scope["path"])
             return
         key = principal_key(scope)
         refusal = self.windows.admit(key)
         if refusal is not None:
             await send_error(send, TooManyRequests(
                 f"too many requests: {refusal.reason} (service protection); retry after {refusal.retry_after} "
-                f"seconds", headers={"Retry-After": str(refusal.retry_after)}))
+                f"seconds", headers={"Retry-After": str(refusal.retry_after)}), scope["path"])
             return
         started: float | None = None  # when the request got its slot: its execution time starts there
         try:
@@ -69,7 +69,7 @@ class ProtectionMiddleware:
                 await self.gate.acquire(key)
             except Busy as busy:
                 await send_error(send, ServerBusy(f"{busy.reason}; retry after {busy.retry_after} seconds",
-                                                  headers={"Retry-After": str(busy.retry_after)}))
+                                                  headers={"Retry-After": str(busy.retry_after)}), scope["path"])
                 return
             started = time.monotonic()
             try:

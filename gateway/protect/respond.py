@@ -7,11 +7,13 @@ from typing import Any
 
 import orjson
 
+from gateway.dataverse.errors import dataverse_payload, is_dataverse
 from gateway.errors import ODataError
 
 
-async def send_error(send: Any, error: ODataError) -> None:
-    body = orjson.dumps(error.payload())
+async def send_error(send: Any, error: ODataError, path: str = "") -> None:
+    payload = error.payload()
+    body = orjson.dumps(dataverse_payload(payload, error.status) if is_dataverse(path) else payload)
     headers = [(b"content-type", b"application/json"), (b"odata-version", b"4.0"),
                (b"content-length", str(len(body)).encode())]
     headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in error.headers.items()]

@@ -16,8 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.catalog.model import Catalog, Entity, Navigation, Property, Service
-from gateway.virtual.naming import (PRIMARY_FIELD, PRIMARY_FIELD_LENGTH, column_name, entity_number, entity_set_name,
-                                    key_name, physical_name, table_name)
+from gateway.virtual.naming import (
+    PRIMARY_FIELD,
+    PRIMARY_FIELD_LENGTH,
+    column_name,
+    entity_number,
+    entity_set_name,
+    key_name,
+    physical_name,
+    table_name,
+)
 
 NAMESPACE = "Microsoft.Dynamics.CRM"
 

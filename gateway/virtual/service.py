@@ -39,6 +39,7 @@ class Served:
     version: Snapshot
     generated: VirtualCatalog
     read: ReadService  # the visible virtual tables, on the F&O engine
+    source_catalog: Catalog  # the F&O catalog they were made from (writes go through its entities)
     merged: Catalog  # native and visible virtual tables: the service document and $metadata
 
 
@@ -49,6 +50,7 @@ class VirtualTables:
         self.available = available
         self.visibility = Visibility(available)
         self._lock = threading.Lock()
+        self._source = fno.catalog
         self._generated = virtual_catalog(fno.catalog)
         self._loaded_at: object = None  # the refresh time the generated catalog reflects
         self._served: Served | None = None
@@ -67,7 +69,8 @@ class VirtualTables:
     def _build(self, snapshot: Snapshot) -> Served:
         if self._loaded_at is not None and snapshot.refreshed != self._loaded_at and self.fno.catalog.folder:
             # `virtual refresh` ran: the F&O catalog folder may have new entities or properties.
-            self._generated = virtual_catalog(load_catalog(Path(self.fno.catalog.folder)))
+            self._source = load_catalog(Path(self.fno.catalog.folder))
+            self._generated = virtual_catalog(self._source)
         self._loaded_at = snapshot.refreshed
         generated = self._generated
         visible = frozenset(name for name, entity in generated.catalog.entities.items()
@@ -79,7 +82,7 @@ class VirtualTables:
                        count_limit=COUNT_LIMIT)
         merged = self.native.catalog.model_copy(update={"entities": {**self.native.catalog.entities,
                                                                      **catalog.entities}})
-        return Served(snapshot, generated, read, merged)
+        return Served(snapshot, generated, read, self._source, merged)
 
     def access(self, access: Access, generated: VirtualCatalog | None = None) -> MirroredAccess:
         """The caller's access in the Dataverse service: virtual tables also need the F&O privilege."""

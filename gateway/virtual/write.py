@@ -1,17 +1,187 @@
-"""Writes on virtual tables: passed through to the F&O entity's own write path."""
+"""Writes on virtual tables: passed through to the F&O entity's own write path.
+
+A POST, PATCH, PUT or DELETE on `mserp_custcustomerv3entities` becomes the same request on /data's
+`CustomersV3`: the row's Guid is turned into its F&O key (one seek on RECID), the body's `mserp_`
+names into the entity's own, and /data's writer does the rest in one F&O transaction: validation,
+defaults, number sequences, ETag concurrency (a virtual table's ETag *is* the entity's: both are
+made from the same tables' RECID and RECVERSION), live dual-write where the entity is mapped, the
+audit log. The answer comes back in the virtual table's shape and names, errors included.
+
+A `$batch` change set is one transaction on the Dataverse-side store, so it cannot also write F&O
+tables: a virtual-table write inside one is refused (F&O's provider refuses such a transaction too).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import NotImplemented_
+from gateway.catalog.model import Entity
+from gateway.errors import BadRequest, MethodNotAllowed, NotFound, ODataError
+from gateway.options import parse_query
+from gateway.read import _parse_path, handle_read, lookup_on, request_context
+from gateway.resource import canonical_key, resolve
+from gateway.write.http import handle_write, write_preferences
 
 if TYPE_CHECKING:
-    from gateway.virtual.service import VirtualTables
+    from gateway.virtual.service import Served, VirtualTables
 
 
 async def write_through(tables: VirtualTables, request: Request, resource_path: str, require_if_match: bool) -> Response:
-    raise NotImplemented_("writes on virtual tables are not supported yet")
+    if request.scope.get("fno.unit") is not None:
+        raise BadRequest("a change set is one transaction on the Dataverse side and cannot also write the F&O "
+                         "tables of a virtual table: send this request outside the change set")
+    served = tables.served()
+    names = _Names(served, resource_path)
+    try:
+        return await _write(tables, served, names, request, resource_path, require_if_match)
+    except ODataError as error:
+        raise names.renamed(error) from None
+
+
+class _Names:
+    """The virtual table, its F&O entity and the property names between them."""
+
+    def __init__(self, served: Served, resource_path: str) -> None:
+        segments = _parse_path(resource_path)
+        self.segments = segments
+        name = segments[0].name  # type: ignore[union-attr]
+        self.virtual: Entity = served.read.catalog.entities[name]
+        self.source: Entity = _fno_entity(served, name)
+        self.to_source = served.generated.source_names[name]  # virtual -> F&O
+        self.to_virtual = {source: virtual for virtual, source in self.to_source.items()}
+
+    def body(self, raw: bytes) -> bytes:
+        """The request body with F&O names; what only the virtual table has is refused by name."""
+        if not raw:
+            return raw
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw  # /data's writer reports it, with the position
+        if not isinstance(body, dict):
+            return raw
+        renamed: dict[str, Any] = {}
+        for name, value in body.items():
+            if name.startswith("@"):
+                continue  # @odata.type and other annotations of the virtual table
+            if "@" in name:
+                raise BadRequest(f"{name}: set a lookup of a virtual table through its columns "
+                                 f"({', '.join(self._lookup_columns(name.split('@')[0]))})", target=name)
+            if name in self.to_source:
+                renamed[self.to_source[name]] = value
+            elif name in self.virtual.properties:  # the Guid key, mserp_primaryfield
+                raise BadRequest(f"{name} is made from the F&O row and cannot be written", target=name)
+            else:
+                renamed[name] = value  # /data's writer says it is unknown (renamed back below)
+        return orjson.dumps(renamed)
+
+    def _lookup_columns(self, nav_name: str) -> list[str]:
+        nav = self.virtual.navigation.get(nav_name)
+        return list(nav.link) if nav is not None else []
+
+    def renamed(self, error: ODataError) -> ODataError:
+        """An F&O error in the virtual table's names: the target and every property named in the message."""
+        if error.target in self.to_virtual:
+            error.target = self.to_virtual[error.target]
+        names = sorted(self.to_virtual, key=len, reverse=True)
+        if names:
+            pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+            error.message = pattern.sub(lambda match: self.to_virtual[match.group(1)], error.message)
+        error.message = error.message.replace(self.source.entity_set, self.virtual.entity_set)
+        return error
+
+
+def _fno_entity(served: Served, name: str) -> Entity:
+    source_set = served.generated.source_sets[name]
+    entity = served.source_catalog.entities.get(source_set)
+    if entity is None:
+        raise NotFound(f"the F&O entity {source_set} behind {name} is no longer served")
+    return entity
+
+
+async def _write(tables: VirtualTables, served: Served, names: _Names, request: Request, resource_path: str,
+                 require_if_match: bool) -> Response:
+    segments = names.segments
+    virtual = names.virtual
+    if len(segments) > 1:
+        raise MethodNotAllowed(f"write {virtual.entity_set} itself: {request.method} on a path below a row of a "
+                               "virtual table is not supported", headers={"Allow": "GET"})
+    query = parse_query(request.scope["query_string"].decode("latin-1"))
+    context = request_context(served.read, request, query.custom, query.aliases)
+    # The Dataverse privilege on the table here; the F&O one (with its companies) is /data's writer's.
+    operation = {"POST": "create", "DELETE": "delete"}.get(request.method, "update")
+    context.access.require(virtual, operation)  # type: ignore[arg-type]
+    lookup = lookup_on(tables.fno.engine, context)
+    fno_path = names.source.entity_set
+    guid: str | None = None
+    if segments[0].key is not None:  # type: ignore[union-attr]
+        target = resolve(served.read.catalog, segments, query.aliases, lookup)
+        key_names = tuple(names.to_virtual[name] for name in names.source.key)
+        row = lookup(virtual, target.fixed, (virtual.key[0], *key_names))
+        if row is None:
+            raise NotFound(f"no {virtual.entity_type} with key {target.key_text}")
+        guid = str(row[0])
+        fno_path += canonical_key(names.source, dict(zip(names.source.key, row[1:])))
+    elif request.method != "POST":
+        raise MethodNotAllowed(f"{request.method} needs one row: address it with its Guid",
+                               headers={"Allow": "GET, POST"})
+    raw = names.body(await request.body()) if request.method in ("POST", "PATCH", "PUT") else b""
+    writer = replace(tables.fno, catalog=served.source_catalog)  # (refreshed: the F&O catalog as reloaded)
+    response = await handle_write(writer, _sub_request(request, tables.fno.prefix, fno_path, raw), fno_path,
+                                  require_if_match)
+    if guid is None and "location" in response.headers:  # a create: the new row's Guid, from its F&O key
+        guid = _guid_of(tables, served, names, context, response.headers["location"])
+    return await _answer(served, names, request, response, guid)
+
+
+def _sub_request(request: Request, prefix: str, path: str, body: bytes) -> Request:
+    """The same request (caller, headers, Prefer, If-Match) addressed to /data, with the F&O body."""
+    scope = dict(request.scope)
+    scope.update(path=f"{prefix}/{path}", raw_path=f"{prefix}/{path}".encode(), query_string=b"")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(scope, receive)
+
+
+def _guid_of(tables: VirtualTables, served: Served, names: _Names, context: Any, location: str) -> str | None:
+    path = unquote(location.split(tables.fno.prefix + "/", 1)[-1])
+    target = resolve(served.source_catalog, _parse_path(path), {}, lambda *_: None)
+    fixed = tuple((names.to_virtual[name], value) for name, value in target.fixed)
+    row = lookup_on(tables.fno.engine, context)(names.virtual, fixed, (names.virtual.key[0],))
+    return None if row is None else str(row[0])
+
+
+async def _answer(served: Served, names: _Names, request: Request, response: Response, guid: str | None) -> Response:
+    """/data's answer in the virtual table's terms: its URL, and its row as a GET on the table shows it."""
+    base = str(request.base_url).rstrip("/") + served.read.prefix + "/"
+    headers = {name: value for name, value in response.headers.items()
+               if name.lower() not in ("content-length", "location", "odata-entityid", "content-type")}
+    url = f"{base}{names.virtual.entity_set}({guid})" if guid is not None else None
+    if url is not None and "location" in response.headers:
+        headers["Location"] = url
+    if url is not None and "odata-entityid" in response.headers:
+        headers["OData-EntityId"] = url
+    if not response.body:
+        return Response(status_code=response.status_code, headers=headers)
+    dry_run = write_preferences(request.headers.getlist("prefer")).dry_run
+    if guid is not None and not dry_run:  # the row as committed, read as any GET reads it
+        read = await handle_read(served.read, _sub_request(request, served.read.prefix, "", b""),
+                                 f"{names.virtual.entity_set}({guid})")
+        body = read.body  # type: ignore[attr-defined]
+    else:  # a dry run left no row to read: /data's representation, renamed
+        shown = orjson.loads(response.body)
+        body = orjson.dumps({
+            **({"@odata.context": f"{base}$metadata#{names.virtual.entity_set}/$entity"}
+               if "@odata.context" in shown else {}),
+            **{names.to_virtual.get(name, name): value for name, value in shown.items() if name != "@odata.context"},
+        })
+    return Response(body, status_code=response.status_code, headers=headers, media_type=response.media_type)

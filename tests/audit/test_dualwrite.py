@@ -50,7 +50,7 @@ def test_a_refused_dataverse_write_takes_its_audit_rows_back(sides: Sides) -> No
     path = f"/api/data/v9.2/accounts({customer['accountid']})"
     # The integration key cannot change: live sync refuses after the audit rows were committed.
     refused = sides.client.patch(path, json={"accountnumber": "MOVED-1"})
-    assert refused.status_code == 400 and refused.json()["error"]["code"] == "DualWriteFailed", refused.text
+    assert refused.status_code == 400 and refused.json()["error"]["innererror"]["type"] == "DualWriteFailed", refused.text
     assert audit_rows(sides, refused.headers[SERVICE_ID]) == []
     dry = sides.client.patch(path, json={"creditlimit": 1}, headers={"Prefer": "tx=rollback"})
     assert dry.status_code == 204 and audit_rows(sides, dry.headers[SERVICE_ID]) == []
@@ -102,6 +102,6 @@ def test_a_busy_fo_database_refuses_the_dataverse_write_whole(sides: Sides) -> N
             response = sides.client.post("/api/data/v9.2/accounts", json={"name": name})
         finally:
             holder.exec_driver_sql("ROLLBACK")
-    assert response.status_code == 503 and response.json()["error"]["code"] == "DatabaseUnavailable", response.text
+    assert response.status_code == 503 and response.json()["error"]["innererror"]["type"] == "DatabaseUnavailable", response.text
     assert sides.dv_sql("SELECT count(*) FROM account WHERE name = :n", n=name)[0][0] == 0
     assert audit_rows(sides, response.headers[SERVICE_ID]) == []

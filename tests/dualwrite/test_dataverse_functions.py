@@ -71,7 +71,7 @@ def test_who_am_i_tells_callers_apart_in_one_organization(sides: Sides) -> None:
 
 def test_functions_take_get_only_and_need_credentials(sides: Sides) -> None:
     response = sides.client.post(f"{API}/WhoAmI()", headers=ADMIN)
-    assert response.status_code == 405 and response.json()["error"]["code"] == "MethodNotAllowed"
+    assert response.status_code == 405 and response.json()["error"]["innererror"]["type"] == "MethodNotAllowed"
     anonymous = sides.client.get(f"{API}/WhoAmI()", headers={"Authorization": ""})
     assert anonymous.status_code == 401 and "error" in anonymous.json()
 
@@ -100,8 +100,8 @@ def test_entity_definitions_show_only_tables_the_caller_may_read(sides: Sides) -
     body = _get(sides, "EntityDefinitions?$select=LogicalName", ALICE)
     assert {row["LogicalName"] for row in body["value"]} == SALES_CLERK_TABLES
     forbidden = _error(sides, "EntityDefinitions(LogicalName='product')", ALICE, 403)
-    assert forbidden["code"] == "Forbidden"
-    assert _error(sides, "EntityDefinitions(LogicalName='product')/Attributes", ALICE, 403)["code"] == "Forbidden"
+    assert forbidden["innererror"]["type"] == "Forbidden"
+    assert _error(sides, "EntityDefinitions(LogicalName='product')/Attributes", ALICE, 403)["innererror"]["type"] == "Forbidden"
 
 
 def test_entity_definitions_filter_and_key_agree(sides: Sides) -> None:
@@ -184,4 +184,4 @@ def test_record_counts_follow_company_scope_and_privileges(sides: Sides) -> None
     assert 0 < accounts < every
     assert body["EntityRecordCountCollection"]["Values"] == [orders, accounts]
     forbidden = _error(sides, 'RetrieveTotalRecordCount(EntityNames=@p1)?@p1=["account","product"]', ALICE, 403)
-    assert forbidden["code"] == "Forbidden"
+    assert forbidden["innererror"]["type"] == "Forbidden"
