@@ -52,6 +52,7 @@ from gateway.identity.authenticate import AuthenticationMiddleware, Authenticato
 from gateway.identity.config import load_security
 from gateway.identity.tokens import TokenPolicy, TokenVerifier, ensure_dev_key
 from gateway.identity.visible import PerAccess
+from gateway.fetchxml.serve import fetch_xml_of, handle_fetch
 from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
 from gateway.principal import principal_of
@@ -267,6 +268,8 @@ class _Service:
                 self.virtual.changed()  # this worker serves the change at once
             return response
         _only_get(request)
+        if self.virtual is not None and (xml := fetch_xml_of(request)) is not None:  # Dataverse's FetchXML
+            return await handle_fetch(read, request, path, xml)
         return await handle_read(read, request, path)
 
     async def batch(self, request: Request) -> Response:

@@ -67,7 +67,12 @@ def navigation(catalog: Catalog, parent: Entity, element: Element) -> tuple[Navi
         raise BadRequest(f"<link-entity name=\"{target.entity_type}\"> needs both from and to, or neither")
     if to is not None and from_ is not None:
         link = {column(parent, to).name: column(target, from_).name}
-        matches = [nav for nav in candidates if nav.link == link]
+        company = catalog.service.company_property
+        # Between company-specific tables (F&O's virtual tables) a relation also pairs the company
+        # columns; FetchXML names one column pair, so the company pair is implied.
+        matches = [nav for nav in candidates if nav.link == link or
+                   (company in nav.link and nav.link[company] == company and len(nav.link) == 2
+                    and {name: other for name, other in nav.link.items() if name != company} == link)]
         described = f"from=\"{from_}\" to=\"{to}\""
     else:
         matches = candidates
@@ -75,10 +80,8 @@ def navigation(catalog: Catalog, parent: Entity, element: Element) -> tuple[Navi
     if len(matches) == 1:
         return matches[0], target
     if not matches:
-        known = ", ".join(
-            f"{nav.name} (from=\"{_logical(next(iter(nav.link.values())))}\" to=\"{_logical(next(iter(nav.link)))}\")"
-            for nav in candidates
-        )
+        known = ", ".join(f"{nav.name} (from=\"{_logical(theirs)}\" to=\"{_logical(mine)}\")"
+                          for nav in candidates for mine, theirs in [_described_pair(nav, catalog)])
         raise BadRequest(
             f"{parent.entity_type} has no relationship to {target.entity_type} {described}"
             + (f"; its relationships to {target.entity_type}: {known}" if known else ""),
@@ -86,6 +89,13 @@ def navigation(catalog: Catalog, parent: Entity, element: Element) -> tuple[Navi
         )
     raise BadRequest(f"{parent.entity_type} has several relationships to {target.entity_type}: give from and to",
                      target=target.entity_type)
+
+
+def _described_pair(nav: Navigation, catalog: Catalog) -> tuple[str, str]:
+    """The column pair a link-entity names for `nav` (not the implied company pair)."""
+    company = catalog.service.company_property
+    pairs = [(mine, theirs) for mine, theirs in nav.link.items() if mine != company] or list(nav.link.items())
+    return pairs[0]
 
 
 def _logical(name: str) -> str:
