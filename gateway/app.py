@@ -47,12 +47,12 @@ from gateway.errors import (
     ODataError,
     ServiceMisconfigured,
 )
+from gateway.fetchxml.serve import fetch_xml_of, handle_fetch
 from gateway.identity.access import ServiceAccess
 from gateway.identity.authenticate import AuthenticationMiddleware, Authenticator, Challenge
 from gateway.identity.config import load_security
 from gateway.identity.tokens import TokenPolicy, TokenVerifier, ensure_dev_key
 from gateway.identity.visible import PerAccess
-from gateway.fetchxml.serve import fetch_xml_of, handle_fetch
 from gateway.negotiate import json_format, metadata_format
 from gateway.options import parse_query
 from gateway.principal import principal_of

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.catalog.model import Catalog, Entity
@@ -105,6 +105,11 @@ class AvailableTable:
         columns = self.table.c
         wanted = {physical_name(entity): entity for entity in fno.entities.values()}
         with self.engine.begin() as connection:
+            # Workers reload the F&O catalog when the latest refresh time changes: it must move
+            # forward even for two refreshes within one second (MariaDB keeps whole seconds).
+            latest = connection.execute(select(func.max(columns.mserp_refreshedon))).scalar()
+            if latest is not None and now <= latest:
+                now = latest + dt.timedelta(seconds=1)
             present = set(connection.execute(select(columns.mserp_physicalname)).scalars())
             added = sorted(set(wanted) - present)
             removed = sorted(present - set(wanted))
