@@ -60,6 +60,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("FNO_GATEWAY_")}
     # `python -m gateway.cli` is the `fno-gateway` console script of this checkout (an installed script
     # may belong to another clone); the Dataverse side is served from a SQLite file beside the database.
+    # Every F&O entity is also a Dataverse virtual table (so $metadata and the clients see them too).
+    subprocess.run([sys.executable, "-m", "gateway.cli", "virtual", "enable", "all", "--db", url,
+                    *server_arguments()], check=True, env=environment, cwd=repository_root(), capture_output=True)
     command = [sys.executable, "-m", "gateway.cli", "serve", "--db", url, "--host", "127.0.0.1",
                "--port", str(port), "--rate-requests", "0", *server_arguments()]  # fmt: skip
     with log.open("wb") as sink:
