@@ -114,6 +114,10 @@ class Entity(_Frozen):
     # The property that names a row (Dataverse's primary name): a lookup to this entity is labelled
     # with it (the lookup's FormattedValue annotation).
     primary_name: str | None = None
+    # The properties that order rows when $orderby does not (and make keyset paging's order total):
+    # unique and never null. Default: the key. A virtual table sorts by its F&O key, whose index a
+    # company-scoped query uses, rather than by its Guid (the RECID), whose order would need a sort.
+    sort_key: list[str] = Field(default_factory=list)
     # F&O: the entity's physical (AOT) name, e.g. CustCustomerV3Entity, and its label: what the
     # Dataverse virtual table is named after (gateway/virtual/). Default: the entity type + "Entity".
     physical_name: str | None = None

@@ -240,7 +240,7 @@ def _sort_keys(
             step = item.expr.steps[0]
             if isinstance(step, ast.PropertyStep):
                 sorted_properties.add(step.name)
-    for name in scope.entity.key:
+    for name in scope.entity.sort_key or scope.entity.key:
         if name not in sorted_properties:
             keys.append(SortKey(scope.column(name), False, False, scope.entity.properties[name].type))
     return keys

@@ -23,7 +23,17 @@ _RECID_MAX = 2**63 - 1
 
 def row_guid(entity_number: int, recid: int) -> str:
     """The Guid text of one row, lower-case as Dataverse writes Guids."""
-    return str(uuid.UUID(bytes=entity_number.to_bytes(4, "big") + bytes(4) + recid.to_bytes(8, "big")))
+    return guid_prefix(entity_number) + _tail(recid)
+
+
+def guid_prefix(entity_number: int) -> str:
+    """The first 18 characters, the same for every row of an entity: 'xxxxxxxx-0000-0000-'."""
+    return f"{entity_number:08x}-0000-0000-"
+
+
+def _tail(recid: int) -> str:
+    digits = f"{recid:016x}"
+    return digits[:4] + "-" + digits[4:]
 
 
 def row_id(entity_number: int, guid: object) -> int | None:
@@ -47,6 +57,7 @@ class RowGuid(TypeDecorator[str]):
     def __init__(self, entity_number: int) -> None:
         super().__init__()
         self.entity_number = entity_number
+        self._prefix = guid_prefix(entity_number)  # (a page formats thousands of these)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
         if value is None:
@@ -57,7 +68,7 @@ class RowGuid(TypeDecorator[str]):
         return NO_ROW if recid is None else recid
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else row_guid(self.entity_number, int(value))
+        return None if value is None else self._prefix + _tail(int(value))
 
     def process_literal_param(self, value: Any, dialect: Dialect) -> str:
         return str(self.process_bind_param(value, dialect))
