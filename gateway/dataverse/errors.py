@@ -45,6 +45,7 @@ CODES = {
 UNEXPECTED = "0x80040216"  # an unexpected error (the message has the request id)
 # Codes of other stages (dual-write's DualWriteFailed, ...) by their status.
 BY_STATUS = {400: "0x80048d19", 403: "0x80040220", 404: "0x80040217", 409: "0x80040237", 412: "0x80060882",
+             424: "0x80048d19",  # a change set's other requests, not run because one failed
              429: "0x80072322", 503: "0x80044151"}
 
 

@@ -141,3 +141,12 @@ def etag(values: Sequence[Any]) -> str:
     """
     parts = ",".join("0" if value is None else str(value) for value in values)
     return 'W/"' + base64.b64encode(parts.encode()).decode() + '"'
+
+
+def etag_row_id(tag: str) -> int | None:
+    """The first table's row id (RECID) inside an ETag made by `etag`, or None for any other tag."""
+    try:
+        first = base64.b64decode(tag.removeprefix("W/").strip('"'), validate=True).decode().split(",", 1)[0]
+        return int(first)
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -42,6 +42,7 @@ def available_entity() -> Entity:
         "sources": [{"alias": "t", "table": TABLE, "on_update": {"modifiedon": "$now"}}],
         "key": [KEY],
         "primary_name": "mserp_physicalname",
+        "sort_key": ["mserp_physicalname"],
         "alternate_keys": [["mserp_physicalname"]],
         "properties": {
             KEY: {"column": f"t.{KEY}", "type": "Edm.Guid", "read_only": True},

@@ -23,10 +23,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.catalog.model import Entity
-from gateway.errors import BadRequest, MethodNotAllowed, NotFound, ODataError
+from gateway.errors import BadRequest, MethodNotAllowed, NotFound, ODataError, UnknownProperty, did_you_mean
+from gateway.identity.config import Operation
 from gateway.options import parse_query
 from gateway.read import _parse_path, handle_read, lookup_on, request_context
 from gateway.resource import canonical_key, resolve
+from gateway.serialize.values import etag_row_id
+from gateway.virtual.naming import PRIMARY_FIELD
+from gateway.virtual.rowguid import row_guid
 from gateway.write.http import handle_write, write_preferences
 
 if TYPE_CHECKING:
@@ -79,7 +83,8 @@ class _Names:
             elif name in self.virtual.properties:  # the Guid key, mserp_primaryfield
                 raise BadRequest(f"{name} is made from the F&O row and cannot be written", target=name)
             else:
-                renamed[name] = value  # /data's writer says it is unknown (renamed back below)
+                raise UnknownProperty(f"{self.virtual.entity_type} has no property {name}."
+                                      + did_you_mean(name, self.to_source), target=name)
         return orjson.dumps(renamed)
 
     def _lookup_columns(self, nav_name: str) -> list[str]:
@@ -95,6 +100,7 @@ class _Names:
             pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
             error.message = pattern.sub(lambda match: self.to_virtual[match.group(1)], error.message)
         error.message = error.message.replace(self.source.entity_set, self.virtual.entity_set)
+        error.message = re.sub(rf"\b{re.escape(self.source.entity_type)}\b", self.virtual.entity_type, error.message)
         return error
 
 
@@ -115,12 +121,13 @@ async def _write(tables: VirtualTables, served: Served, names: _Names, request: 
                                "virtual table is not supported", headers={"Allow": "GET"})
     query = parse_query(request.scope["query_string"].decode("latin-1"))
     context = request_context(served.read, request, query.custom, query.aliases)
-    # The Dataverse privilege on the table here; the F&O one (with its companies) is /data's writer's.
-    operation = {"POST": "create", "DELETE": "delete"}.get(request.method, "update")
-    context.access.require(virtual, operation)  # type: ignore[arg-type]
+    # The Dataverse privilege on the table, in the row's company; the F&O one is /data's writer's.
+    operation: Operation = {"POST": "create", "DELETE": "delete"}.get(request.method, "update")  # type: ignore[assignment]
     lookup = lookup_on(tables.fno.engine, context)
+    company_property = served.read.catalog.service.company_property
     fno_path = names.source.entity_set
     guid: str | None = None
+    body = await request.body() if request.method in ("POST", "PATCH", "PUT") else b""
     if segments[0].key is not None:  # type: ignore[union-attr]
         target = resolve(served.read.catalog, segments, query.aliases, lookup)
         key_names = tuple(names.to_virtual[name] for name in names.source.key)
@@ -128,12 +135,19 @@ async def _write(tables: VirtualTables, served: Served, names: _Names, request: 
         if row is None:
             raise NotFound(f"no {virtual.entity_type} with key {target.key_text}")
         guid = str(row[0])
+        values = dict(zip(key_names, row[1:]))
+        context.access.require(virtual, operation, values.get(company_property))  # type: ignore[arg-type]
         fno_path += canonical_key(names.source, dict(zip(names.source.key, row[1:])))
     elif request.method != "POST":
         raise MethodNotAllowed(f"{request.method} needs one row: address it with its Guid",
                                headers={"Allow": "GET, POST"})
-    raw = names.body(await request.body()) if request.method in ("POST", "PATCH", "PUT") else b""
-    writer = replace(tables.fno, catalog=served.source_catalog)  # (refreshed: the F&O catalog as reloaded)
+    else:
+        company = _body_value(body, company_property)
+        context.access.require(virtual, operation, str(company or context.current_company).lower()
+                               if virtual.company_specific else None)
+    raw = names.body(body)
+    # The F&O entity as refreshed, in every company the virtual table shows (not just the current one).
+    writer = replace(tables.fno, catalog=served.source_catalog, every_company=True)
     response = await handle_write(writer, _sub_request(request, tables.fno.prefix, fno_path, raw), fno_path,
                                   require_if_match)
     if guid is None and "location" in response.headers:  # a create: the new row's Guid, from its F&O key
@@ -141,10 +155,21 @@ async def _write(tables: VirtualTables, served: Served, names: _Names, request: 
     return await _answer(served, names, request, response, guid)
 
 
-def _sub_request(request: Request, prefix: str, path: str, body: bytes) -> Request:
-    """The same request (caller, headers, Prefer, If-Match) addressed to /data, with the F&O body."""
+def _body_value(body: bytes, name: str) -> object:
+    try:
+        parsed = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return None
+    return parsed.get(name) if isinstance(parsed, dict) else None
+
+
+def _sub_request(request: Request, prefix: str, path: str, body: bytes, keep_query: bool = False) -> Request:
+    """The same request (caller, headers, Prefer, If-Match) addressed to /data, with the F&O body
+    (and without the query string, which names virtual columns, unless `keep_query`)."""
     scope = dict(request.scope)
-    scope.update(path=f"{prefix}/{path}", raw_path=f"{prefix}/{path}".encode(), query_string=b"")
+    scope.update(path=f"{prefix}/{path}", raw_path=f"{prefix}/{path}".encode())
+    if not keep_query:
+        scope["query_string"] = b""
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -163,6 +188,11 @@ def _guid_of(tables: VirtualTables, served: Served, names: _Names, context: Any,
 async def _answer(served: Served, names: _Names, request: Request, response: Response, guid: str | None) -> Response:
     """/data's answer in the virtual table's terms: its URL, and its row as a GET on the table shows it."""
     base = str(request.base_url).rstrip("/") + served.read.prefix + "/"
+    key = names.virtual.properties[names.virtual.key[0]]
+    if guid is None and "etag" in response.headers and key.row_guid is not None:
+        # A create (a dry run's too, whose row is gone): its ETag begins with the root table's RECID.
+        recid = etag_row_id(response.headers["etag"])
+        guid = row_guid(key.row_guid, recid) if recid is not None else None
     headers = {name: value for name, value in response.headers.items()
                if name.lower() not in ("content-length", "location", "odata-entityid", "content-type")}
     url = f"{base}{names.virtual.entity_set}({guid})" if guid is not None else None
@@ -174,14 +204,31 @@ async def _answer(served: Served, names: _Names, request: Request, response: Res
         return Response(status_code=response.status_code, headers=headers)
     dry_run = write_preferences(request.headers.getlist("prefer")).dry_run
     if guid is not None and not dry_run:  # the row as committed, read as any GET reads it
-        read = await handle_read(served.read, _sub_request(request, served.read.prefix, "", b""),
-                                 f"{names.virtual.entity_set}({guid})")
+        read = await handle_read(served.read, _sub_request(request, served.read.prefix, "", b"", keep_query=True),
+                                 f"{names.virtual.entity_set}({guid})")  # ($select applies, as on a GET)
         body = read.body  # type: ignore[attr-defined]
-    else:  # a dry run left no row to read: /data's representation, renamed
-        shown = orjson.loads(response.body)
-        body = orjson.dumps({
-            **({"@odata.context": f"{base}$metadata#{names.virtual.entity_set}/$entity"}
-               if "@odata.context" in shown else {}),
-            **{names.to_virtual.get(name, name): value for name, value in shown.items() if name != "@odata.context"},
-        })
+    else:  # a dry run left no row to read: /data's representation in the virtual table's shape
+        body = orjson.dumps(_virtual_shape(names, orjson.loads(response.body), base, guid))
     return Response(body, status_code=response.status_code, headers=headers, media_type=response.media_type)
+
+
+def _virtual_shape(names: _Names, shown: dict[str, Any], base: str, guid: str | None) -> dict[str, Any]:
+    """/data's representation of a row as the virtual table shows it: the Guid key and the primary
+    field first, then the columns by their mserp_ names, option sets as their integers."""
+    virtual = names.virtual
+    shaped: dict[str, Any] = {}
+    if "@odata.context" in shown:
+        shaped["@odata.context"] = f"{base}$metadata#{virtual.entity_set}/$entity"
+    if "@odata.etag" in shown:
+        shaped["@odata.etag"] = shown["@odata.etag"]
+    shaped[virtual.key[0]] = guid
+    shaped[PRIMARY_FIELD] = "|".join(str(shown.get(name, "")) for name in names.source.key)
+    for name, value in shown.items():
+        if name.startswith("@"):
+            continue
+        column = names.to_virtual.get(name, name)
+        labels = virtual.properties[column].labels if column in virtual.properties else {}
+        if labels and isinstance(value, str):
+            value = {label: number for number, label in labels.items()}.get(value, value)
+        shaped[column] = value
+    return shaped

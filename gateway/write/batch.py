@@ -32,6 +32,7 @@ from gateway.edge.request_id import (
     client_request_id_of,
     request_id_of,
 )
+from gateway.dataverse.errors import dataverse_payload, is_dataverse
 from gateway.errors import BadRequest, BatchTooLarge, ODataError, UnsupportedMediaType
 from gateway.principal import PRINCIPAL_SCOPE_KEY, request_principal
 from gateway.serialize.json import dumps
@@ -142,7 +143,7 @@ class BatchProcessor:
         try:
             for operation in group:
                 if operation.method == "GET":
-                    failed = _error_outcome(operation, 400, "BadRequest", "a change set may hold writes only, not GET")
+                    failed = _error_outcome(self.prefix, operation, 400, "BadRequest", "a change set may hold writes only, not GET")
                     break
                 outcome = await self._dispatch(request, operation, unit, references)
                 if outcome.status >= 400:
@@ -159,12 +160,12 @@ class BatchProcessor:
             except ODataError as error:
                 ending = error
         if ending is not None and failed is None:
-            return [_error_outcome(op, ending.status, ending.code, ending.message) if index == 0 else _error_outcome(
+            return [_error_outcome(self.prefix, op, ending.status, ending.code, ending.message) if index == 0 else _error_outcome(self.prefix, 
                 op, 424, "FailedDependency", "not applied: its change set failed") for index, op in enumerate(group)]
         if failed is None:
             return outcomes
         # Nothing of the change set remains: the failing request says why, the others did not happen.
-        return [failed if op is failed.operation else _error_outcome(
+        return [failed if op is failed.operation else _error_outcome(self.prefix, 
             op, 424, "FailedDependency", "not applied: another request of its change set failed") for op in group]
 
     async def _dispatch(
@@ -174,7 +175,7 @@ class BatchProcessor:
         if unit is not None and not (path == self.prefix or path.startswith(self.prefix + "/")):
             # A change set is one transaction of this service's database: another service's request
             # would run its SQL there (and escape that service's own transaction and hooks).
-            return _error_outcome(operation, 400, "BadRequest",
+            return _error_outcome(self.prefix, operation, 400, "BadRequest",
                                   f"a change set may only hold requests to this service ({self.prefix}/), not {path}")
         headers = {**{k.lower(): v for k, v in request.headers.items() if k.lower() in ("host", "accept")},
                    **{k.lower(): v for k, v in operation.headers.items()}}
@@ -390,8 +391,9 @@ def _http_block(outcome: Outcome) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + outcome.body + b"\r\n"
 
 
-def _error_outcome(operation: Operation, status: int, code: str, message: str) -> Outcome:
-    body = orjson.dumps({"error": {"code": code, "message": message, "details": []}})
+def _error_outcome(prefix: str, operation: Operation, status: int, code: str, message: str) -> Outcome:
+    payload: dict[str, Any] = {"error": {"code": code, "message": message, "details": []}}
+    body = orjson.dumps(dataverse_payload(payload, status) if is_dataverse(prefix) else payload)
     return Outcome(operation, status, {"content-type": "application/json", "odata-version": "4.0"}, body)
 
 
