@@ -248,6 +248,8 @@ def demo_hints(settings: Settings) -> str:
     customer = f"{root}/data/CustomersV3(dataAreaId='usmf',CustomerAccount='US-001')"
     return (f"fno-gateway: anonymous callers are {settings.anonymous_role} (read-only); try:\n"
             f"  curl -s '{root}/data/CustomersV3?$top=2&$select=CustomerAccount,OrganizationName,CreditLimit'\n"
+            f"  curl -s '{root}/api/data/v9.2/mserp_custcustomerv3entities?$top=2"
+            f"&$select=mserp_customeraccount,mserp_creditlimit'\n"
             f"  TOKEN=$(fno-gateway token --sub you --roles SystemAdministrator{key})\n"
             f"  curl -s -X PATCH -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
             f"-d '{{\"CreditLimit\": 5000}}' \"{customer}\" -w '%{{http_code}}\\n'")

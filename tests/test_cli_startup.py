@@ -147,14 +147,16 @@ def test_demo_prints_try_lines_that_work(demo_db: tuple[Path, str], tmp_path: Pa
         text = "".join(lines)
         serving = text.index("serving")
         tries = [line.strip() for line in lines if line.strip().startswith(("curl", "TOKEN="))]
-        assert len(tries) == 3 and text.index(tries[0]) > serving, text
+        assert len(tries) == 4 and text.index(tries[0]) > serving, text
         read_url = shlex.split(tries[0])[-1]
         assert read_url.startswith(f"http://127.0.0.1:{port}/data/")
-        token_command = shlex.split(tries[1].removeprefix("TOKEN=$(").removesuffix(")"))
+        virtual_url = shlex.split(tries[1])[-1]  # the same customers as a Dataverse virtual table
+        assert virtual_url.startswith(f"http://127.0.0.1:{port}/api/data/v9.2/mserp_custcustomerv3entities")
+        token_command = shlex.split(tries[2].removeprefix("TOKEN=$(").removesuffix(")"))
         assert token_command[0] == "fno-gateway"
         token = subprocess.run([*CLI, *token_command[1:]], capture_output=True, text=True, check=True,
                                cwd=repository_root()).stdout.strip()
-        patch = shlex.split(tries[2].replace("$TOKEN", token))
+        patch = shlex.split(tries[3].replace("$TOKEN", token))
         body, url = patch[patch.index("-d") + 1], patch[patch.index("-d") + 2]
         _wait_for(read_url)
         read = httpx2.get(read_url, timeout=10)
@@ -163,6 +165,12 @@ def test_demo_prints_try_lines_that_work(demo_db: tuple[Path, str], tmp_path: Pa
         with closing(sqlite3.connect(database)) as connection:
             limits = dict(connection.execute("SELECT ACCOUNTNUM, CREDITMAX FROM CUSTTABLE WHERE DATAAREAID = 'usmf'"))
         assert len(rows) == 2 and all(float(limits[row["CustomerAccount"]]) == row["CreditLimit"] for row in rows)
+        virtual = httpx2.get(virtual_url, timeout=10)
+        assert virtual.status_code == 200, virtual.text  # the demo enabled the virtual tables
+        with closing(sqlite3.connect(database)) as connection:
+            every = dict(connection.execute("SELECT ACCOUNTNUM, CREDITMAX FROM CUSTTABLE"))
+        assert all(float(every[row["mserp_customeraccount"]]) == row["mserp_creditlimit"]
+                   for row in virtual.json()["value"]) and len(virtual.json()["value"]) == 2
         written = httpx2.patch(url, content=body, timeout=30,
                                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         assert written.status_code == 204, written.text
