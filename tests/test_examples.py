@@ -50,7 +50,7 @@ def test_notebook_is_saved_with_small_outputs(path: Path) -> None:
 
 def test_the_examples_are_there() -> None:
     assert {path.name for path in NOTEBOOKS} >= {"01-explore.ipynb", "02-pandas.ipynb", "03-dual-write.ipynb",
-                                                  "05-writes-and-batch.ipynb"}
+                                                  "04-virtual-tables.ipynb", "05-writes-and-batch.ipynb"}
 
 
 @pytest.mark.e2e
