@@ -181,8 +181,10 @@ def like(subject: ast.MemberPath, pattern: str) -> ast.Expr:
     tokens = _LIKE_TOKEN.findall(pattern)
     wild = [token in ("%", "_") or (token.startswith("[") and len(token) > 1) for token in tokens]
     text = "".join(token for token, is_wild in zip(tokens, wild) if not is_wild)
-    if not any(wild):
-        return _compare_text(subject, pattern)
+    if not any(wild):  # equality, but as LIKE compares: ignoring case
+        lowered = ast.FunctionCall("tolower", (subject,))
+        value = ast.Literal(pattern.lower(), "Edm.String")
+        return ast.In(lowered, value) if "*" in pattern else ast.BinaryOp("eq", lowered, value)
     if all(token == "%" for token in tokens):
         return ast.BinaryOp("ne", subject, ast.Literal(None, "null"))  # LIKE '%': any non-null text
     inner = [i for i, is_wild in enumerate(wild) if not is_wild]
@@ -215,7 +217,8 @@ def _regex(tokens: list[str]) -> str:
         elif token == "_":
             parts.append(".")
         elif token.startswith("[") and len(token) > 1:
-            parts.append("[" + token[1:-1].replace("\\", "\\\\") + "]")
+            # A class's own '[' and '\\' are escaped: LIKE's '[[]' is a literal '['.
+            parts.append("[" + token[1:-1].replace("\\", "\\\\").replace("[", "\\[") + "]")
         else:
             parts.extend(_letter(char) for char in token)
     parts.append("$")

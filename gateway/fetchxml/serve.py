@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.catalog.model import Entity
 from gateway.errors import BadRequest
 from gateway.execute import PageReader
 from gateway.execute_apply import ApplyReader
@@ -84,9 +85,15 @@ async def handle_fetch(service: ReadService, request: Request, resource_path: st
         else:
             page_reader = PageReader(service.engine, context, plan, fmt, base, ExpandBudget(service.limits.expanded_rows))
             total = page_reader.count
-            # A 1:n link multiplies rows: top and count then bound the joined rows, as in Dataverse.
-            rows = flatten(page_reader.all_rows(), fetch.aliases)[:fetch.page_size or fetch.options.top or MAX_ROWS]
+            rows = flatten(page_reader.all_rows(), fetch.aliases)
             more = page_reader.next_skiptoken is not None
+            # A 1:n link multiplies rows: top and count/page then bound the joined rows, as in Dataverse.
+            size = fetch.page_size or fetch.options.top or MAX_ROWS
+            start = 0
+            if fetch.page_size is not None and joins_many(service, entity, fetch):
+                start = ((fetch.page or 1) - 1) * size
+                more = more or len(rows) > start + size
+            rows = rows[start:start + size]
             if total is not None:
                 body[TOTAL] = min(total, MAX_ROWS)
                 body[TOTAL_EXCEEDED] = total > MAX_ROWS
@@ -111,14 +118,34 @@ def _plan(service: ReadService, context: PlanContext, entity_set: str, xml: str,
     options = fetch.options
     if options.apply is not None:
         page_size = fetch.page_size or MAX_ROWS
+        if fetch.page_size is not None:  # the page's groups, and whether one more exists
+            options = replace(options, top=None)
         return fetch, plan_apply(context, entity, options, OptionTexts(), "", (), page_size, None)
     page_size = MAX_ROWS
-    if fetch.page_size is not None:  # page/count: the page's rows, and whether one more exists
+    if fetch.page_size is not None and joins_many(service, entity, fetch):
+        # A 1:n link-entity: pages count joined rows, so the parents are read from the first on and
+        # the page is cut from their joined rows (handle_fetch); pages stay within 5,000 parents.
+        options = replace(options, top=None, skip=None)
+    elif fetch.page_size is not None:  # page/count: the page's rows, and whether one more exists
         options = replace(options, top=None)
         page_size = fetch.page_size
     elif options.top is not None:
         page_size = min(options.top, MAX_ROWS)
     return fetch, plan_read(context, entity, options, OptionTexts(), (), page_size, None)
+
+
+def joins_many(service: ReadService, entity: Entity, fetch: FetchRequest) -> bool:
+    """Whether a link-entity with columns follows a 1:n relation (each parent row becomes several)."""
+    for path in fetch.aliases.values():
+        current = entity
+        for name in path.split("/"):
+            nav = current.navigation.get(name)
+            if nav is None:
+                break
+            if nav.collection:
+                return True
+            current = service.catalog.entities[nav.target]
+    return False
 
 
 def _other_options(request: Request) -> str:
@@ -140,18 +167,23 @@ def flatten(rows: list[dict[str, Any]], aliases: dict[str, str]) -> list[dict[st
 
 
 def _flatten_at(rows: list[dict[str, Any]], parents: list[str], navigation: str, alias: str) -> list[dict[str, Any]]:
+    """New rows, the given ones untouched: an expanded n:1 row is one dict shared by every parent
+    that links to it, so changing it in place would change it under the other parents too."""
     if parents:
         first, rest = parents[0], parents[1:]
+        changed: list[dict[str, Any]] = []
         for row in rows:
             nested = row.get(first)
             if isinstance(nested, dict):
-                row[first] = _flatten_at([nested], rest, navigation, alias)[0]
+                row = {**row, first: _flatten_at([nested], rest, navigation, alias)[0]}
             elif isinstance(nested, list):
-                row[first] = _flatten_at(nested, rest, navigation, alias)
-        return rows
+                row = {**row, first: _flatten_at(nested, rest, navigation, alias)}
+            changed.append(row)
+        return changed
     flattened: list[dict[str, Any]] = []
     for row in rows:
-        related = row.pop(navigation, None)
+        related = row.get(navigation)
+        row = {name: value for name, value in row.items() if name != navigation}
         if isinstance(related, list):
             flattened.extend({**row, **_prefixed(item, alias)} for item in related) if related else flattened.append(row)
         else:

@@ -220,7 +220,23 @@ class _Translator:
             compared = steps((*path, other.name)) if other is not None else None
             return conditions.condition_expr(operator, subject, prop, values, compared, self.env)
 
+        absent = self._no_related_rows(links, prop.name, operator, scope)
+        if absent is not None:
+            return absent
         return self._through(links, scope.prefix, make)
+
+    def _no_related_rows(self, links: tuple[_Link, ...], column: str, operator: str, scope: _Scope) -> ast.Expr | None:
+        """FetchXML's idiom for "rows without related rows": an outer 1:n link-entity and a condition
+        that one of its never-null columns is null, which after SQL's LEFT JOIN holds exactly for the
+        rows that have none (and not-null for those that have some)."""
+        if len(links) != 1 or operator not in ("null", "not-null"):
+            return None
+        link = links[0]
+        prop = link.entity.properties.get(column)
+        if link.link_type != "outer" or not link.nav.collection or prop is None or prop.nullable:
+            return None  # (a nullable column is also null in related rows: not this idiom)
+        exists = ast.MemberPath((*steps((*scope.prefix, link.nav.name)).steps, ast.LambdaStep("any", None, None)))
+        return ast.UnaryOp("not", exists) if operator == "null" else exists
 
     # ------------------------------------------------------------------ columns, order, expand
     def _select(self, element: Element, entity: Entity) -> tuple[tuple[ast.SelectItem, ...] | None, bool]:

@@ -26,13 +26,13 @@ from starlette.responses import Response
 
 from gateway.audit.trail import Auditor
 from gateway.catalog.model import Catalog
+from gateway.dataverse.errors import dataverse_payload, is_dataverse
 from gateway.edge.request_id import (
     CLIENT_REQUEST_ID_SCOPE_KEY,
     REQUEST_ID_SCOPE_KEY,
     client_request_id_of,
     request_id_of,
 )
-from gateway.dataverse.errors import dataverse_payload, is_dataverse
 from gateway.errors import BadRequest, BatchTooLarge, ODataError, UnsupportedMediaType
 from gateway.principal import PRINCIPAL_SCOPE_KEY, request_principal
 from gateway.serialize.json import dumps

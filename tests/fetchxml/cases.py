@@ -132,7 +132,7 @@ STRINGS = [
     ("like-contains", where("account", cond("name", "like", "%con%")), "accounts", "$filter=contains(name,'con')"),
     ("like-starts", where("account", cond("name", "like", "con%")), "accounts", "$filter=startswith(name,'con')"),
     ("like-ends", where("account", cond("name", "like", "%con")), "accounts", "$filter=endswith(name,'con')"),
-    ("like-no-wildcard", where("account", cond("name", "like", "Contoso")), "accounts", "$filter=name eq 'Contoso'"),
+    ("like-no-wildcard", where("account", cond("name", "like", "Contoso")), "accounts", "$filter=tolower(name) eq 'contoso'"),
     ("like-star-literal", where("account", cond("name", "like", "A*%")), "accounts", "$filter=startswith(name,'A*')"),
     ("like-percent-only", where("account", cond("name", "like", "%%")), "accounts", "$filter=name ne null"),
     ("like-underscore", where("account", cond("name", "like", "c_n%")), "accounts",
