@@ -121,8 +121,9 @@ class EntityScope:
         if prop.row_guid is not None:  # a virtual table's Guid key: the RECID, bound and read as a Guid
             return type_coerce(physical, RowGuid(prop.row_guid))
         if prop.joined:  # mserp_primaryfield: the key columns as text, joined with '|'
-            parts = [cast(self._reference(part), String()) for part in prop.joined]
-            return reduce(lambda text, part: text.concat("|").concat(part), parts[1:], parts[0])
+            parts: list[ColumnElement[Any]] = [cast(self._reference(part), String()) for part in prop.joined]
+            joined: ColumnElement[Any] = reduce(lambda text, part: text.concat("|").concat(part), parts[1:], parts[0])
+            return joined
         return physical
 
     def where(self, fixed: tuple[tuple[str, object], ...] = ()) -> ColumnElement[bool]:

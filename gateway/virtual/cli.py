@@ -88,10 +88,10 @@ def resolve_names(fno: Catalog, names: list[str]) -> list[str]:
             by_any[alias.lower()] = physical
     chosen: list[str] = []
     for name in names:
-        physical = by_any.get(name.lower())
-        if physical is None:
+        found = by_any.get(name.lower())
+        if found is None:
             print(f"fno-gateway: no F&O entity '{name}' (entities: {', '.join(sorted(every))})", file=sys.stderr)
             raise SystemExit(2)
-        if physical not in chosen:
-            chosen.append(physical)
+        if found not in chosen:
+            chosen.append(found)
     return chosen

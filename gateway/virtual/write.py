@@ -55,7 +55,7 @@ class _Names:
     def __init__(self, served: Served, resource_path: str) -> None:
         segments = _parse_path(resource_path)
         self.segments = segments
-        name = segments[0].name  # type: ignore[union-attr]
+        name = segments[0].name
         self.virtual: Entity = served.read.catalog.entities[name]
         self.source: Entity = _fno_entity(served, name)
         self.to_source = served.generated.source_names[name]  # virtual -> F&O
@@ -136,7 +136,8 @@ async def _write(tables: VirtualTables, served: Served, names: _Names, request: 
             raise NotFound(f"no {virtual.entity_type} with key {target.key_text}")
         guid = str(row[0])
         values = dict(zip(key_names, row[1:]))
-        context.access.require(virtual, operation, values.get(company_property))  # type: ignore[arg-type]
+        company = values.get(company_property)
+        context.access.require(virtual, operation, None if company is None else str(company))
         fno_path += canonical_key(names.source, dict(zip(names.source.key, row[1:])))
     elif request.method != "POST":
         raise MethodNotAllowed(f"{request.method} needs one row: address it with its Guid",
@@ -206,7 +207,7 @@ async def _answer(served: Served, names: _Names, request: Request, response: Res
     if guid is not None and not dry_run:  # the row as committed, read as any GET reads it
         read = await handle_read(served.read, _sub_request(request, served.read.prefix, "", b"", keep_query=True),
                                  f"{names.virtual.entity_set}({guid})")  # ($select applies, as on a GET)
-        body = read.body  # type: ignore[attr-defined]
+        body = read.body
     else:  # a dry run left no row to read: /data's representation in the virtual table's shape
         body = orjson.dumps(_virtual_shape(names, orjson.loads(response.body), base, guid))
     return Response(body, status_code=response.status_code, headers=headers, media_type=response.media_type)
