@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -268,6 +269,11 @@ def _expand(
 ) -> None:
     """Expand `plan.nav` under the parents. With a budget, every child row counts as often as it will
     be written (`weights`: how often each parent is), before the level below is read."""
+    if plan.elsewhere is not None:  # a table of another database: read there, in that service's terms
+        with plan.elsewhere.engine.connect() as other:
+            _expand(other, plan.elsewhere.context, replace(plan, elsewhere=None), parent_layout, parent_rows,
+                    parent_objects, json_format, service_root, budget, weights, path)
+        return
     positions = [parent_layout.read.index(name) for name in plan.nav.link]
     links = [tuple(row[position] for position in positions) for row in parent_rows]
     path = f"{path}/{plan.nav.name}" if path else plan.nav.name

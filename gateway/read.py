@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlencode
@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.audit.trail import Auditor
-from gateway.catalog.model import Catalog, Entity
+from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.errors import BadRequest, NotFound, SyntaxError_, caret
 from gateway.execute import PageReader
 from gateway.execute_apply import ApplyReader
@@ -26,7 +26,7 @@ from gateway.plan.apply import plan_apply
 from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
 from gateway.plan.query import Layout, plan_read
-from gateway.plan.scope import EntityScope, PlanContext
+from gateway.plan.scope import Elsewhere, EntityScope, PlanContext
 from gateway.principal import company_scope, current_company, principal_of, user_id
 from gateway.protect import signing
 from gateway.protect.budget import ExpandBudget
@@ -106,6 +106,9 @@ class ReadService:
     every_company: bool = False  # without cross-company=, every company of the caller (virtual tables)
     # Dataverse: @odata.count says at most this many, with totalrecordcountlimitexceeded beyond it.
     count_limit: int | None = None
+    # Another service whose tables this one's navigation may $expand to (virtual tables' lookups to
+    # native tables): that service, and {entity set here: {navigation name: navigation}}.
+    foreign: tuple[ReadService, Mapping[str, Mapping[str, Navigation]]] | None = None
 
 
 async def handle_read(service: ReadService, request: Request, resource_path: str) -> Response:
@@ -152,6 +155,10 @@ def request_context(service: ReadService, request: Request, custom: dict[str, st
     if service.every_company and "cross-company" not in custom:
         custom = {**custom, "cross-company": "true"}
     access = service.access_for(principal.access) if service.access_for else principal.access.service(service.name)
+    elsewhere = None
+    if service.foreign is not None:
+        other, navigation = service.foreign
+        elsewhere = Elsewhere(navigation, request_context(other, request, custom, aliases), other.engine)
     return PlanContext(
         service.catalog,
         company_scope(principal, custom),
@@ -162,6 +169,7 @@ def request_context(service: ReadService, request: Request, custom: dict[str, st
         access=access,
         signing_key=service.signing_key,
         user_id=str(user_id(principal)),
+        elsewhere=elsewhere,
     )
 
 

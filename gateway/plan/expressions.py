@@ -166,6 +166,10 @@ class ExpressionCompiler:
                     digits = None if prop.precision is None else prop.precision - (prop.scale or 0)
                     return Typed(scope.column(step.name), prop.type, nullable, digits=digits)
                 nav = entity.navigation.get(step.name)
+                elsewhere = self.context.elsewhere
+                if nav is None and elsewhere is not None and elsewhere.find(entity, step.name) is not None:
+                    raise BadRequest(self._at(step, f"{step.name} leads to a table of another database (the "
+                                                    "Dataverse side): follow it with $expand, not in an expression"))
                 if nav is None:
                     raise UnknownProperty(
                         self._at(

@@ -18,7 +18,7 @@ from gateway.errors import BadRequest, InvalidQueryOption, NotImplemented_, Unkn
 from gateway.plan import paging
 from gateway.plan.expressions import ExpressionCompiler
 from gateway.plan.paging import SkipToken, SortKey
-from gateway.plan.scope import EntityScope, PlanContext
+from gateway.plan.scope import Elsewhere, EntityScope, PlanContext
 from gateway.plan.typed import Typed
 from grammar import ast
 
@@ -67,6 +67,8 @@ class ExpandPlan:
     layout: Layout
     children: list[ExpandPlan] = field(default_factory=list)
     mode: str = "entities"  # 'entities', 'ref' (Nav/$ref: entity ids) or 'count' (Nav/$count: the count only)
+    # A navigation to another database (PlanContext.elsewhere): its context and engine; else None.
+    elsewhere: Elsewhere | None = None
 
 
 @dataclass
@@ -332,12 +334,22 @@ def plan_expand(context: PlanContext, entity: Entity, item: ast.ExpandItem, text
         raise NotImplemented_("$expand paths through several segments are not supported yet")
     name = item.path[0]
     nav = entity.navigation.get(name)
+    if nav is None and context.elsewhere is not None and (foreign := context.elsewhere.find(entity, name)):
+        # Planned in the other service's context, run on its database (execute._expand).
+        plan = _plan_navigation(context.elsewhere.context, foreign, item, text)
+        plan.elsewhere = context.elsewhere
+        return plan
     if nav is None:
         raise UnknownProperty(
             f"$expand: {entity.entity_type} has no navigation property {name}."
             + did_you_mean(name, [*entity.navigation, *entity.properties]),
             target=name,
         )
+    return _plan_navigation(context, nav, item, text)
+
+
+def _plan_navigation(context: PlanContext, nav: Navigation, item: ast.ExpandItem, text: str) -> ExpandPlan:
+    name = nav.name
     target = context.catalog.entities[nav.target]
     options = item.options or ast.QueryOptions()
     for label, value in (("$top", options.top), ("$skip", options.skip)):

@@ -7,6 +7,7 @@ used in $filter/$orderby adds the target entity's tables as a LEFT OUTER JOIN, o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import reduce
 from itertools import count
@@ -53,9 +54,24 @@ class PlanContext:
     _counter: count[int] = field(default_factory=count)
     # The caller's user id, what Microsoft.Dynamics.CRM.EqualUserId compares with (None: no user).
     user_id: str | None = field(default=None, kw_only=True)
+    # Navigation to tables of another database (a virtual table's lookup to a native table): only
+    # $expand follows it, with a second statement planned and run there.
+    elsewhere: Elsewhere | None = field(default=None, kw_only=True)
 
     def unique(self, stem: str) -> str:
         return f"{stem}_{next(self._counter)}"
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """Tables of another service's database that navigation of this one's entities may expand to."""
+
+    navigation: Mapping[str, Mapping[str, Navigation]]  # entity set here -> navigation name -> navigation
+    context: PlanContext  # the request's plan context in the other service
+    engine: Engine  # its database
+
+    def find(self, entity: Entity, name: str) -> Navigation | None:
+        return self.navigation.get(entity.entity_set, {}).get(name)
 
 
 class EntityScope:

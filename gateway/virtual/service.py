@@ -27,6 +27,7 @@ from gateway.read import ReadService
 from gateway.virtual.available import ENTITY_SET, AvailableTable, Snapshot, Visibility
 from gateway.virtual.generate import VirtualCatalog, virtual_catalog
 from gateway.virtual.naming import physical_name
+from gateway.virtual.relations import foreign_navigation, load_relations
 from gateway.virtual.write import write_through
 
 COUNT_LIMIT = 5000  # Dataverse counts at most this many rows for $count=true
@@ -52,6 +53,7 @@ class VirtualTables:
         self._lock = threading.Lock()
         self._source = fno.catalog
         self._generated = virtual_catalog(fno.catalog)
+        self._relations = load_relations(native.catalog.folder) if native.catalog.folder else []
         self._loaded_at: object = None  # the refresh time the generated catalog reflects
         self._served: Served | None = None
 
@@ -76,12 +78,17 @@ class VirtualTables:
         visible = frozenset(name for name, entity in generated.catalog.entities.items()
                             if entity.physical_name in snapshot.visible)
         catalog = generated.only(visible)
+        # Lookups to native tables (another database): $expand only, so kept out of the catalog the
+        # planner joins with, and shown in $metadata (the merged catalog).
+        foreign = {name: navigation for name, navigation in
+                   foreign_navigation(generated, self.native.catalog, self._relations).items() if name in visible}
         read = replace(self.fno, catalog=catalog, name=self.native.name, prefix=self.native.prefix,
                        max_page_size=self.native.max_page_size, write_hook=None,
                        access_for=lambda access: self.access(access, generated), every_company=True,
-                       count_limit=COUNT_LIMIT)
-        merged = self.native.catalog.model_copy(update={"entities": {**self.native.catalog.entities,
-                                                                     **catalog.entities}})
+                       count_limit=COUNT_LIMIT, foreign=(self.native, foreign))
+        shown = {name: entity.model_copy(update={"navigation": {**entity.navigation, **foreign.get(name, {})}})
+                 for name, entity in catalog.entities.items()}
+        merged = self.native.catalog.model_copy(update={"entities": {**self.native.catalog.entities, **shown}})
         return Served(snapshot, generated, read, self._source, merged)
 
     def access(self, access: Access, generated: VirtualCatalog | None = None) -> MirroredAccess:
