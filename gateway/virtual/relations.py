@@ -59,17 +59,17 @@ def foreign_navigation(generated: VirtualCatalog, native: Catalog, relations: li
             found.setdefault(virtual_set, {})[COMPANY_LOOKUP] = Navigation(name=COMPANY_LOOKUP, target=company_set,
                                                                           link=link)
     for relation in relations:
-        virtual_set = by_source.get(relation.entity)
+        source_set = by_source.get(relation.entity)
         target = native.entities.get(relation.target)
-        if virtual_set is None or target is None:
+        if source_set is None or target is None:
             raise ServiceMisconfigured(f"{RELATIONS_FILE}: {relation.entity} or {relation.target} is not an entity set")
-        entity = generated.catalog.entities[virtual_set]
+        entity = generated.catalog.entities[source_set]
         link = {column_name(mine): theirs for mine, theirs in relation.link.items()}
         unknown = [name for name in link if name not in entity.properties] + \
                   [name for name in link.values() if name not in target.properties]
         if unknown or relation.name in entity.navigation or relation.name in entity.properties:
             raise ServiceMisconfigured(f"{RELATIONS_FILE}: {relation.name}: unknown or taken names {unknown or [relation.name]}")
-        found.setdefault(virtual_set, {})[relation.name] = Navigation(name=relation.name, target=relation.target,
+        found.setdefault(source_set, {})[relation.name] = Navigation(name=relation.name, target=relation.target,
                                                                       link=link)
     return found
 
