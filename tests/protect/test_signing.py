@@ -137,13 +137,14 @@ def test_serve_gives_every_worker_the_same_key(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
     for name in setting_names():  # serve() exports every setting: restored after the test
         monkeypatch.delenv("FNO_GATEWAY_" + name.upper(), raising=False)
-    cli.serve(Settings(workers=2, dataverse_db="none"))
+    port = _free_port()  # serve() checks the port first (8000 may be taken by a gateway the user runs)
+    cli.serve(Settings(workers=2, dataverse_db="none", port=port))
     key = os.environ["FNO_GATEWAY_SIGNING_KEY"]
     assert len(key) >= 40 and started[0]["workers"] == 2
     assert cli.settings_from_environment().signing_key == key  # what each worker's app is built with
-    cli.serve(Settings(workers=2, dataverse_db="none"))
+    cli.serve(Settings(workers=2, dataverse_db="none", port=port))
     assert os.environ["FNO_GATEWAY_SIGNING_KEY"] != key  # a new start draws a new key
-    cli.serve(Settings(workers=2, dataverse_db="none", signing_key="given"))
+    cli.serve(Settings(workers=2, dataverse_db="none", signing_key="given", port=port))
     assert os.environ["FNO_GATEWAY_SIGNING_KEY"] == "given"
 
 
