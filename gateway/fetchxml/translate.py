@@ -14,6 +14,7 @@ Mapping (FetchXML → OData):
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections import Counter
@@ -92,6 +93,9 @@ class _Translator:
         self.by_alias: dict[str, _Link] = {}
         self.unnamed: Counter[str] = Counter()
         self.aliases: dict[str, str] = {}
+        # Root conditions on a 1:n link-entity's columns (<condition entityname=...> in the root's and-filters):
+        # after SQL's LEFT JOIN they filter the joined rows, so they also filter that link's expanded rows.
+        self.joined: dict[str, list[Element]] = {}
 
     # ------------------------------------------------------------------ <fetch>
     def fetch(self, fetch: Element) -> FetchRequest:
@@ -101,6 +105,7 @@ class _Translator:
         element = entities[0]
         entity = names.entity_by_logical_name(self.catalog, names.required(element, "name"))
         self._collect(element, entity, ())
+        self._collect_joined(element, anded=True)
         top, page, page_size = _paging(fetch)
         skip = (page - 1) * page_size if page is not None and page_size is not None and page > 1 else None
         count = True if names.flag(fetch, "returntotalrecordcount") else None
@@ -133,6 +138,22 @@ class _Translator:
                 self.links[id(child)] = link
                 self.by_alias[alias] = link
                 self._collect(child, target, link.path)
+
+    def _collect_joined(self, element: Element, anded: bool) -> None:
+        """The root filters' conditions on the columns of a 1:n link-entity of the root: kept in
+        `joined` when only and-filters enclose them; under an or-filter they would keep some joined
+        rows and drop others of one parent, which $expand cannot say: refused."""
+        for child in element:
+            if child.tag == "filter":
+                self._collect_joined(child, anded and child.get("type", "and") == "and")
+            elif child.tag == "condition" and child.get("entityname") in self.by_alias:
+                link = self.by_alias[child.attrib["entityname"]]
+                if not link.nav.collection or link.parents or link.link_type not in ("inner", "outer"):
+                    continue
+                if not anded:
+                    raise BadRequest(f"a condition on the 1:n link-entity '{link.alias}' inside an or-filter is not "
+                                     "supported: move it into the link-entity's own <filter>", target=link.alias)
+                self.joined.setdefault(link.alias, []).append(child)
 
     def _existence(self, link: _Link, scope: _Scope) -> ast.Expr:
         """The parent-side condition of a restricting link: a related row exists (and matches)."""
@@ -304,8 +325,14 @@ class _Translator:
             return None  # no columns of it are wanted: it only filters (or does nothing, when outer)
         if not asked:  # columns of a deeper link only: keep this level to a minimum
             select = tuple(ast.SelectItem((key,)) for key in link.entity.key)
+        condition = self._predicate(link.element, _Scope(link.entity, link.path, ()))
+        for joined in self.joined.get(link.alias, []):  # the root's conditions on these joined rows
+            own = copy.copy(joined)
+            own.attrib = {name: value for name, value in joined.attrib.items() if name != "entityname"}
+            part = self._condition(own, _Scope(link.entity, link.path, ()))
+            condition = part if condition is None else ast.BinaryOp("and", condition, part)
         options = ast.QueryOptions(
-            filter=self._predicate(link.element, _Scope(link.entity, link.path, ())),
+            filter=condition,
             select=select,
             expand=nested,
             orderby=(tuple(own_orders) or None) if collection else None,

@@ -247,3 +247,16 @@ def test_any_condition_value(xml: str, value: str, catalog: Catalog) -> None:
     start = xml.index('value="')
     end = xml.index('"', start + 7)
     _only_odata_errors(xml[:start] + "value=" + quoteattr(value) + xml[end + 1 :], catalog)
+
+
+def test_a_condition_on_a_1n_link_inside_an_or_filter_is_refused(catalog: Catalog) -> None:
+    """After SQL's LEFT JOIN such a condition keeps some joined rows of a parent and drops others,
+    which an expansion cannot say: a 400 that says where to put it, never a wrong answer."""
+    xml = ('<fetch><entity name="account"><attribute name="name"/>'
+           '<filter type="or"><condition attribute="name" operator="eq" value="x"/>'
+           '<condition entityname="o" attribute="name" operator="eq" value="y"/></filter>'
+           '<link-entity name="salesorder" from="customerid" to="accountid" alias="o" link-type="outer">'
+           '<attribute name="name"/></link-entity></entity></fetch>')
+    with pytest.raises(BadRequest) as refused:
+        translate(xml, catalog, today=TODAY, user_id=USER)
+    assert "or-filter" in refused.value.message and refused.value.status == 400

@@ -123,11 +123,6 @@ class Case:
 CUST_COLUMNS = ("mserp_customeraccount", "mserp_organizationname", "mserp_creditlimit")
 C_SELECT = ",".join(CUST_COLUMNS)
 
-ENTITY_NAME_1N_BUG = (
-    "translate.py _condition: a root <condition entityname=...> naming a 1:n outer link-entity becomes only "
-    "Nav/any(...) on the parent; Dataverse applies it to the joined rows (WHERE after the LEFT JOIN), so the "
-    "flattened related rows must be filtered too and 'null' must mean 'no related row'"
-)
 
 
 
@@ -467,7 +462,7 @@ VIRTUAL_CASES: list[Case] = [
           "$filter": f"{CUST_ORDERS}/any(o:o/mserp_salesorderstatus eq 4)",
           "$expand": f"{CUST_ORDERS}($select=mserp_salesordernumber,mserp_salesorderstatus;"
                      "$filter=mserp_salesorderstatus eq 4)"},
-         links={CUST_ORDERS: "so"}, bug=ENTITY_NAME_1N_BUG),
+         links={CUST_ORDERS: "so"}),
     Case("entityname-1n-outer-null-means-none", CUSTS,
          fetch(CUST, attrs("mserp_customeraccount", "mserp_dataareaid"),
                filt(cond("mserp_salesordernumber", "null", entityname="so")), link(TO_ORDERS, "so")),
