@@ -269,7 +269,8 @@ class _Service:
             return response
         _only_get(request)
         if self.virtual is not None and (xml := fetch_xml_of(request)) is not None:  # Dataverse's FetchXML
-            return await handle_fetch(read, request, path, xml)
+            names = self.virtual.served().merged if read is not self.read else None
+            return await handle_fetch(read, request, path, xml, names)
         return await handle_read(read, request, path)
 
     async def batch(self, request: Request) -> Response:

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.catalog.model import Entity
+from gateway.catalog.model import Catalog, Entity
 from gateway.errors import BadRequest
 from gateway.execute import PageReader
 from gateway.execute_apply import ApplyReader
@@ -55,7 +55,10 @@ def fetch_xml_of(request: Request) -> str | None:
     return request.query_params.get(PARAMETER)
 
 
-async def handle_fetch(service: ReadService, request: Request, resource_path: str, xml: str) -> Response:
+async def handle_fetch(service: ReadService, request: Request, resource_path: str, xml: str,
+                       names: Catalog | None = None) -> Response:
+    """`names`: the catalog FetchXML's names are looked up in, when it is wider than the service's
+    (virtual tables with their lookups to native tables, which $expand follows into the other database)."""
     timings = Timings()
     entity_set = resource_path.strip("/")
     if not entity_set or "(" in entity_set or "/" in entity_set:
@@ -72,7 +75,7 @@ async def handle_fetch(service: ReadService, request: Request, resource_path: st
 
     def run() -> Response:
         key: Hashable = (id(service), xml, today, context.user_id, context.companies, context.access.access.key)
-        fetch, plan = _plans.get(key, lambda: _plan(service, context, entity_set, xml, today))
+        fetch, plan = _plans.get(key, lambda: _plan(service, context, entity_set, xml, today, names))
         timings.mark("plan")
         entity = service.catalog.entities[fetch.entity_set]
         body: dict[str, Any] = {}
@@ -109,8 +112,12 @@ async def handle_fetch(service: ReadService, request: Request, resource_path: st
     return await run_in_threadpool(run)
 
 
-def _plan(service: ReadService, context: PlanContext, entity_set: str, xml: str, today: dt.date) -> tuple[FetchRequest, Any]:
-    fetch = translate(xml, service.catalog, today=today, user_id=context.user_id)
+def _plan(service: ReadService, context: PlanContext, entity_set: str, xml: str, today: dt.date,
+          names: Catalog | None) -> tuple[FetchRequest, Any]:
+    fetch = translate(xml, names or service.catalog, today=today, user_id=context.user_id)
+    if fetch.entity_set not in service.catalog.entities:
+        raise BadRequest(f"the FetchXML queries {fetch.entity_set}, but the URL addresses {entity_set}",
+                         target=PARAMETER)
     if fetch.entity_set != entity_set:
         raise BadRequest(f"the FetchXML queries {fetch.entity_set}, but the URL addresses {entity_set}: send it to "
                          f"{service.prefix}/{fetch.entity_set}?fetchXml=...", target=PARAMETER)

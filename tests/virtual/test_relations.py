@@ -85,3 +85,25 @@ def test_paths_across_the_two_databases_are_a_clear_400(sides: Sides, query: dic
     response = sides.client.get(LINES, params=query)
     assert response.status_code == 400
     assert "$expand" in response.json()["error"]["message"]
+
+
+def test_fetchxml_outer_link_entities_to_native_tables(sides: Sides) -> None:
+    fetch = ('<fetch count="50"><entity name="mserp_salesorderlineentity">'
+             '<attribute name="mserp_inventorylotid"/><attribute name="mserp_itemnumber"/>'
+             '<attribute name="mserp_dataareaid"/><order attribute="mserp_inventorylotid"/>'
+             '<link-entity name="msdyn_globalproduct" from="msdyn_productnumber" to="mserp_itemnumber" alias="gp" '
+             'link-type="outer"><attribute name="msdyn_productname"/></link-entity>'
+             '<link-entity name="cdm_company" from="cdm_companycode" to="mserp_dataareaid" alias="co" '
+             'link-type="outer"><attribute name="cdm_name"/></link-entity></entity></fetch>')
+    response = sides.client.get(LINES, params={"fetchXml": fetch})
+    assert response.status_code == 200, response.text
+    rows = response.json()["value"]
+    names = dict(sides.dv_sql("SELECT msdyn_productnumber, msdyn_productname FROM msdyn_globalproduct"))
+    companies = dict(sides.dv_sql("SELECT cdm_companycode, cdm_name FROM cdm_company"))
+    assert len(rows) == 50
+    for row in rows:
+        assert row.get("gp.msdyn_productname") == names.get(row["mserp_itemnumber"])
+        assert row["co.cdm_name"] == companies[row["mserp_dataareaid"]]
+    inner = fetch.replace('link-type="outer"', 'link-type="inner"')
+    refused = sides.client.get(LINES, params={"fetchXml": inner})
+    assert refused.status_code == 400 and "another database" in refused.json()["error"]["message"]
