@@ -269,7 +269,7 @@ class _Service:
             return response
         _only_get(request)
         if self.virtual is not None and (xml := fetch_xml_of(request)) is not None:  # Dataverse's FetchXML
-            names = self.virtual.served().merged if read is not self.read else None
+            names = self.virtual.served().fetch_names if read is not self.read else None
             return await handle_fetch(read, request, path, xml, names)
         return await handle_read(read, request, path)
 

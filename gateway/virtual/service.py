@@ -42,6 +42,9 @@ class Served:
     read: ReadService  # the visible virtual tables, on the F&O engine
     source_catalog: Catalog  # the F&O catalog they were made from (writes go through its entities)
     merged: Catalog  # native and visible virtual tables: the service document and $metadata
+    # FetchXML's names on a virtual table: the virtual tables (with their lookups to native tables)
+    # and the native ones, under the virtual tables' service (its company column).
+    fetch_names: Catalog
 
 
 class VirtualTables:
@@ -89,7 +92,8 @@ class VirtualTables:
         shown = {name: entity.model_copy(update={"navigation": {**entity.navigation, **foreign.get(name, {})}})
                  for name, entity in catalog.entities.items()}
         merged = self.native.catalog.model_copy(update={"entities": {**self.native.catalog.entities, **shown}})
-        return Served(snapshot, generated, read, self._source, merged)
+        fetch_names = catalog.model_copy(update={"entities": {**self.native.catalog.entities, **shown}})
+        return Served(snapshot, generated, read, self._source, merged, fetch_names)
 
     def access(self, access: Access, generated: VirtualCatalog | None = None) -> MirroredAccess:
         """The caller's access in the Dataverse service: virtual tables also need the F&O privilege."""
