@@ -89,8 +89,11 @@ def metadata_xml(catalog: Catalog) -> bytes:
                 nav_attributes["Nullable"] = "true"
             element = ET.SubElement(entity_type, "NavigationProperty", nav_attributes)
             if not nav.collection:
-                for mine, theirs in nav.link.items():
-                    ET.SubElement(element, "ReferentialConstraint", {"Property": mine, "ReferencedProperty": theirs})
+                # A constraint names properties of the target itself: a link through the target's
+                # lookup (a synthetic relation) has none.
+                if not any("/" in theirs for theirs in nav.link.values()):
+                    for mine, theirs in nav.link.items():
+                        ET.SubElement(element, "ReferentialConstraint", {"Property": mine, "ReferencedProperty": theirs})
     container = ET.SubElement(schema, "EntityContainer", {"Name": catalog.service.container})
     for entity in catalog.entities.values():
         entity_set = ET.SubElement(
@@ -157,7 +160,8 @@ def metadata_json(catalog: Catalog) -> dict[str, Any]:
                 nav_member["$Collection"] = True
             else:
                 nav_member["$Nullable"] = True
-                nav_member["$ReferentialConstraint"] = dict(nav.link)
+                if not any("/" in theirs for theirs in nav.link.values()):  # (as in the XML)
+                    nav_member["$ReferentialConstraint"] = dict(nav.link)
             entity_type[nav.name] = nav_member
         schema[entity.entity_type] = entity_type
     container: dict[str, Any] = {"$Kind": "EntityContainer"}

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gateway.catalog.model import Catalog, Navigation
+from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.errors import ServiceMisconfigured
 from gateway.virtual.generate import VirtualCatalog
 from gateway.virtual.naming import column_name
@@ -66,12 +66,21 @@ def foreign_navigation(generated: VirtualCatalog, native: Catalog, relations: li
         entity = generated.catalog.entities[source_set]
         link = {column_name(mine): theirs for mine, theirs in relation.link.items()}
         unknown = [name for name in link if name not in entity.properties] + \
-                  [name for name in link.values() if name not in target.properties]
+                  [name for name in link.values() if not _reaches(native, target, name)]
         if unknown or relation.name in entity.navigation or relation.name in entity.properties:
             raise ServiceMisconfigured(f"{RELATIONS_FILE}: {relation.name}: unknown or taken names {unknown or [relation.name]}")
         found.setdefault(source_set, {})[relation.name] = Navigation(name=relation.name, target=relation.target,
                                                                       link=link)
     return found
+
+
+def _reaches(native: Catalog, target: Entity, name: str) -> bool:
+    """A property of the target, or `Nav/Property` through one of its single-valued navigations."""
+    if "/" not in name:
+        return name in target.properties
+    nav_name, prop = name.split("/", 1)
+    nav = target.navigation.get(nav_name)
+    return nav is not None and not nav.collection and prop in native.entities[nav.target].properties
 
 
 def _company_table(native: Catalog) -> tuple[str, str] | None:

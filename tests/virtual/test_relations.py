@@ -4,6 +4,7 @@ across the two databases are a clear 400."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,3 +108,25 @@ def test_fetchxml_outer_link_entities_to_native_tables(sides: Sides) -> None:
     inner = fetch.replace('link-type="outer"', 'link-type="inner"')
     refused = sides.client.get(LINES, params={"fetchXml": inner})
     assert refused.status_code == 400 and "another database" in refused.json()["error"]["message"]
+
+
+def test_customers_expand_their_account_by_number_and_company_lookup(sides: Sides) -> None:
+    rows = _pages(sides, f"{API}/mserp_custcustomerv3entities", **{
+        "$select": "mserp_dataareaid,mserp_customeraccount",
+        "$expand": "mserp_fk_account_id($select=accountnumber,name,creditlimit)"})
+    accounts = {(code, number): name for code, number, name in sides.dv_sql(
+        "SELECT c.cdm_companycode, a.accountnumber, a.name FROM account a JOIN cdm_company c ON c.cdm_companyid = a.msdyn_company")}
+    assert len(rows) == sides.fo_sql('SELECT count(*) FROM "CUSTTABLE"')[0][0] and accounts
+    matched = 0
+    for row in rows:
+        account = row["mserp_fk_account_id"]
+        key = (row["mserp_dataareaid"], row["mserp_customeraccount"])
+        if key in accounts:
+            matched += 1
+            assert account["accountnumber"] == key[1] and account["name"] == accounts[key]
+        else:
+            assert account is None
+    assert matched > 0  # dual-write's initial sync made an account of every customer
+    metadata = sides.client.get(f"{API}/$metadata").text
+    assert re.search(r'<NavigationProperty Name="mserp_fk_account_id" Type="Microsoft.Dynamics.CRM.account"[^>]*/>', metadata), \
+        re.findall(r'<NavigationProperty Name="mserp_fk_account[^>]*>', metadata)
