@@ -334,22 +334,17 @@ def plan_expand(context: PlanContext, entity: Entity, item: ast.ExpandItem, text
         raise NotImplemented_("$expand paths through several segments are not supported yet")
     name = item.path[0]
     nav = entity.navigation.get(name)
+    elsewhere = None
     if nav is None and context.elsewhere is not None and (foreign := context.elsewhere.find(entity, name)):
         # Planned in the other service's context, run on its database (execute._expand).
-        plan = _plan_navigation(context.elsewhere.context, foreign, item, text)
-        plan.elsewhere = context.elsewhere
-        return plan
+        nav, elsewhere, context = foreign, context.elsewhere, context.elsewhere.context
     if nav is None:
         raise UnknownProperty(
             f"$expand: {entity.entity_type} has no navigation property {name}."
             + did_you_mean(name, [*entity.navigation, *entity.properties]),
             target=name,
         )
-    return _plan_navigation(context, nav, item, text)
-
-
-def _plan_navigation(context: PlanContext, nav: Navigation, item: ast.ExpandItem, text: str) -> ExpandPlan:
-    name = nav.name
+    # (inline, not a helper: every level of a deep $expand costs stack frames, see test_hostile_input)
     target = context.catalog.entities[nav.target]
     options = item.options or ast.QueryOptions()
     for label, value in (("$top", options.top), ("$skip", options.skip)):
@@ -364,7 +359,7 @@ def _plan_navigation(context: PlanContext, nav: Navigation, item: ast.ExpandItem
     sort_keys = _sort_keys(context, scope, options, texts)
     mode = "ref" if item.ref else "count" if item.count else "entities"
     layout = _layout(target, options, texts, sort_keys, children, scope)
-    plan = ExpandPlan(nav, target, options, texts, layout, children, mode)
+    plan = ExpandPlan(nav, target, options, texts, layout, children, mode, elsewhere)
     child_statement(context, plan, [])  # compile once now so that mistakes surface before any row is read
     return plan
 
