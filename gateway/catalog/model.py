@@ -118,6 +118,8 @@ class Entity(_Frozen):
     # unique and never null. Default: the key. A virtual table sorts by its F&O key, whose index a
     # company-scoped query uses, rather than by its Guid (the RECID), whose order would need a sort.
     sort_key: list[str] = Field(default_factory=list)
+    # $skip is accepted (Dataverse refuses it on virtual tables: page with nextLinks instead).
+    skip: bool = True
     # F&O: the entity's physical (AOT) name, e.g. CustCustomerV3Entity, and its label: what the
     # Dataverse virtual table is named after (gateway/virtual/). Default: the entity type + "Entity".
     physical_name: str | None = None

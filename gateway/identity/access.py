@@ -140,6 +140,16 @@ class MirroredAccess(ServiceAccess):
             return theirs
         return own if theirs is None else own & theirs
 
+    def scope(self, entity: Entity, operation: Operation, requested: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return super().scope(entity, operation, requested)
+        except Forbidden as refused:  # say which two privileges a table that shows another's entity needs
+            source = self.sources.get(entity.entity_set)
+            if source is not None:
+                refused.message += (f"; {entity.entity_set} shows the {self.source_service} entity {source}: it needs "
+                                    f"{operation} on {self.name}:{entity.entity_set} and on {self.source_service}:{source}")
+            raise
+
 
 # The gateway's own statements (dual-write sync, reference checks): every entity, every company.
 SYSTEM = ServiceAccess(SYSTEM_ACCESS, "system")

@@ -48,7 +48,7 @@ def _entity_set_annotations(entity: Entity) -> list[tuple[str, Any]]:
         (f"{CAPABILITIES}.DeleteRestrictions", {"Deletable": entity.writable}),
         (f"{CAPABILITIES}.CountRestrictions", {"Countable": True}),
         (f"{CAPABILITIES}.TopSupported", True),
-        (f"{CAPABILITIES}.SkipSupported", True),
+        (f"{CAPABILITIES}.SkipSupported", entity.skip),
         (f"{CAPABILITIES}.SearchRestrictions", {"Searchable": bool(entity.searchable)}),
         (f"{CAPABILITIES}.ExpandRestrictions", {"Expandable": bool(entity.navigation), "MaxLevels": -1}),
         (f"{CAPABILITIES}.SelectSupport", {"Supported": True}),

@@ -98,6 +98,7 @@ def _virtual_entity(fno: Catalog, entity: Entity, sets: dict[str, str]) -> Entit
         writable=entity.writable,
         alternate_keys=[[column_name(name) for name in entity.key]],
         sort_key=[column_name(name) for name in entity.key],
+        skip=False,
         primary_name=PRIMARY_FIELD,
         physical_name=physical_name(entity),
         label=entity.label or entity.entity_set,

@@ -118,7 +118,8 @@ class VirtualTables:
         served = self.served()
         if name in served.read.catalog.entities:
             options = {name.lstrip("$").lower() for name, _ in parse_qsl(query_string, keep_blank_values=True)}
-            if "skip" in options and "apply" not in options:  # ($apply's own nextLinks page by $skip)
+            skips = not served.read.catalog.entities[name].skip
+            if skips and "skip" in options and "apply" not in options:  # ($apply's own nextLinks page by $skip)
                 raise InvalidQueryOption("The query parameter $skip is not supported: page with "
                                          "Prefer: odata.maxpagesize and follow @odata.nextLink", target="$skip")
             return served.read

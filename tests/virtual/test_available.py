@@ -158,3 +158,12 @@ def test_only_a_writer_of_the_table_may_enable(gateway: tuple[Virtual, str]) -> 
     renamed = virtual.client.patch(f"{AVAILABLE}(mserp_physicalname='CustCustomerV3Entity')",
                                    json={"mserp_entityname": "Other"})
     assert renamed.status_code == 400  # only mserp_isvisible may be written
+
+
+def test_a_refusal_names_both_privileges_a_virtual_table_needs(gateway: tuple[Virtual, str]) -> None:
+    virtual, _ = gateway
+    virtual.set_visible("CustCustomerV3Entity", True)
+    clerk = virtual.client.get(CUSTOMERS, headers=bearer("clerk", ("SalesClerk",)))  # fno:CustomersV3 only
+    assert clerk.status_code == 403
+    message = clerk.json()["error"]["message"]
+    assert "dataverse:mserp_custcustomerv3entities" in message and "fno:CustomersV3" in message

@@ -64,3 +64,13 @@ def test_only_keeps_navigation_between_visible_tables(generated) -> None:  # typ
     assert set(shown.entities) == {"mserp_custcustomerv3entities", "mserp_salesorderheaderv2entities"}
     customers = shown.entities["mserp_custcustomerv3entities"]
     assert set(customers.navigation) == {"mserp_FK_CustCustomerV3Entity_SalesOrders"}  # not the hidden group
+
+
+def test_metadata_says_virtual_tables_refuse_skip(generated) -> None:  # type: ignore[no-untyped-def]
+    from gateway.serialize.csdl import metadata_json
+
+    document = metadata_json(generated.catalog)
+    container = document["Microsoft.Dynamics.CRM"]["System"]
+    customers = container["mserp_custcustomerv3entities"]
+    assert customers["@Org.OData.Capabilities.V1.SkipSupported"] is False
+    assert customers["@Org.OData.Capabilities.V1.TopSupported"] is True
