@@ -42,6 +42,7 @@ from gateway.errors import (
     did_you_mean,
 )
 from gateway.plan.crm_functions import crm_function, is_crm_function
+from gateway.plan.elsewhere import foreign_only, semi_join
 from gateway.plan.functions import CANONICAL_FUNCTIONS, FUNCTIONS
 from gateway.plan.keys import key_values
 from gateway.plan.scope import EntityScope, PlanContext
@@ -74,6 +75,8 @@ class ExpressionCompiler:
         return typed.sql
 
     def compile(self, node: ast.Expr, expected: str | None = None) -> Typed:
+        if self.context.elsewhere is not None and (foreign := foreign_only(self, node)) is not None:
+            return semi_join(self, node, foreign)  # a condition on another database's rows
         handler = _HANDLERS.get(type(node))
         if handler is None:
             raise NotImplemented_(self._at(node, f"{type(node).__name__} expressions are not supported yet"))
@@ -169,7 +172,8 @@ class ExpressionCompiler:
                 elsewhere = self.context.elsewhere
                 if nav is None and elsewhere is not None and elsewhere.find(entity, step.name) is not None:
                     raise BadRequest(self._at(step, f"{step.name} leads to a table of another database (the "
-                                                    "Dataverse side): follow it with $expand, not in an expression"))
+                                                    "Dataverse side): use it in a condition of its own "
+                                                    f"({step.name}/name eq 'x') or follow it with $expand"))
                 if nav is None:
                     raise UnknownProperty(
                         self._at(

@@ -420,20 +420,11 @@ def child_count_statement(context: PlanContext, plan: ExpandPlan, parent_links: 
     return select(*links, func.count()).select_from(scope.from_clause()).where(*conditions).group_by(*links)
 
 
-def _link_column(scope: EntityScope, name: str) -> ColumnElement[Any]:
-    """A link's column on the expanded side: a property, or `Nav/Property` through a single-valued
-    navigation of that side (a synthetic relation by a company code that the row holds as a lookup)."""
-    if "/" not in name:
-        return scope.column(name)
-    nav_name, prop = name.split("/", 1)
-    return scope.navigate(scope.entity.navigation[nav_name]).column(prop)
-
-
 def _link_match(
     scope: EntityScope, plan: ExpandPlan, parent_links: list[tuple[object, ...]]
 ) -> tuple[list[ColumnElement[Any]], ColumnElement[bool]]:
     """The target's link columns, and the condition that they equal one parent's link values."""
-    links = [_link_column(scope, theirs) for theirs in plan.nav.link.values()]
+    links = [scope.link_column(theirs) for theirs in plan.nav.link.values()]
     # A link part that every parent shares (the company, mostly) is an equality, the rest an IN:
     # `DATAAREAID = 'usmf' AND SALESID IN (...)` uses the index; a tuple IN scans the company.
     shared = [i for i in range(len(links)) if parent_links and len({v[i] for v in parent_links}) == 1]

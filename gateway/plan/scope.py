@@ -143,6 +143,14 @@ class EntityScope:
             return joined
         return physical
 
+    def link_column(self, name: str) -> ColumnElement[object]:
+        """A navigation link's column on this side: a property, or `Nav/Property` through one of its
+        single-valued navigations (a synthetic relation by a company code the row holds as a lookup)."""
+        if "/" not in name:
+            return self.column(name)
+        nav_name, prop = name.split("/", 1)
+        return self.navigate(self.entity.navigation[nav_name]).column(prop)
+
     def where(self, fixed: tuple[tuple[str, object], ...] = ()) -> ColumnElement[bool]:
         """The entity's own restrictions (source filters, company scope) plus `property = value` pairs."""
         conditions = [*self.conditions, *(self.column(name) == value for name, value in fixed)]
