@@ -256,11 +256,11 @@ class _Service:
         if is_csrf_probe(request):  # SAP clients probe the write's own URL, with a trailing / first
             return csrf_probe_answer()
         path = request.path_params["path"]
-        read = self.read
+        read, served = self.read, None
         if self.virtual is not None:
-            read = self.virtual.route(path, request.scope["query_string"].decode("latin-1")) or self.read
+            served, read = self.virtual.route(path, request.scope["query_string"].decode("latin-1"))
         if request.method in _WRITE_METHODS:
-            if read is not self.read:
+            if served is not None and read is served.read:  # a virtual table: the F&O entity's write path
                 assert self.virtual is not None
                 return await self.virtual.write(request, path, self.settings.require_if_match)
             response = await handle_write(read, request, path, self.settings.require_if_match)
@@ -268,8 +268,8 @@ class _Service:
                 self.virtual.changed()  # this worker serves the change at once
             return response
         _only_get(request)
-        if self.virtual is not None and (xml := fetch_xml_of(request)) is not None:  # Dataverse's FetchXML
-            names = self.virtual.served().fetch_names if read is not self.read else None
+        if served is not None and (xml := fetch_xml_of(request)) is not None:  # Dataverse's FetchXML
+            names = served.fetch_names if read is served.read else None
             return await handle_fetch(read, request, path, xml, names)
         return await handle_read(read, request, path)
 

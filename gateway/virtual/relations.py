@@ -92,3 +92,20 @@ def _company_table(native: Catalog) -> tuple[str, str] | None:
         if code in entity.properties:
             return entity.entity_set, code
     return None
+
+
+def reverse_navigation(foreign: dict[str, dict[str, Navigation]]) -> dict[str, dict[str, Navigation]]:
+    """The other side of each lookup: {native entity set: {name: collection of virtual rows}}, named
+    after the virtual table (and the lookup, when one table has two to the same native table).
+    Links through the native table's own lookup (Nav/Property) have no other side here."""
+    found: dict[str, dict[str, Navigation]] = {}
+    for virtual_set, navigation in foreign.items():
+        targets = [nav.target for nav in navigation.values()]
+        for nav in navigation.values():
+            if any("/" in theirs for theirs in nav.link.values()):
+                continue
+            name = virtual_set if targets.count(nav.target) == 1 else f"{virtual_set}_{nav.name}"
+            link = {theirs: mine for mine, theirs in nav.link.items()}
+            found.setdefault(nav.target, {})[name] = Navigation(name=name, target=virtual_set, collection=True,
+                                                                link=link)
+    return found

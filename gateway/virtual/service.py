@@ -27,7 +27,7 @@ from gateway.read import ReadService
 from gateway.virtual.available import ENTITY_SET, AvailableTable, Snapshot, Visibility
 from gateway.virtual.generate import VirtualCatalog, virtual_catalog
 from gateway.virtual.naming import physical_name
-from gateway.virtual.relations import foreign_navigation, load_relations
+from gateway.virtual.relations import foreign_navigation, load_relations, reverse_navigation
 from gateway.virtual.write import write_through
 
 COUNT_LIMIT = 5000  # Dataverse counts at most this many rows for $count=true
@@ -42,6 +42,7 @@ class Served:
     read: ReadService  # the visible virtual tables, on the F&O engine
     source_catalog: Catalog  # the F&O catalog they were made from (writes go through its entities)
     merged: Catalog  # native and visible virtual tables: the service document and $metadata
+    native: ReadService  # the native tables, whose $expand may also reach the visible virtual tables
     # FetchXML's names on a virtual table: the virtual tables (with their lookups to native tables)
     # and the native ones, under the virtual tables' service (its company column).
     fetch_names: Catalog
@@ -89,11 +90,15 @@ class VirtualTables:
                        max_page_size=self.native.max_page_size, write_hook=None,
                        access_for=lambda access: self.access(access, generated), every_company=True,
                        count_limit=COUNT_LIMIT, foreign=(self.native, foreign))
+        reverse = reverse_navigation(foreign)  # a native row's virtual rows: $expand only, too
+        native = replace(self.native, foreign=(read, reverse))
         shown = {name: entity.model_copy(update={"navigation": {**entity.navigation, **foreign.get(name, {})}})
                  for name, entity in catalog.entities.items()}
-        merged = self.native.catalog.model_copy(update={"entities": {**self.native.catalog.entities, **shown}})
+        natives = {name: entity.model_copy(update={"navigation": {**entity.navigation, **reverse[name]}})
+                   if name in reverse else entity for name, entity in self.native.catalog.entities.items()}
+        merged = self.native.catalog.model_copy(update={"entities": {**natives, **shown}})
         fetch_names = catalog.model_copy(update={"entities": {**self.native.catalog.entities, **shown}})
-        return Served(snapshot, generated, read, self._source, merged, fetch_names)
+        return Served(snapshot, generated, read, self._source, merged, native, fetch_names)
 
     def access(self, access: Access, generated: VirtualCatalog | None = None) -> MirroredAccess:
         """The caller's access in the Dataverse service: virtual tables also need the F&O privilege."""
@@ -109,23 +114,23 @@ class VirtualTables:
         return await write_through(self, request, resource_path, require_if_match)
 
     # ------------------------------------------------------------------ routing
-    def route(self, resource_path: str, query_string: str) -> ReadService | None:
-        """The virtual tables' service when the path addresses one (None: a native table). A hidden
+    def route(self, resource_path: str, query_string: str) -> tuple[Served, ReadService]:
+        """The service of the table the path addresses: the virtual tables' or the native ones'. A hidden
         table is a 404 that says how to enable it; `$skip` is refused as Dataverse refuses it."""
         name = first_segment(resource_path)
-        if not name.startswith("mserp_") or name == ENTITY_SET:
-            return None
         served = self.served()
+        if not name.startswith("mserp_") or name == ENTITY_SET:
+            return served, served.native
         if name in served.read.catalog.entities:
             options = {name.lstrip("$").lower() for name, _ in parse_qsl(query_string, keep_blank_values=True)}
             skips = not served.read.catalog.entities[name].skip
             if skips and "skip" in options and "apply" not in options:  # ($apply's own nextLinks page by $skip)
                 raise InvalidQueryOption("The query parameter $skip is not supported: page with "
                                          "Prefer: odata.maxpagesize and follow @odata.nextLink", target="$skip")
-            return served.read
+            return served, served.read
         entity = served.generated.catalog.entities.get(name)
         if entity is None:
-            return None  # the native service says there is no such table (with a did-you-mean)
+            return served, served.native  # which says there is no such table (with a did-you-mean)
         physical = physical_name(entity)
         raise NotFound(f"{name} is the virtual table of the F&O entity {physical}, which is not enabled. Enable it: "
                        f"PATCH {self.native.prefix}/{ENTITY_SET}(mserp_physicalname='{physical}') with "

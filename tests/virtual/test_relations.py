@@ -158,3 +158,32 @@ def test_customers_expand_their_account_by_number_and_company_lookup(sides: Side
     metadata = sides.client.get(f"{API}/$metadata").text
     assert re.search(r'<NavigationProperty Name="mserp_fk_account_id" Type="Microsoft.Dynamics.CRM.account"[^>]*/>', metadata), \
         re.findall(r'<NavigationProperty Name="mserp_fk_account[^>]*>', metadata)
+
+
+def test_native_rows_expand_their_virtual_rows(sides: Sides) -> None:
+    """The other side of the lookups: a company's customers, a global product's sales lines."""
+    companies = _pages(sides, f"{API}/cdm_companies", **{
+        "$select": "cdm_companycode", "$expand": "mserp_custcustomerv3entities($select=mserp_customeraccount)"})
+    customers: dict[str, list[str]] = {}
+    for area, account in sides.fo_sql('SELECT "DATAAREAID", "ACCOUNTNUM" FROM "CUSTTABLE"'):
+        customers.setdefault(area, []).append(account)
+    assert companies
+    for company in companies:
+        got = sorted(row["mserp_customeraccount"] for row in company["mserp_custcustomerv3entities"])
+        assert got == sorted(customers.get(company["cdm_companycode"], []))
+    products = _pages(sides, f"{API}/msdyn_globalproducts", **{
+        "$select": "msdyn_productnumber", "$expand": "mserp_salesorderlineentities($select=mserp_inventorylotid;$count=true)"})
+    lines: dict[str, int] = {}
+    for _, _, item in _lines_sql(sides):
+        lines[item] = lines.get(item, 0) + 1
+    for product in products:
+        assert product["mserp_salesorderlineentities@odata.count"] == lines.get(product["msdyn_productnumber"], 0)
+    metadata = sides.client.get(f"{API}/$metadata").text
+    assert re.search(r'<NavigationProperty Name="mserp_custcustomerv3entities" '
+                     r'Type="Collection\(Microsoft.Dynamics.CRM.mserp_custcustomerv3entity\)"', metadata)
+
+
+def test_links_through_a_lookup_of_the_native_table_go_one_way(sides: Sides) -> None:
+    """customer -> account links by the account's company lookup: an account has no collection back."""
+    response = sides.client.get(f"{API}/accounts", params={"$top": "1", "$expand": "mserp_custcustomerv3entities"})
+    assert response.status_code == 400 and "mserp_custcustomerv3entities" in response.json()["error"]["message"]
