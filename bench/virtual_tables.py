@@ -1,7 +1,7 @@
 """What a virtual table costs over /data: the same rows read as a Dataverse virtual table, as FetchXML,
 and by the virtual Guid key, against the same request on /data (target: at most 1.1×).
 
-    python -m bench.virtual_tables [--requests 1000] [--scale 0.1]
+    python -m bench.virtual_tables [--requests 1000] [--scale 0.1] [--db URL --dataverse-db URL]
 
 In-process (starlette's TestClient, one thread), SQLite, plans and caches warm: the numbers are the
 gateway's own work per request. The two requests of a pair alternate, so drift hits both alike.
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from sqlalchemy import MetaData, create_engine
 from starlette.testclient import TestClient
 
 from bench.auth import BENCH_KEY
@@ -71,15 +72,29 @@ def _median_pair(client: TestClient, first: str, second: str, requests: int) -> 
     return statistics.median(times[0]), statistics.median(times[1])
 
 
+def _empty(url: str) -> None:
+    """A server store starts empty (its tables are made anew from the catalog)."""
+    engine = create_engine(url)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--scale", type=float, default=0.1)
+    parser.add_argument("--db", help="the F&O database to build the demo into (default: a SQLite file)")
+    parser.add_argument("--dataverse-db", help="the Dataverse-side store (default: a SQLite file); emptied first")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="fno-virtual-bench-"))
-    db = f"sqlite:///{work / 'fno.db'}"
+    db = args.db or f"sqlite:///{work / 'fno.db'}"
     build_demo_database(db, scale=args.scale, progress=False)
-    settings = Settings(db=db, dataverse_db=f"sqlite:///{work / 'dv.db'}", dualwrite_maps="none",
+    dataverse = args.dataverse_db or f"sqlite:///{work / 'dv.db'}"
+    if args.dataverse_db:
+        _empty(dataverse)
+    settings = Settings(db=db, dataverse_db=dataverse, dualwrite_maps="none",
                         dev_key=str(BENCH_KEY), anonymous_role="DataReader", rate_requests=0,
                         rate_execution_seconds=0.0)
     virtual_cli.enable_all(settings)
@@ -91,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             one, other = client.get(first).json(), client.get(second).json()
             assert len(one.get("value", [one])) == len(other.get("value", [other])), (first, second)
             _median_pair(client, first, second, 50)
-        print(f"| {args.requests} requests each, scale {args.scale}, SQLite | /data ms | virtual ms | ratio |")
+        engine = create_engine(db).dialect.name
+        print(f"| {args.requests} requests each, scale {args.scale}, {engine} | /data ms | virtual ms | ratio |")
         print("| --- | ---: | ---: | ---: |")
         for name, (first, second) in pairs.items():
             data, virtual = _median_pair(client, first, second, args.requests)

@@ -8,6 +8,7 @@ every company the principal may see.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,13 +29,13 @@ class Principal:
 PRINCIPAL_SCOPE_KEY = "fno.principal"  # where authentication leaves the request's Principal in the ASGI scope
 
 
-def request_principal(scope: dict[str, Any]) -> Principal | None:
+def request_principal(scope: Mapping[str, Any]) -> Principal | None:
     """The principal authentication attached to this request (None before authentication ran)."""
     principal = scope.get(PRINCIPAL_SCOPE_KEY)
     return principal if isinstance(principal, Principal) else None
 
 
-def principal_of(scope: dict[str, Any]) -> Principal:
+def principal_of(scope: Mapping[str, Any]) -> Principal:
     """The request's principal; a request that bypassed authentication is refused, never served."""
     principal = request_principal(scope)
     if principal is None:

@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert
@@ -40,7 +40,7 @@ class Auditor:
         self.service = service
         self.company_property = company_property
 
-    def trail(self, scope: dict[str, Any]) -> AuditTrail:
+    def trail(self, scope: MutableMapping[str, Any]) -> AuditTrail:
         """The trail of a write unit opened for this request (a change set: the $batch request)."""
         return AuditTrail(self, principal_of(scope), request_id_of(scope), client_request_id_of(scope))
 

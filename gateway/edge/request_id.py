@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 SERVICE_REQUEST_ID_HEADER = "x-ms-service-request-id"
@@ -40,7 +41,7 @@ def client_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-def request_id_of(scope: dict[str, Any]) -> str:
+def request_id_of(scope: MutableMapping[str, Any]) -> str:
     """This request's id (set by the edge middleware; a request that bypassed it gets a fresh one)."""
     request_id = scope.get(REQUEST_ID_SCOPE_KEY)
     if not isinstance(request_id, str):
@@ -48,6 +49,6 @@ def request_id_of(scope: dict[str, Any]) -> str:
     return request_id
 
 
-def client_request_id_of(scope: dict[str, Any]) -> str | None:
+def client_request_id_of(scope: Mapping[str, Any]) -> str | None:
     value = scope.get(CLIENT_REQUEST_ID_SCOPE_KEY)
     return value if isinstance(value, str) else None
