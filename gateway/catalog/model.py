@@ -78,6 +78,9 @@ class Property(_Frozen):
     # Text of several "alias.COLUMN"s joined with '|' (a virtual table's mserp_primaryfield);
     # `column` names the first of them.
     joined: list[str] = Field(default_factory=list)
+    # The row id of another table's row, found by equal columns (a virtual table's lookup value,
+    # `_mserp_fk_x_id_value`): read as a correlated subquery, as the Guid of `row_guid`'s entity.
+    lookup: LookupSpec | None = None
 
     @property
     def alias(self) -> str:
@@ -86,6 +89,13 @@ class Property(_Frozen):
     @property
     def column_name(self) -> str:
         return self.column.split(".", 1)[1]
+
+
+class LookupSpec(_Frozen):
+    table: str  # the other table
+    row_id: str  # its row id column (RECID)
+    # {column of the other table: "alias.COLUMN" of this entity}
+    match: dict[str, str]
 
 
 class Navigation(_Frozen):

@@ -135,6 +135,12 @@ class EntityScope:
     def column(self, property_name: str) -> ColumnElement[object]:
         prop = self.entity.properties[property_name]
         physical = self.tables[prop.alias].c[prop.column_name]
+        if prop.lookup is not None:  # a virtual lookup's value: the other row's RECID, as its Guid
+            other = table(prop.lookup.table, column(prop.lookup.row_id, BigInteger()),
+                          *(column(name) for name in prop.lookup.match)).alias(self.context.unique("lookup"))
+            found = select(other.c[prop.lookup.row_id]).where(
+                *(other.c[name] == self._reference(mine) for name, mine in prop.lookup.match.items())).limit(1)
+            return type_coerce(found.scalar_subquery(), RowGuid(prop.row_guid or 0))
         if prop.row_guid is not None:  # a virtual table's Guid key: the RECID, bound and read as a Guid
             return type_coerce(physical, RowGuid(prop.row_guid))
         if prop.joined:  # mserp_primaryfield: the key columns as text, joined with '|'
@@ -211,6 +217,11 @@ def _columns_by_alias(entity: Entity, catalog: Catalog) -> dict[str, list[Column
         for name in source.where:
             names[source.alias].setdefault(name, Integer())
     for prop in entity.properties.values():
+        if prop.lookup is not None:  # another table's row id: EntityScope.column reads it
+            for mine in prop.lookup.match.values():
+                alias, name = mine.split(".", 1)
+                names[alias].setdefault(name, String())
+            continue
         if prop.row_guid is not None:  # the row id itself, typed by EntityScope.column
             names[prop.alias].setdefault(prop.column_name, BigInteger())
             continue

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.catalog.model import Catalog, Entity, Navigation, Property, Service
+from gateway.catalog.model import Catalog, Entity, LookupSpec, Navigation, Property, Service
 from gateway.virtual.naming import (
     PRIMARY_FIELD,
     PRIMARY_FIELD_LENGTH,
@@ -45,8 +45,12 @@ class VirtualCatalog:
             if name not in visible:
                 continue
             navigation = {nav_name: nav for nav_name, nav in entity.navigation.items() if nav.target in visible}
-            entities[name] = entity if len(navigation) == len(entity.navigation) else \
-                entity.model_copy(update={"navigation": navigation})
+            if len(navigation) == len(entity.navigation):
+                entities[name] = entity
+                continue
+            hidden = {lookup_value_name(nav_name) for nav_name in entity.navigation if nav_name not in navigation}
+            properties = {prop_name: prop for prop_name, prop in entity.properties.items() if prop_name not in hidden}
+            entities[name] = entity.model_copy(update={"navigation": navigation, "properties": properties})
         return self.catalog.model_copy(update={"entities": entities})
 
 
@@ -86,6 +90,8 @@ def _virtual_entity(fno: Catalog, entity: Entity, sets: dict[str, str]) -> Entit
         if renamed in properties:
             raise ValueError(f"{entity.entity_set}: {name} and another property are both {renamed} as virtual columns")
         properties[renamed] = _virtual_property(fno, prop, renamed)
+    for nav_name, lookup in _lookup_values(fno, entity).items():  # `_mserp_fk_x_id_value`: the row's Guid
+        properties[lookup_value_name(nav_name)] = lookup
     return Entity(
         entity_set=sets[entity.entity_set],
         entity_type=table_name(entity),
@@ -114,6 +120,32 @@ def _virtual_property(fno: Catalog, prop: Property, name: str) -> Property:
     if isinstance(default, str):  # an enum default is written by member name
         default = {member: value for value, member in members.items()}.get(default, default)
     return prop.model_copy(update={"name": name, "type": "Edm.Int32", "labels": dict(members), "default": default})
+
+
+def lookup_value_name(navigation: str) -> str:
+    """A lookup's value column, as Dataverse's Web API names it: `_mserp_fk_x_id_value`."""
+    return f"_{navigation}_value"
+
+
+def _lookup_values(fno: Catalog, entity: Entity) -> dict[str, Property]:
+    """Each n:1 lookup's value: the Guid of the related row, from its root table's RECID, when the
+    link's columns on the related side are all on that root table (else the lookup has none)."""
+    found: dict[str, Property] = {}
+    names = _navigation(fno, entity, {name: name for name in fno.entities})
+    for (name, nav), source_nav in zip(names.items(), entity.navigation.values()):
+        if nav.collection:
+            continue
+        target = fno.entities[source_nav.target]
+        root = target.sources[0]
+        theirs = [target.properties[other] for other in source_nav.link.values()]
+        if any(prop.alias != root.alias for prop in theirs):
+            continue
+        match = {prop.column_name: entity.properties[mine].column for mine, prop in zip(source_nav.link, theirs)}
+        first = next(iter(match.values()))
+        found[name] = Property(name=lookup_value_name(name), column=first, type="Edm.Guid", nullable=True,
+                               read_only=True, row_guid=entity_number(target),
+                               lookup=LookupSpec(table=root.table, row_id=fno.service.row_id, match=match))
+    return found
 
 
 def _navigation(fno: Catalog, entity: Entity, sets: dict[str, str]) -> dict[str, Navigation]:

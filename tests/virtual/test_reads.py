@@ -34,6 +34,7 @@ def _number(value: Any) -> Decimal:
 def test_every_customer_row_as_sql_has_it(virtual: Virtual) -> None:
     rows = virtual.all_pages(CUSTOMERS, headers={"Prefer": f'odata.include-annotations="{FORMATTED}"'})
     expected = {row.RECID: row for row in virtual.fo_sql(CUSTOMER_SQL)}
+    groups = {(row[0], row[1]): row[2] for row in virtual.fo_sql("SELECT DATAAREAID, CUSTGROUP, RECID FROM CUSTGROUP")}
     assert len(rows) == len(expected)  # every company: virtual tables are cross-company
     for row in rows:
         recid = int(row["mserp_custcustomerv3entityid"].replace("-", "")[16:], 16)
@@ -46,6 +47,9 @@ def test_every_customer_row_as_sql_has_it(virtual: Virtual) -> None:
         assert row["mserp_onholdstatus"] == sql.BLOCKED  # an option set: the integer ...
         assert row[f"mserp_onholdstatus@{FORMATTED}"] == ENUMS["CustVendorBlocked"][sql.BLOCKED]  # ... and its label
         assert row["mserp_addresscity"] == sql.CITY  # null where the customer has no address
+        group = groups.get((sql.DATAAREAID, sql.CUSTGROUP))  # the lookup's value: the group row's Guid
+        assert row["_mserp_fk_custcustomergroupentity_id_value"] == (
+            None if group is None else expected_guid("CustCustomerGroupEntity", group))
 
 
 def test_a_row_by_its_guid_by_its_f_and_o_key_and_not_by_another_entitys_guid(virtual: Virtual) -> None:
@@ -182,3 +186,20 @@ def test_groups_with_their_customers(virtual: Virtual) -> None:
     for group in groups:
         customers = group["mserp_FK_CustCustomerGroupEntity_Customers"]
         assert len(customers) == expected[(group["mserp_dataareaid"], group["mserp_customergroupid"])]
+
+
+def test_lookup_values_filter_and_select_as_the_related_rows_guids(virtual: Virtual) -> None:
+    headers = {row[0]: (row[1], row[2]) for row in virtual.fo_sql("SELECT RECID, DATAAREAID, SALESID FROM SALESTABLE")}
+    recid = sorted(headers)[len(headers) // 2]
+    guid = expected_guid("SalesOrderHeaderV2Entity", recid)
+    rows = virtual.all_pages(LINES, **{"$select": "mserp_inventorylotid,_mserp_fk_salesorderheaderv2entity_id_value",
+                                       "$filter": f"_mserp_fk_salesorderheaderv2entity_id_value eq {guid}"})
+    area, sales_id = headers[recid]
+    expected = virtual.fo_sql("SELECT INVENTTRANSID FROM SALESLINE WHERE DATAAREAID = :a AND SALESID = :s",
+                              a=area, s=sales_id)
+    assert sorted(row["mserp_inventorylotid"] for row in rows) == sorted(row[0] for row in expected) and rows
+    assert {row["_mserp_fk_salesorderheaderv2entity_id_value"] for row in rows} == {guid}
+    written = virtual.client.patch(f"{LINES}(mserp_dataareaid='{area}',mserp_inventorylotid='{expected[0][0]}')",
+                                   json={"_mserp_fk_salesorderheaderv2entity_id_value": guid},
+                                   headers={"Prefer": "tx=rollback"})
+    assert written.status_code == 400  # made from the related row: not written
