@@ -270,9 +270,11 @@ def _layout(
 def select_properties(
     entity: Entity, select_items: tuple[ast.SelectItem, ...] | None, text: str, computed: tuple[str, ...] = ()
 ) -> list[str]:
-    """The properties $select asks for, in declaration order, then $compute aliases (all without $select)."""
+    """The properties $select asks for, in declaration order, then $compute aliases (without $select
+    the default set: every property but lookup values, which cost a subquery each and come when
+    named or with `*`; OData 4.01 Part 1 §11.2.5.1 lets a service choose its default set)."""
     if not select_items:
-        return [*entity.properties, *computed]
+        return [*(name for name, prop in entity.properties.items() if prop.lookup is None), *computed]
     chosen: set[str] = set()
     for item in select_items:
         if item.star:

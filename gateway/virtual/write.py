@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import orjson
-from sqlalchemy import Engine, select, table
-from sqlalchemy import column as table_column
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -211,14 +209,14 @@ async def _answer(served: Served, names: _Names, request: Request, response: Res
                                  f"{names.virtual.entity_set}({guid})")  # ($select applies, as on a GET)
         body = read.body
     else:  # a dry run left no row to read: /data's representation in the virtual table's shape
-        body = orjson.dumps(_virtual_shape(names, orjson.loads(response.body), base, guid, served.read.engine))
+        body = orjson.dumps(_virtual_shape(names, orjson.loads(response.body), base, guid))
     return Response(body, status_code=response.status_code, headers=headers, media_type=response.media_type)
 
 
-def _virtual_shape(names: _Names, shown: dict[str, Any], base: str, guid: str | None, engine: Engine) -> dict[str, Any]:
+def _virtual_shape(names: _Names, shown: dict[str, Any], base: str, guid: str | None) -> dict[str, Any]:
     """/data's representation of a row as the virtual table shows it: the Guid key and the primary
-    field first, then the columns by their mserp_ names, option sets as their integers, and the
-    lookups' values (the related rows' Guids, read: they are other rows, still there)."""
+    field first, then the columns by their mserp_ names, option sets as their integers (the default
+    set of properties, as a GET without $select answers)."""
     virtual = names.virtual
     shaped: dict[str, Any] = {}
     if "@odata.context" in shown:
@@ -235,15 +233,4 @@ def _virtual_shape(names: _Names, shown: dict[str, Any], base: str, guid: str | 
         if labels and isinstance(value, str):
             value = {label: number for number, label in labels.items()}.get(value, value)
         shaped[column] = value
-    by_column = {prop.column: name for name, prop in names.source.properties.items()}
-    for name, prop in virtual.properties.items():
-        if prop.lookup is not None and prop.row_guid is not None:
-            values = {theirs: shown.get(by_column.get(mine, "")) for theirs, mine in prop.lookup.match.items()}
-            other = table(prop.lookup.table, table_column(prop.lookup.row_id),
-                          *(table_column(theirs) for theirs in values))
-            statement = select(other.c[prop.lookup.row_id]).where(
-                *(other.c[theirs] == value for theirs, value in values.items())).limit(1)
-            with engine.connect() as connection:
-                recid = connection.execute(statement).scalar()
-            shaped[name] = None if recid is None else row_guid(prop.row_guid, int(recid))
     return shaped
