@@ -52,7 +52,7 @@ def _pairs(guid: str) -> dict[str, tuple[str, str]]:
             "/data/SalesOrderLines?cross-company=true&$top=1000",
             "/api/data/v9.2/mserp_salesorderlineentities?$top=1000&$select=" + ",".join(
                 f"mserp_{name.lower()}" for name in LINE_COLUMNS)),
-        "page of 1,000 sales lines, every column (virtual: + Guid, primary field)": (
+        "page of 1,000 sales lines, no $select (virtual: + Guid, primary field)": (
             "/data/SalesOrderLines?cross-company=true&$top=1000",
             "/api/data/v9.2/mserp_salesorderlineentities?$top=1000"),
         "key read (F&O key / virtual Guid)": (
