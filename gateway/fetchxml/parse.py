@@ -114,7 +114,7 @@ def _bounded_parse(text: str) -> Element:
         raise BadRequest("FetchXML must not declare or reference entities") from None
     except DefusedXmlException as error:
         raise BadRequest(f"FetchXML uses a refused XML feature ({type(error).__name__})") from None
-    except (UnicodeError, ValueError) as error:  # e.g. an XML declaration naming an unknown encoding
+    except (UnicodeError, ValueError, LookupError) as error:  # an XML declaration naming an unknown encoding
         raise BadRequest(f"malformed FetchXML: {error}") from None
     assert root is not None  # expat reports "no element found" for a document without one
     return root

@@ -260,3 +260,12 @@ def test_a_condition_on_a_1n_link_inside_an_or_filter_is_refused(catalog: Catalo
     with pytest.raises(BadRequest) as refused:
         translate(xml, catalog, today=TODAY, user_id=USER)
     assert "or-filter" in refused.value.message and refused.value.status == 400
+
+
+@pytest.mark.parametrize("encoding", ["nope", "rot13", "base64", "utf-7"])
+def test_an_xml_declaration_with_an_unknown_encoding_is_a_400(encoding: str, catalog: Catalog) -> None:
+    """Found by test_mutated_queries: Python's codec lookup raised LookupError, which became a 500."""
+    with pytest.raises(BadRequest) as refused:
+        translate(f'<?xml version="1.0" encoding="{encoding}"?><fetch><entity name="account"/></fetch>', catalog,
+                  today=TODAY, user_id=USER)
+    assert refused.value.status == 400 and "malformed FetchXML" in refused.value.message
