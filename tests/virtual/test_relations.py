@@ -187,3 +187,34 @@ def test_links_through_a_lookup_of_the_native_table_go_one_way(sides: Sides) -> 
     """customer -> account links by the account's company lookup: an account has no collection back."""
     response = sides.client.get(f"{API}/accounts", params={"$top": "1", "$expand": "mserp_custcustomerv3entities"})
     assert response.status_code == 400 and "mserp_custcustomerv3entities" in response.json()["error"]["message"]
+
+
+@pytest.fixture(scope="module")
+def companies_store(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The three backends (the relations above run where dual-write does): the suite's F&O database,
+    a fresh store whose only native rows are the companies, written through the API."""
+    from tests.virtual.conftest import close_virtual, open_virtual
+
+    opened = open_virtual(backend, tmp_path_factory.mktemp("vt-rel3"), "fno_vt_rel3")
+    for code, name in (("usmf", "Contoso USA"), ("demf", "Contoso Germany"), ("usrt", "Contoso Retail")):
+        created = opened.client.post(f"{API}/cdm_companies", json={"cdm_companycode": code, "cdm_name": name})
+        assert created.status_code == 201, created.text
+    yield opened
+    close_virtual(opened)
+
+
+def test_semi_join_and_both_directions_on_every_backend(companies_store: Any) -> None:
+    virtual = companies_store
+    german = virtual.all_pages(LINES, **{"$select": "mserp_dataareaid,mserp_inventorylotid",
+                                         "$filter": "mserp_fk_cdm_company_id/cdm_name eq 'Contoso Germany'",
+                                         "$expand": "mserp_fk_cdm_company_id($select=cdm_companycode)"})
+    expected = virtual.fo_sql("SELECT INVENTTRANSID FROM SALESLINE WHERE DATAAREAID = 'demf'")
+    assert sorted(row["mserp_inventorylotid"] for row in german) == sorted(row[0] for row in expected)
+    assert {row["mserp_fk_cdm_company_id"]["cdm_companycode"] for row in german} == {"demf"}
+    others = virtual.client.get(f"{LINES}/$count", params={"$filter": "mserp_fk_cdm_company_id/cdm_name ne 'Contoso Germany'"})
+    assert others.text == str(virtual.fo_sql("SELECT count(*) FROM SALESLINE WHERE DATAAREAID <> 'demf'")[0][0])
+    companies = virtual.get(f"{API}/cdm_companies", **{
+        "$select": "cdm_companycode", "$expand": "mserp_custcustomerv3entities($select=mserp_customeraccount;$count=true)"})
+    counts = dict(virtual.fo_sql("SELECT DATAAREAID, count(*) FROM CUSTTABLE GROUP BY DATAAREAID"))
+    assert {row["cdm_companycode"]: row["mserp_custcustomerv3entities@odata.count"] for row in companies["value"]} == {
+        code: counts.get(code, 0) for code in ("usmf", "demf", "usrt")}
