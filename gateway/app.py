@@ -258,7 +258,7 @@ class _Service:
         path = request.path_params["path"]
         read, served = self.read, None
         if self.virtual is not None:
-            served, read = self.virtual.route(path, request.scope["query_string"].decode("latin-1"))
+            served, read = self.virtual.route(path)
         if request.method in _WRITE_METHODS:
             if served is not None and read is served.read:  # a virtual table: the F&O entity's write path
                 assert self.virtual is not None

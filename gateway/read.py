@@ -16,7 +16,7 @@ from starlette.responses import Response, StreamingResponse
 
 from gateway.audit.trail import Auditor
 from gateway.catalog.model import Catalog, Entity, Navigation
-from gateway.errors import BadRequest, NotFound, SyntaxError_, caret
+from gateway.errors import BadRequest, InvalidQueryOption, NotFound, SyntaxError_, caret
 from gateway.execute import PageReader
 from gateway.execute_apply import ApplyReader
 from gateway.identity.access import Access, ServiceAccess
@@ -158,7 +158,7 @@ def request_context(service: ReadService, request: Request, custom: dict[str, st
     elsewhere = None
     if service.foreign is not None:
         other, navigation = service.foreign
-        elsewhere = Elsewhere(navigation, request_context(other, request, custom, aliases), other.engine)
+        elsewhere = Elsewhere(navigation, other.engine, lambda: request_context(other, request, custom, aliases))
     return PlanContext(
         service.catalog,
         company_scope(principal, custom),
@@ -214,6 +214,9 @@ def _respond(
     if query.options.apply is not None:
         return _respond_apply(service, context, target, query, fmt, max_page_size, base, request, timings)
     entity = target.entity
+    if query.options.skip is not None and not entity.skip:  # ($apply's own nextLinks page by $skip: above)
+        raise InvalidQueryOption("The query parameter $skip is not supported: page with "
+                                 "Prefer: odata.maxpagesize and follow @odata.nextLink", target="$skip")
     headers = {"OData-Version": "4.0"}
     if target.kind == "count":
         plan = _plans.get(

@@ -91,16 +91,21 @@ def create_server_database(name: str, database: str = "fno_test") -> str:
     return MARIADB_URL.replace("/fno_test?", f"/{database}?")
 
 
+def database_url(name: str, database: str, sqlite_file: Path) -> str:
+    """A test database on backend `name` (SQLite: `sqlite_file`); the test is skipped, saying why,
+    when the server is not reachable."""
+    if name == "sqlite":
+        return f"sqlite:///{sqlite_file}"
+    try:
+        return create_server_database(name, database)
+    except Exception as error:  # noqa: BLE001 - any connection failure means "server not here"
+        pytest.skip(f"{name} server not reachable ({type(error).__name__}: {str(error).splitlines()[0]})")
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     name = request.param
-    if name == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'fno.db'}"
-    else:
-        try:
-            url = create_server_database(name)
-        except Exception as error:  # noqa: BLE001 - any connection failure means "server not here"
-            pytest.skip(f"{name} server not reachable ({type(error).__name__}: {str(error).splitlines()[0]})")
+    url = database_url(name, "fno_test", tmp_path_factory.mktemp("sqlite") / "fno.db")
     build_demo_database(url, scale=DEMO_SCALE, seed=42, progress=False)
     engine = create_engine(url)
     yield Backend(name, url, engine)

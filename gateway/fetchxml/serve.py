@@ -75,7 +75,7 @@ async def handle_fetch(service: ReadService, request: Request, resource_path: st
 
     def run() -> Response:
         key: Hashable = (id(service), xml, today, context.user_id, context.companies, context.access.access.key)
-        fetch, plan = _plans.get(key, lambda: _plan(service, context, entity_set, xml, today, names))
+        fetch, plan, joined = _plans.get(key, lambda: _plan(service, context, entity_set, xml, today, names))
         timings.mark("plan")
         entity = service.catalog.entities[fetch.entity_set]
         body: dict[str, Any] = {}
@@ -93,7 +93,7 @@ async def handle_fetch(service: ReadService, request: Request, resource_path: st
             # A 1:n link multiplies rows: top and count/page then bound the joined rows, as in Dataverse.
             size = fetch.page_size or fetch.options.top or MAX_ROWS
             start = 0
-            if fetch.page_size is not None and joins_many(service, entity, fetch):
+            if joined:
                 start = ((fetch.page or 1) - 1) * size
                 more = more or len(rows) > start + size
             rows = rows[start:start + size]
@@ -113,12 +113,10 @@ async def handle_fetch(service: ReadService, request: Request, resource_path: st
 
 
 def _plan(service: ReadService, context: PlanContext, entity_set: str, xml: str, today: dt.date,
-          names: Catalog | None) -> tuple[FetchRequest, Any]:
+          names: Catalog | None) -> tuple[FetchRequest, Any, bool]:
+    """The translation, its plan, and whether pages count joined rows (count/page with a 1:n link)."""
     fetch = translate(xml, names or service.catalog, today=today, user_id=context.user_id)
-    if fetch.entity_set not in service.catalog.entities:
-        raise BadRequest(f"the FetchXML queries {fetch.entity_set}, but the URL addresses {entity_set}",
-                         target=PARAMETER)
-    if fetch.entity_set != entity_set:
+    if fetch.entity_set != entity_set or entity_set not in service.catalog.entities:
         raise BadRequest(f"the FetchXML queries {fetch.entity_set}, but the URL addresses {entity_set}: send it to "
                          f"{service.prefix}/{fetch.entity_set}?fetchXml=...", target=PARAMETER)
     entity = service.catalog.entities[entity_set]
@@ -127,9 +125,10 @@ def _plan(service: ReadService, context: PlanContext, entity_set: str, xml: str,
         page_size = fetch.page_size or MAX_ROWS
         if fetch.page_size is not None:  # the page's groups, and whether one more exists
             options = replace(options, top=None)
-        return fetch, plan_apply(context, entity, options, OptionTexts(), "", (), page_size, None)
+        return fetch, plan_apply(context, entity, options, OptionTexts(), "", (), page_size, None), False
     page_size = MAX_ROWS
-    if fetch.page_size is not None and joins_many(service, entity, fetch):
+    joined = fetch.page_size is not None and joins_many(service, entity, fetch)
+    if joined:
         # A 1:n link-entity: pages count joined rows, so the parents are read from the first on and
         # the page is cut from their joined rows (handle_fetch); pages stay within 5,000 parents.
         options = replace(options, top=None, skip=None)
@@ -138,7 +137,7 @@ def _plan(service: ReadService, context: PlanContext, entity_set: str, xml: str,
         page_size = fetch.page_size
     elif options.top is not None:
         page_size = min(options.top, MAX_ROWS)
-    return fetch, plan_read(context, entity, options, OptionTexts(), (), page_size, None)
+    return fetch, plan_read(context, entity, options, OptionTexts(), (), page_size, None), joined
 
 
 def joins_many(service: ReadService, entity: Entity, fetch: FetchRequest) -> bool:

@@ -7,9 +7,9 @@ used in $filter/$orderby adds the target entity's tables as a LEFT OUTER JOIN, o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import reduce
+from functools import cached_property, reduce
 from itertools import count
 from typing import Any
 
@@ -68,8 +68,13 @@ class Elsewhere:
     """Tables of another service's database that navigation of this one's entities may expand to."""
 
     navigation: Mapping[str, Mapping[str, Navigation]]  # entity set here -> navigation name -> navigation
-    context: PlanContext  # the request's plan context in the other service
     engine: Engine  # its database
+    make_context: Callable[[], PlanContext]  # the request's plan context there
+
+    @cached_property
+    def context(self) -> PlanContext:
+        """Made when a plan first follows such a navigation: most requests never do."""
+        return self.make_context()
 
     def find(self, entity: Entity, name: str) -> Navigation | None:
         return self.navigation.get(entity.entity_set, {}).get(name)

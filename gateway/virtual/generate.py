@@ -131,35 +131,37 @@ def _lookup_values(fno: Catalog, entity: Entity) -> dict[str, Property]:
     """Each n:1 lookup's value: the Guid of the related row, from its root table's RECID, when the
     link's columns on the related side are all on that root table (else the lookup has none)."""
     found: dict[str, Property] = {}
-    names = _navigation(fno, entity, {name: name for name in fno.entities})
-    for (name, nav), source_nav in zip(names.items(), entity.navigation.values()):
+    for nav in entity.navigation.values():
         if nav.collection:
             continue
-        target = fno.entities[source_nav.target]
+        target = fno.entities[nav.target]
         root = target.sources[0]
-        theirs = [target.properties[other] for other in source_nav.link.values()]
+        theirs = [target.properties[other] for other in nav.link.values()]
         if any(prop.alias != root.alias for prop in theirs):
             continue
-        match = {prop.column_name: entity.properties[mine].column for mine, prop in zip(source_nav.link, theirs)}
-        first = next(iter(match.values()))
-        found[name] = Property(name=lookup_value_name(name), column=first, type="Edm.Guid", nullable=True,
-                               read_only=True, row_guid=entity_number(target),
+        name = _navigation_name(fno, entity, nav)
+        match = {prop.column_name: entity.properties[mine].column for mine, prop in zip(nav.link, theirs)}
+        found[name] = Property(name=lookup_value_name(name), column=next(iter(match.values())), type="Edm.Guid",
+                               nullable=True, read_only=True, row_guid=entity_number(target),
                                lookup=LookupSpec(table=root.table, row_id=fno.service.row_id, match=match))
     return found
 
 
 def _navigation(fno: Catalog, entity: Entity, sets: dict[str, str]) -> dict[str, Navigation]:
-    """Lookups (n:1) named after their target, relationships (1:n) after their source and name."""
     navigation: dict[str, Navigation] = {}
-    single_targets = [nav.target for nav in entity.navigation.values() if not nav.collection]
     for nav in entity.navigation.values():
-        target = fno.entities[nav.target]
-        if nav.collection:
-            name = f"mserp_FK_{physical_name(entity)}_{nav.name}"
-        else:
-            name = f"mserp_fk_{physical_name(target).lower()}_id"
-            if single_targets.count(nav.target) > 1:  # two lookups to one table: the relation tells them apart
-                name = f"mserp_fk_{physical_name(target).lower()}_{nav.name.lower()}_id"
+        name = _navigation_name(fno, entity, nav)
         link = {column_name(mine): column_name(theirs) for mine, theirs in nav.link.items()}
         navigation[name] = Navigation(name=name, target=sets[nav.target], collection=nav.collection, link=link)
     return navigation
+
+
+def _navigation_name(fno: Catalog, entity: Entity, nav: Navigation) -> str:
+    """Lookups (n:1) named after their target, relationships (1:n) after their source and name."""
+    if nav.collection:
+        return f"mserp_FK_{physical_name(entity)}_{nav.name}"
+    target = physical_name(fno.entities[nav.target]).lower()
+    lookups_to_target = sum(1 for other in entity.navigation.values() if not other.collection and other.target == nav.target)
+    if lookups_to_target > 1:  # two lookups to one table: the relation tells them apart
+        return f"mserp_fk_{target}_{nav.name.lower()}_id"
+    return f"mserp_fk_{target}_id"

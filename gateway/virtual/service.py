@@ -6,7 +6,8 @@ option, the company scope and the privileges work as they do there. What makes i
 - the catalog's names and types (generate.py);
 - every company of the caller unless `cross-company=false` (Dataverse has no current company);
 - both privileges: the Dataverse one on the table and the F&O one on the entity (MirroredAccess);
-- Dataverse's query rules: no `$skip`, pages of at most 5,000 rows, `@odata.count` capped at 5,000.
+- Dataverse's query rules: no `$skip` (Entity.skip, refused by read.py), pages of at most 5,000 rows,
+  `@odata.count` capped at 5,000.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.catalog.load import load_catalog
 from gateway.catalog.model import Catalog
-from gateway.errors import InvalidQueryOption, NotFound
+from gateway.errors import NotFound
 from gateway.identity.access import Access, MirroredAccess
 from gateway.read import ReadService
 from gateway.virtual.available import ENTITY_SET, AvailableTable, Snapshot, Visibility
@@ -114,19 +114,14 @@ class VirtualTables:
         return await write_through(self, request, resource_path, require_if_match)
 
     # ------------------------------------------------------------------ routing
-    def route(self, resource_path: str, query_string: str) -> tuple[Served, ReadService]:
+    def route(self, resource_path: str) -> tuple[Served, ReadService]:
         """The service of the table the path addresses: the virtual tables' or the native ones'. A hidden
-        table is a 404 that says how to enable it; `$skip` is refused as Dataverse refuses it."""
+        table is a 404 that says how to enable it."""
         name = first_segment(resource_path)
         served = self.served()
         if not name.startswith("mserp_") or name == ENTITY_SET:
             return served, served.native
         if name in served.read.catalog.entities:
-            options = {name.lstrip("$").lower() for name, _ in parse_qsl(query_string, keep_blank_values=True)}
-            skips = not served.read.catalog.entities[name].skip
-            if skips and "skip" in options and "apply" not in options:  # ($apply's own nextLinks page by $skip)
-                raise InvalidQueryOption("The query parameter $skip is not supported: page with "
-                                         "Prefer: odata.maxpagesize and follow @odata.nextLink", target="$skip")
             return served, served.read
         entity = served.generated.catalog.entities.get(name)
         if entity is None:

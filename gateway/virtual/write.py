@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 import orjson
 from starlette.requests import Request
@@ -61,16 +60,11 @@ class _Names:
         self.to_source = served.generated.source_names[name]  # virtual -> F&O
         self.to_virtual = {source: virtual for virtual, source in self.to_source.items()}
 
-    def body(self, raw: bytes) -> bytes:
-        """The request body with F&O names; what only the virtual table has is refused by name."""
-        if not raw:
-            return raw
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return raw  # /data's writer reports it, with the position
-        if not isinstance(body, dict):
-            return raw
+    def body(self, body: dict[str, Any], raw: bytes) -> bytes:
+        """The request body (`body` parsed from `raw`) with F&O names; what only the virtual table
+        has is refused by name."""
+        if not body:
+            return raw  # empty, not JSON or not an object: /data's writer reports it, with the position
         renamed: dict[str, Any] = {}
         for name, value in body.items():
             if name.startswith("@"):
@@ -128,6 +122,7 @@ async def _write(tables: VirtualTables, served: Served, names: _Names, request: 
     fno_path = names.source.entity_set
     guid: str | None = None
     body = await request.body() if request.method in ("POST", "PATCH", "PUT") else b""
+    parsed = _json_object(body)
     if segments[0].key is not None:  # type: ignore[union-attr]
         target = resolve(served.read.catalog, segments, query.aliases, lookup)
         key_names = tuple(names.to_virtual[name] for name in names.source.key)
@@ -143,25 +138,24 @@ async def _write(tables: VirtualTables, served: Served, names: _Names, request: 
         raise MethodNotAllowed(f"{request.method} needs one row: address it with its Guid",
                                headers={"Allow": "GET, POST"})
     else:
-        company = _body_value(body, company_property)
+        company = parsed.get(company_property)
         context.access.require(virtual, operation, str(company or context.current_company).lower()
                                if virtual.company_specific else None)
-    raw = names.body(body)
+    raw = names.body(parsed, body)
     # The F&O entity as refreshed, in every company the virtual table shows (not just the current one).
     writer = replace(tables.fno, catalog=served.source_catalog, every_company=True)
     response = await handle_write(writer, _sub_request(request, tables.fno.prefix, fno_path, raw), fno_path,
                                   require_if_match)
-    if guid is None and "location" in response.headers:  # a create: the new row's Guid, from its F&O key
-        guid = _guid_of(tables, served, names, context, response.headers["location"])
     return await _answer(served, names, request, response, guid)
 
 
-def _body_value(body: bytes, name: str) -> object:
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or {} for anything else (which /data's writer then reports)."""
     try:
         parsed = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:
-        return None
-    return parsed.get(name) if isinstance(parsed, dict) else None
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _sub_request(request: Request, prefix: str, path: str, body: bytes, keep_query: bool = False) -> Request:
@@ -178,20 +172,13 @@ def _sub_request(request: Request, prefix: str, path: str, body: bytes, keep_que
     return Request(scope, receive)
 
 
-def _guid_of(tables: VirtualTables, served: Served, names: _Names, context: Any, location: str) -> str | None:
-    path = unquote(location.split(tables.fno.prefix + "/", 1)[-1])
-    target = resolve(served.source_catalog, _parse_path(path), {}, lambda *_: None)
-    fixed = tuple((names.to_virtual[name], value) for name, value in target.fixed)
-    row = lookup_on(tables.fno.engine, context)(names.virtual, fixed, (names.virtual.key[0],))
-    return None if row is None else str(row[0])
-
-
 async def _answer(served: Served, names: _Names, request: Request, response: Response, guid: str | None) -> Response:
     """/data's answer in the virtual table's terms: its URL, and its row as a GET on the table shows it."""
     base = str(request.base_url).rstrip("/") + served.read.prefix + "/"
     key = names.virtual.properties[names.virtual.key[0]]
     if guid is None and "etag" in response.headers and key.row_guid is not None:
-        # A create (a dry run's too, whose row is gone): its ETag begins with the root table's RECID.
+        # A create (a dry run's too, whose row is gone): its ETag begins with the root table's RECID
+        # (serialize/values.etag), so its Guid needs no query.
         recid = etag_row_id(response.headers["etag"])
         guid = row_guid(key.row_guid, recid) if recid is not None else None
     headers = {name: value for name, value in response.headers.items()

@@ -7,12 +7,14 @@ exactly as users do; every expectation comes from hand-written SQL over the phys
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine
@@ -81,3 +83,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     finally:
         stop_process(process)
         engine.dispose()
+
+
+@contextlib.contextmanager
+def python_odata(service_root: str, token: str) -> Iterator[Any]:
+    """A python-odata service reflected from a service root's $metadata, as its README shows."""
+    import odata
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    try:
+        yield odata.ODataService(service_root, session=session, reflect_entities=True, quiet_progress=True)
+    finally:
+        session.close()

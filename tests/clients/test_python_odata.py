@@ -20,14 +20,12 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import odata
 import pytest
-import requests
 from sqlalchemy import select, update
 
 from gateway.demo import schema
 from tests import oracle
-from tests.clients.conftest import Served
+from tests.clients.conftest import Served, python_odata
 
 ENTITY_SETS = {  # DOMAIN.md §2, written out by hand
     "LegalEntities", "CustomerGroups", "CustomersV3", "VendorsV2", "ReleasedProductsV2", "ReleasedProductVariantsV2",
@@ -39,10 +37,8 @@ COMPANY = "usmf"  # the gateway's default company: what a caller sees without cr
 
 @pytest.fixture(scope="module")
 def service(served: Served) -> Iterator[Any]:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {served.token}"
-    yield odata.ODataService(served.data, session=session, reflect_entities=True, quiet_progress=True)
-    session.close()
+    with python_odata(served.data, served.token) as reflected:
+        yield reflected
 
 
 def _customers(served: Served) -> list[dict[str, Any]]:

@@ -7,21 +7,17 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import odata
 import pytest
-import requests
 
 from tests import oracle
-from tests.clients.conftest import Served
+from tests.clients.conftest import Served, python_odata
 from tests.virtual.conftest import expected_guid
 
 
 @pytest.fixture(scope="module")
 def service(served: Served) -> Iterator[Any]:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {served.token}"
-    yield odata.ODataService(served.dataverse, session=session, reflect_entities=True, quiet_progress=True)
-    session.close()
+    with python_odata(served.dataverse, served.token) as reflected:
+        yield reflected
 
 
 def test_reflects_virtual_tables_with_their_guid_keys(service: Any) -> None:
