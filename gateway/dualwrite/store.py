@@ -41,6 +41,7 @@ from sqlalchemy import (
     insert,
 )
 
+from gateway.lease import lease_table
 from gateway.plan.dialects import dialect_traits
 from gateway.plan.paging import tag, untag
 
@@ -123,12 +124,7 @@ jobs = Table(
     Column("CREATEDAT", DateTime),
     Column("UPDATEDAT", DateTime),
 )
-leases = Table(
-    "DUALWRITELEASE", control_metadata,
-    Column("NAME", String(40), primary_key=True),
-    Column("HOLDER", String(36), nullable=False),
-    Column("EXPIRES", DateTime, nullable=False),
-)
+leases = lease_table("DUALWRITELEASE", control_metadata)
 
 
 def now() -> dt.datetime:

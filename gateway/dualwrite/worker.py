@@ -16,15 +16,9 @@ over at once.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import math
-import os
-import socket
 import threading
-import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby
@@ -51,6 +45,7 @@ from gateway.dualwrite.store import (
     queue,
     suppress_capture,
 )
+from gateway.lease import Lease, holder_identity
 from gateway.plan.keys import Fixed
 from gateway.plan.scope import EntityScope
 from gateway.write.unit import WriteUnit
@@ -74,7 +69,7 @@ class Worker:
     def __init__(self, dual: DualWrite) -> None:
         self.dual = dual
         self.identity = holder_identity()
-        self._renewed = -math.inf  # when this worker last wrote its lease (monotonic seconds)
+        self.lease = Lease(dual.control, leases, LEASE, self.identity, LEASE_SECONDS)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -91,9 +86,7 @@ class Worker:
 
     def release(self) -> None:
         """Give the lease back, so another worker may start at once."""
-        self._renewed = -math.inf
-        with self.dual.control.begin() as connection:
-            connection.execute(delete(leases).where(leases.c.NAME == LEASE, leases.c.HOLDER == self.identity))
+        self.lease.release()
 
     def run(self, interval: float = 0.5) -> None:
         while not self._stop.is_set():
@@ -120,39 +113,7 @@ class Worker:
         return handled
 
     def _lease(self) -> bool:
-        """Hold (or take over an expired) lease: one worker at a time, across processes. Renewed in the
-        database only once a third of it has passed: an idle worker's passes (two a second) write nothing."""
-        if time.monotonic() - self._renewed < LEASE_SECONDS / 3:
-            return True
-        if self._hold():
-            self._renewed = time.monotonic()
-            return True
-        return False
-
-    def _hold(self) -> bool:
-        expires = now() + dt.timedelta(seconds=LEASE_SECONDS)
-        with self.dual.control.begin() as connection:
-            taken = connection.execute(
-                update(leases).where(leases.c.NAME == LEASE, (leases.c.HOLDER == self.identity) | (leases.c.EXPIRES < now()))
-                .values(HOLDER=self.identity, EXPIRES=expires))
-            if taken.rowcount == 1:
-                return True
-            holder = connection.execute(select(leases.c.HOLDER).where(leases.c.NAME == LEASE)).scalar()
-            if holder is not None:
-                if not _died_here(holder):
-                    return False
-                # Its holder was a process of this machine that is gone (killed): no need to wait the lease out.
-                taken = connection.execute(update(leases).where(leases.c.NAME == LEASE, leases.c.HOLDER == holder)
-                                           .values(HOLDER=self.identity, EXPIRES=expires))
-                if taken.rowcount == 1:
-                    log.warning("dual-write worker: took over the lease of %s (that process is gone)", holder)
-                return taken.rowcount == 1
-        try:
-            with self.dual.control.begin() as connection:
-                connection.execute(insert(leases).values(NAME=LEASE, HOLDER=self.identity, EXPIRES=expires))
-            return True
-        except IntegrityError:  # another worker made the lease first
-            return False
+        return self.lease.hold()
 
     # ------------------------------------------------------------------ the change logs
     def _drain_log(self, side: Side) -> int:
@@ -398,26 +359,6 @@ def _apply_one(dual: DualWrite, item: WorkItem, source_connection: Connection, t
     applied = rows.apply(item.table_map, other(item.source), current, item.key, source_connection, target, cache,
                          item.properties)
     return applied.operation
-
-
-def holder_identity() -> str:
-    """Who holds the lease: this machine, this process, and a random part (fits DUALWRITELEASE.HOLDER)."""
-    return f"{socket.gethostname()[:18]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _died_here(holder: str) -> bool:
-    """Whether `holder` names a process of this machine that no longer runs."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname()[:18] or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # it exists (another user's)
-    return False
 
 
 def _row_id(text: str) -> object:

@@ -322,7 +322,7 @@ def test_an_idle_worker_renews_its_lease_every_ten_seconds_not_every_pass(sides:
         for _ in range(5):
             assert worker.run_once() == 0
         assert sides.fo_sql('SELECT "HOLDER", "EXPIRES" FROM "DUALWRITELEASE"') == written  # nothing written
-        worker._renewed -= LEASE_SECONDS / 3  # a third of the lease later
+        worker.lease._renewed -= LEASE_SECONDS / 3  # a third of the lease later
         assert worker._lease() is True
         assert sides.fo_sql('SELECT "EXPIRES" FROM "DUALWRITELEASE"')[0][0] > written[0][1]  # renewed
     finally:
