@@ -134,6 +134,9 @@ class Entity(_Frozen):
     # Dataverse virtual table is named after (gateway/virtual/). Default: the entity type + "Entity".
     physical_name: str | None = None
     label: str | None = None
+    # Its creates, updates and deletes can be activated as data events (gateway/events/); False for the
+    # events' own configuration (catalog, endpoints, activations).
+    data_events: bool = True
 
     @cached_property
     def source_by_alias(self) -> dict[str, Source]:

@@ -81,7 +81,8 @@ class Elsewhere:
 
 
 class EntityScope:
-    def __init__(self, entity: Entity, context: PlanContext, keyset: bool = False) -> None:
+    def __init__(self, entity: Entity, context: PlanContext, keyset: bool = False,
+                 substitutes: Mapping[str, Callable[[TableClause], FromClause]] | None = None) -> None:
         self.entity = entity
         self.context = context
         self._keyset = keyset  # this use reads a page after a $skiptoken position
@@ -92,7 +93,9 @@ class EntityScope:
         self.conditions: list[ColumnElement[bool]] = []
         for source in entity.sources:
             physical = table(source.table, *columns_by_alias[source.alias])
-            aliased = physical.alias(context.unique(source.alias))
+            # A substitute stands in for a table with the same columns (an event trigger's OLD row).
+            substitute = (substitutes or {}).get(source.alias)
+            aliased = substitute(physical) if substitute else physical.alias(context.unique(source.alias))
             self.tables[source.alias] = aliased  # type: ignore[assignment]
             restrictions = [aliased.c[name] == value for name, value in source.where.items()]
             if base is None:

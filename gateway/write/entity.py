@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.selectable import TableClause
 from sqlalchemy.types import TypeEngine
 
-from gateway.catalog.model import Entity, Source
+from gateway.catalog.model import Entity, SequenceSpec, Source
 from gateway.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound, PreconditionFailed
 from gateway.identity.access import SYSTEM
 from gateway.identity.config import Operation
@@ -84,6 +84,8 @@ class EntityWriter:
         if self.guid_keys and values.get(entity.key[0]) in (None, ""):
             values[entity.key[0]] = str(uuid.uuid4())  # like Dataverse: the client may bring its own id
         for name in entity.key:
+            if values.get(name) in (None, "") and (spec := self._numbered(name)) is not None:
+                values[name] = _numbered_value(spec, self.unit.allocate(spec.name))  # ACT-000042
             if values.get(name) in (None, ""):
                 raise BadRequest(f"{name} is required: it is part of the key", target=name)
         for prop in entity.properties.values():
@@ -108,8 +110,7 @@ class EntityWriter:
             for column_name, spec in source.sequences.items():
                 if row.get(column_name) not in (None, ""):
                     continue  # given by the client (or by dual-write from the other side)
-                number = self.unit.allocate(spec.name)
-                row[column_name] = f"{spec.prefix}{number:0{spec.width}d}" if spec.width or spec.prefix else number
+                row[column_name] = _numbered_value(spec, self.unit.allocate(spec.name))
             row[self._id(source)], row[self.version] = recids[source.alias], 1
             self._link(source, row, rows, recids)
         for source in _insert_order(present):
@@ -117,6 +118,11 @@ class EntityWriter:
         key = tuple((name, values[name]) for name in entity.key)
         self.unit.record(Change(entity.entity_set, "create", key, given=given))
         return key
+
+    def _numbered(self, name: str) -> SequenceSpec | None:
+        """The sequence that numbers property `name` when a create does not give it, if any."""
+        prop = self.entity.properties[name]
+        return self.entity.source_by_alias[prop.alias].sequences.get(prop.column_name)
 
     # ------------------------------------------------------------------ update and delete
     def update(self, fixed: Fixed, values: dict[str, object], if_match: list[str] | None, replace: bool) -> None:
@@ -372,6 +378,10 @@ class EntityWriter:
                     f"{self.entity.entity_type}: an entity with this key already exists ({reason})"
                 ) from None
             raise BadRequest(f"{self.entity.entity_type}: the database refused the values ({reason})") from None
+
+
+def _numbered_value(spec: SequenceSpec, number: int) -> object:
+    return f"{spec.prefix}{number:0{spec.width}d}" if spec.width or spec.prefix else number
 
 
 def _next_version(current: int) -> int:

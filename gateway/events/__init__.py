@@ -1,0 +1,1 @@
+"""Business events and data events: catalog, capture, outbox, delivery."""

@@ -1,0 +1,176 @@
+"""Change capture for events: triggers that append the changed entity's record to EVENTCHANGES in the
+writer's own transaction, for changes made through the gateway and by any other application (plain
+SQL). An event exists only if that transaction commits.
+
+For each activated entity and each of its tables, a trigger runs the entity's own join (the planner's
+EntityScope) with the changed table replaced by the trigger's NEW or OLD row, and stores the result as
+JSON: the record as that transaction sees it (Target), and before the change (PreImage). Inserts and
+deletes of the entity's first table create and delete records; updates of any of its tables update
+them (a renamed party updates the customer that shows the name).
+
+Triggers are named `fnoev_<digest>_<op>`: the digest covers what the trigger does, so a changed catalog
+replaces them, and `reconcile` installs exactly the triggers the activations need (and drops the rest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, Text, cast, func, insert, literal, literal_column, select, text
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause, Select, TableClause
+
+from gateway.catalog.model import Catalog, Entity
+from gateway.errors import NotImplemented_
+from gateway.events.store import changes, context
+from gateway.identity.access import SYSTEM
+from gateway.plan.dialects import dialect_traits
+from gateway.plan.scope import EntityScope, PlanContext
+
+PREFIX = "fnoev_"
+CAPTURE_DIALECTS = ("sqlite", "postgresql")
+_INSTALL_LOCK = 746_230_120  # PostgreSQL: gateway processes starting together install one at a time
+_PG_MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    table: str
+    operation: str  # INSERT | UPDATE | DELETE
+    statement: str  # the INSERT INTO EVENTCHANGES the trigger runs, for this dialect
+
+
+def entity_triggers(catalog: Catalog, entity: Entity, dialect: str) -> list[Trigger]:
+    """Every trigger that captures `entity`'s creates, updates and deletes."""
+    if dialect not in CAPTURE_DIALECTS:
+        raise NotImplemented_(f"events need change capture, available on {' and '.join(CAPTURE_DIALECTS)}, "
+                              f"not on {dialect}")
+    triggers: list[Trigger] = []
+    for index, source in enumerate(entity.sources):
+        operations = ("INSERT", "UPDATE", "DELETE") if index == 0 else ("UPDATE",)
+        for operation in operations:
+            statement = _capture_statement(catalog, entity, source.alias, operation, dialect)
+            digest = hashlib.sha1(f"{entity.entity_set}|{source.table}|{statement}".encode()).hexdigest()[:16]
+            triggers.append(Trigger(f"{PREFIX}{digest}_{operation[0].lower()}", source.table, operation, statement))
+    return triggers
+
+
+def _capture_statement(catalog: Catalog, entity: Entity, alias: str, operation: str, dialect: str) -> str:
+    entity_op = {"INSERT": "C", "UPDATE": "U", "DELETE": "D"}[operation] if alias == entity.sources[0].alias else "U"
+    table_name = entity.source_by_alias[alias].table
+    after = _record(catalog, entity, alias, "NEW", dialect).subquery("after_row") if operation != "DELETE" else None
+    before = _record(catalog, entity, alias, "OLD", dialect).subquery("before_row") if operation != "INSERT" else None
+    from_: FromClause
+    if after is not None and before is not None:
+        from_ = after.outerjoin(before, before.c.RID == after.c.RID)
+    else:
+        from_ = after if after is not None else before  # type: ignore[assignment]
+    driving = after if after is not None else before
+    assert driving is not None
+    current = select(context.c.TOKEN).limit(1).scalar_subquery()
+    txid: ColumnElement[object] = (cast(func.txid_current(), Text()) if dialect == "postgresql"  # type: ignore[assignment]
+                                   else current)
+    query = select(
+        literal(entity.entity_set), literal(entity_op), literal(table_name), driving.c.RID, txid,
+        select(context.c.USERID).limit(1).scalar_subquery(),
+        after.c.DOC if after is not None else literal(None, Text()),
+        before.c.DOC if before is not None else literal(None, Text()),
+        literal_column(_NOW[dialect]),
+    ).select_from(from_)
+    statement = insert(changes).from_select(
+        ["ENTITYSET", "OP", "TABLENAME", "PRIMARYROWID", "TXID", "USERID", "TARGET", "PREIMAGE", "CREATEDAT"], query)
+    from sqlalchemy.dialects import postgresql, sqlite
+    compiled = statement.compile(dialect=postgresql.dialect() if dialect == "postgresql" else sqlite.dialect(),
+                                 compile_kwargs={"literal_binds": True})
+    return str(compiled)
+
+
+_NOW = {"sqlite": "strftime('%Y-%m-%d %H:%M:%f', 'now')", "postgresql": "(clock_timestamp() AT TIME ZONE 'utc')"}
+
+
+def _record(catalog: Catalog, entity: Entity, alias: str, row: str, dialect: str) -> Select[tuple[object, object]]:
+    """The entity's join with table `alias` replaced by the trigger's `row` (NEW or OLD): the record(s)
+    that row is part of, as (RID: the first table's RECID, DOC: the record as JSON)."""
+    quote = _quote(dialect)
+
+    def the_row(physical: TableClause) -> FromClause:
+        columns = [literal_column(f"{row}.{quote(column.name)}", column.type).label(column.name)
+                   for column in physical.columns]
+        return select(*columns).subquery(f"{row.lower()}_{alias}")
+
+    plan = PlanContext(catalog, (), dialect_traits(dialect), access=SYSTEM)
+    scope = EntityScope(entity, plan, substitutes={alias: the_row})
+    primary = entity.sources[0]
+    restrictions = [scope.tables[primary.alias].c[name] == value for name, value in primary.where.items()]
+    rid = scope.tables[primary.alias].c[catalog.row_id(entity, primary)]
+    document = _json_object(dialect, [(name, scope.column(name)) for name in entity.properties])
+    return select(rid.label("RID"), document.label("DOC")).select_from(scope.from_clause()).where(*restrictions)
+
+
+def _quote(dialect: str) -> Callable[[str], str]:
+    return lambda name: '"' + name.replace('"', '""') + '"'
+
+
+def _json_object(dialect: str, pairs: list[tuple[str, ColumnElement[object]]]) -> ColumnElement[object]:
+    arguments = [[literal(name), value] for name, value in pairs]
+    if dialect == "sqlite":
+        return func.json_object(*(item for pair in arguments for item in pair))
+    chunks = [arguments[start:start + _PG_MAX_PAIRS] for start in range(0, len(arguments), _PG_MAX_PAIRS)]
+    objects = [func.jsonb_build_object(*(item for pair in chunk for item in pair)) for chunk in chunks]
+    combined = objects[0]
+    for more in objects[1:]:
+        combined = combined.op("||")(more)
+    return cast(combined, Text())
+
+
+# ---------------------------------------------------------------------------------------------- DDL
+def installed(connection: Connection) -> dict[str, str]:
+    """The capture triggers in the database: name -> table."""
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(text(
+            "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON t.tgrelid = c.oid "
+            "WHERE t.tgname LIKE 'fnoev\\_%' AND c.relnamespace = current_schema()::regnamespace"))
+    else:
+        rows = connection.execute(text(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'fnoev\\_%' ESCAPE '\\'"))
+    return {name: table for name, table in rows}
+
+
+def reconcile(engine: Engine, wanted: list[Trigger]) -> tuple[int, int]:
+    """Install the `wanted` triggers that are missing and drop the capture triggers not wanted;
+    returns (installed, dropped)."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_INSTALL_LOCK})")
+        present = installed(connection)
+        by_name = {trigger.name: trigger for trigger in wanted}
+        for name, table_name in present.items():
+            if name not in by_name:
+                for statement in _drop(engine.dialect.name, name, table_name):
+                    connection.exec_driver_sql(statement)
+        missing = [trigger for name, trigger in by_name.items() if name not in present]
+        for trigger in missing:
+            for statement in _create(engine.dialect.name, trigger):
+                connection.exec_driver_sql(statement)
+    return len(missing), len([name for name in present if name not in by_name])
+
+
+def _create(dialect: str, trigger: Trigger) -> list[str]:
+    table_name = '"' + trigger.table + '"'
+    if dialect == "postgresql":
+        return [
+            f"CREATE OR REPLACE FUNCTION {trigger.name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"BEGIN\n  {trigger.statement};\n  RETURN NULL;\nEND $$",
+            f"CREATE TRIGGER {trigger.name} AFTER {trigger.operation} ON {table_name} "
+            f"FOR EACH ROW EXECUTE FUNCTION {trigger.name}()",
+        ]
+    return [f"CREATE TRIGGER {trigger.name} AFTER {trigger.operation} ON {table_name} BEGIN {trigger.statement}; END"]
+
+
+def _drop(dialect: str, name: str, table_name: str) -> list[str]:
+    if dialect == "postgresql":
+        return [f'DROP TRIGGER IF EXISTS {name} ON "{table_name}"', f"DROP FUNCTION IF EXISTS {name}()"]
+    return [f"DROP TRIGGER IF EXISTS {name}"]
