@@ -47,6 +47,8 @@ from gateway.errors import (
     ODataError,
     ServiceMisconfigured,
 )
+from gateway.events.service import Events
+from gateway.events.worker import EventsWorker
 from gateway.fetchxml.serve import fetch_xml_of, handle_fetch
 from gateway.identity.access import ServiceAccess
 from gateway.identity.authenticate import AuthenticationMiddleware, Authenticator, Challenge
@@ -88,13 +90,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     catalog = load_catalog(settings.entities)
     engine = make_engine(settings.db)
     create_audit_table(engine)  # a new database gets the audit log (idempotent)
+    # Business and data events: their tables, the published catalog (BusinessEventsCatalog).
+    events = Events.from_settings(settings, engine, catalog)
     authenticator = open_authenticator(settings, _companies(catalog, engine, settings))
     protection: dict[str, Any] = {  # the same limits and token key on every service
         "expression_limits": ExpressionLimits(settings.max_expression_nodes, settings.max_expression_depth),
         "signing_key": signing.key_from_setting(settings.signing_key),
     }
     services = [_Service(ReadService(catalog, engine, "fno", settings.max_page_size, SERVICE_PREFIX,
-                                     audit=Auditor(engine, "fno", catalog.service.company_property), **protection),
+                                     audit=Auditor(engine, "fno", catalog.service.company_property), events=events,
+                                     **protection),
                          settings)]
     dataverse_url = dataverse_db_url(settings)
     app_state: dict[str, Any] = {"dualwrite": None}
@@ -117,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                         ADMIN_PREFIX, **protection)
     services.append(_Service(admin, settings))
     worker = Worker(app_state["dualwrite"]) if app_state["dualwrite"] is not None and settings.dualwrite_worker else None
+    events_worker = EventsWorker(events) if events is not None and settings.events_worker else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -124,7 +130,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             recover_at_start(app_state["dualwrite"])
         if worker is not None:
             worker.start()
+        if events_worker is not None:
+            events_worker.start()
         yield
+        if events_worker is not None:
+            events_worker.stop()
         if worker is not None:
             worker.stop()
 
@@ -160,11 +170,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     for service in services:
         service.batches = BatchProcessor(app, service.read.engine, service.read.catalog, service.read.prefix,
                                          settings.max_batch_operations, service.read.write_hook,
-                                         service.read.audit)
+                                         service.read.audit, service.read.events)
     app.state.engine = engine
     app.state.catalog = catalog
     app.state.services = {service.read.prefix: service.read for service in services}
     app.state.dualwrite = app_state["dualwrite"]
+    app.state.events = events
     app.state.virtual = services[1].virtual if dataverse_url else None
     app.state.authenticator = authenticator
     return app

@@ -182,11 +182,13 @@ def main(argv: list[str] | None = None) -> int:
                              help="both-ways maps: the side that is the truth for rows both sides have")
         _add_settings(sub)
 
+    from gateway.events import cli as events_cli
     from gateway.identity import cli as identity_cli
     from gateway.virtual import cli as virtual_cli
 
     identity_cli.add_commands(commands)
     virtual_cli.add_commands(commands, _add_settings)
+    events_cli.add_commands(commands, _add_settings)
 
     arguments = parser.parse_args(argv)
     if arguments.command == "token":
@@ -195,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         return identity_cli.run_apikey(arguments)
     if arguments.command == "virtual":
         return virtual_cli.run(arguments, _settings(arguments))
+    if arguments.command == "events":
+        return events_cli.run(arguments, _settings(arguments))
     if arguments.command == "dualwrite":
         from gateway.dualwrite.cli import run_action
 

@@ -75,3 +75,12 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # a closed or unusual stream: no bar
         return False
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Rows as a plain text table (what the administration commands print)."""
+    texts = [tuple("" if value is None else str(value) for value in row) for row in rows]
+    widths = [max([len(header[i])] + [len(row[i]) for row in texts]) for i in range(len(header))]
+    print("  ".join(name.ljust(width) for name, width in zip(header, widths)).rstrip())
+    for row in texts:
+        print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())

@@ -36,7 +36,7 @@ from gateway.protect.limits import RequestLimits
 from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter
-from gateway.write.unit import CommitHook
+from gateway.write.unit import CommitHook, EventStamp
 from grammar import ast
 from grammar.cache import BoundedCache, text_weight
 from grammar.parser import ODataSyntaxError, parse
@@ -97,6 +97,7 @@ class ReadService:
     prefix: str  # the mount path of the service, e.g. "/data"
     write_hook: CommitHook | None = None  # dual-write's live sync, when the service has mapped entities
     audit: Auditor | None = None  # who wrote what: the audit log (gateway/audit/)
+    events: EventStamp | None = None  # business and data events: who writes, activations (gateway/events/)
     expression_limits: ExpressionLimits = ExpressionLimits()  # how large and deep a query option may be
     signing_key: bytes = field(default_factory=signing.process_key)  # signs the $skiptoken of nextLinks
     limits: RequestLimits = RequestLimits()  # service protection: what one request may ask for

@@ -11,6 +11,7 @@ from gateway.identity.config import DEFAULT_SECURITY
 DEFAULT_DEMO_DB = "sqlite:///fno-demo.db"
 DEFAULT_DATAVERSE_CATALOG = DEFAULT_CATALOG.parent / "dataverse"
 DEFAULT_MAPS = DEFAULT_CATALOG.parent / "dualwrite"
+DEFAULT_EVENTS = DEFAULT_CATALOG.parent / "events"
 # Requests a worker serves at once: twice the CPU cores. More CPU-bound requests only slow each other
 # (bench/protection.py: 4 slots on 2 cores keep cheap lookups within 1.5x of idle under a storm; 8: 7x).
 DEFAULT_CONCURRENCY = 2 * (os.cpu_count() or 2)
@@ -34,6 +35,13 @@ class Settings:
     live_sync_rows: int = 1000
     live_sync_seconds: float = 120.0
     dualwrite_worker: bool = False
+    events: str = str(DEFAULT_EVENTS)
+    events_worker: bool = False
+    events_budget_5_minutes: int = 5000
+    events_budget_hour: int = 50000
+    events_first_retry: float = 1.0
+    events_longest_wait: float = 60.0
+    events_retry_window: float = 86400.0
     security: str = str(DEFAULT_SECURITY)
     anonymous_role: str = ""
     auth_jwks: str = ""
@@ -83,6 +91,14 @@ HELP = {
     "live_sync_seconds": "longest a live-synchronized transaction may run before it is refused",
     "dualwrite_worker": "also run the dual-write worker in the server (change capture, queues, jobs, recovery); "
     "otherwise run `fno-gateway dualwrite run` beside it",
+    "events": "folder of business event definitions (entities/events; 'none': no business events or data events)",
+    "events_worker": "also run the events worker in the server (frames captured changes, delivers to endpoints); "
+    "otherwise run `fno-gateway events worker` beside it",
+    "events_budget_5_minutes": "data events delivered per 5 minutes at most (F&O's budget); beyond, they wait queued",
+    "events_budget_hour": "data events delivered per hour at most (F&O's budget); beyond, they wait queued",
+    "events_first_retry": "seconds before an event that failed is sent again (doubled after each failure)",
+    "events_longest_wait": "most seconds between two attempts to send a failing event",
+    "events_retry_window": "seconds a failing event is retried before it goes to the error log (resend it from there)",
     "security": "folder of security files: roles, users, applications, API key hashes (entities/security)",
     "anonymous_role": "role of callers without credentials (empty: the security files' anonymous_role, "
     "none by default: they get 401 with a sign-in challenge; 'none': nobody anonymous)",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from gateway.catalog.load import CatalogError
 from gateway.dualwrite import lifecycle
@@ -16,7 +15,7 @@ from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.verify import Difference, MapCheck, verify
 from gateway.dualwrite.worker import Worker
 from gateway.errors import ODataError
-from gateway.progress import progress_bar
+from gateway.progress import print_table, progress_bar
 from gateway.settings import Settings
 
 
@@ -52,13 +51,13 @@ def _progress(name: str) -> Progress:
 def _list(dual: DualWrite, arguments: argparse.Namespace) -> int:
     rows = [(m.name, m.fo, "↔" if m.direction == "both" else "→", m.dv, ", ".join(m.requires) or "-",
              m.job or "-") for m in dual.maps.ordered()]
-    _table(("map", "F&O entity", "", "Dataverse table", "prerequisites", "integration job"), rows)
+    print_table(("map", "F&O entity", "", "Dataverse table", "prerequisites", "integration job"), rows)
     return 0
 
 
 def _status(dual: DualWrite, arguments: argparse.Namespace) -> int:
     rows = [(s["map"], s["state"], s["queued"], s["errors"], s["initial_sync"] or "-") for s in lifecycle.status(dual)]
-    _table(("map", "state", "queued", "open errors", "initial sync"), rows)
+    print_table(("map", "state", "queued", "open errors", "initial sync"), rows)
     return 0
 
 
@@ -104,7 +103,7 @@ def _initial_sync(dual: DualWrite, arguments: argparse.Namespace) -> int:
 def _errors(dual: DualWrite, arguments: argparse.Namespace) -> int:
     rows = [(row.SEQ, row.MAPNAME, row.SOURCE, row.OP, row.KIND, row.CODE, row.STATUS, row.MESSAGE[:100])
             for row in lifecycle.error_list(dual, arguments.map, arguments.all)]
-    _table(("id", "map", "from", "op", "kind", "code", "status", "message"), rows)
+    print_table(("id", "map", "from", "op", "kind", "code", "status", "message"), rows)
     return 0
 
 
@@ -116,7 +115,7 @@ def _retry(dual: DualWrite, arguments: argparse.Namespace) -> int:
 
 def _jobs(dual: DualWrite, arguments: argparse.Namespace) -> int:
     rows = [(row.JOBID, row.STATUS, row.ROWS, row.APPLIED, row.FAILED, row.UPDATEDAT) for row in lifecycle.job_list(dual)]
-    _table(("job", "status", "rows", "applied", "failed", "updated"), rows)
+    print_table(("job", "status", "rows", "applied", "failed", "updated"), rows)
     return 0
 
 
@@ -169,14 +168,6 @@ def _verified(check: MapCheck, repair: bool) -> str:
     if repair and check.differing:
         text += f", repaired {check.repaired:,}" + (f", refused {check.refused:,}" if check.refused else "")
     return text
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    texts = [tuple("" if value is None else str(value) for value in row) for row in rows]
-    widths = [max([len(header[i])] + [len(row[i]) for row in texts]) for i in range(len(header))]
-    print("  ".join(name.ljust(width) for name, width in zip(header, widths)).rstrip())
-    for row in texts:
-        print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
 
 
 _ACTIONS: dict[str, Callable[[DualWrite, argparse.Namespace], int]] = {

@@ -21,13 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.catalog.load import DEFAULT_CATALOG, CatalogError, CatalogProblem
+from gateway.catalog.load import CatalogError, CatalogProblem
 from gateway.catalog.model import Catalog, Entity
 from gateway.errors import ODataError
 from gateway.events.condition import Condition, compile_condition
 from gateway.events.store import event_catalog
+from gateway.settings import DEFAULT_EVENTS
 
-DEFAULT_EVENTS = DEFAULT_CATALOG.parent / "events"
 Operation = Literal["create", "update", "delete"]
 OPERATIONS: tuple[Operation, ...] = ("create", "update", "delete")
 # A data event's id: the entity set and what happened, as F&O's data event catalog names them.

@@ -17,7 +17,6 @@ from gateway.catalog.model import Catalog
 from gateway.errors import NotFound
 from gateway.events.capture import Trigger, entity_triggers, reconcile
 from gateway.events.definitions import (
-    DEFAULT_EVENTS,
     TEST,
     TEST_EVENT_ID,
     EventCatalog,
@@ -42,6 +41,7 @@ from gateway.identity.access import SYSTEM
 from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
 from gateway.plan.scope import PlanContext
+from gateway.settings import DEFAULT_EVENTS, Settings
 from gateway.write.entity import EntityWriter
 from gateway.write.unit import WriteUnit
 from gateway.write.values import property_values
@@ -69,6 +69,17 @@ class Events:
         self.catalog = catalog
         self.definitions = definitions
         self.policy = policy or DeliveryPolicy()
+
+    @staticmethod
+    def from_settings(settings: Settings, engine: Engine, catalog: Catalog) -> Events | None:
+        """Events as configured (None: switched off with --events none)."""
+        if settings.events.lower() == "none":
+            return None
+        policy = DeliveryPolicy(first_retry=settings.events_first_retry, longest_wait=settings.events_longest_wait,
+                                retry_window=settings.events_retry_window,
+                                budget_5_minutes=settings.events_budget_5_minutes,
+                                budget_hour=settings.events_budget_hour)
+        return Events.open(engine, catalog, settings.events, policy)
 
     @staticmethod
     def open(engine: Engine, catalog: Catalog, folder: str | Path = DEFAULT_EVENTS,
@@ -108,6 +119,11 @@ class Events:
     def unstamp(connection: Connection, token: str) -> None:
         connection.execute(delete(context).where(context.c.TOKEN == token))
 
+    def committed(self, written: frozenset[str]) -> None:
+        """After a gateway transaction: activations it wrote start (or stop) capturing at once."""
+        if ACTIVATIONS in written:
+            self.reconcile()
+
     # ------------------------------------------------------------------ configuration (CLI)
     def _plan_context(self) -> PlanContext:
         return PlanContext(self.catalog, (), dialect_traits(self.engine.dialect.name), access=SYSTEM)
@@ -115,16 +131,13 @@ class Events:
     def create(self, entity_set: str, body: dict[str, object]) -> Fixed:
         """Create an endpoint or activation exactly as POST /data would (validation included)."""
         entity = self.catalog.entities[entity_set]
-        with WriteUnit(self.engine, self.catalog) as unit:
-            fixed = EntityWriter(unit, self._plan_context(), entity).create(property_values(self.catalog, entity, body))
-        self.reconcile()
-        return fixed
+        with WriteUnit(self.engine, self.catalog, events=self) as unit:
+            return EntityWriter(unit, self._plan_context(), entity).create(property_values(self.catalog, entity, body))
 
     def delete(self, entity_set: str, key: str) -> None:
         entity = self.catalog.entities[entity_set]
-        with WriteUnit(self.engine, self.catalog) as unit:
+        with WriteUnit(self.engine, self.catalog, events=self) as unit:
             EntityWriter(unit, self._plan_context(), entity).delete(((entity.key[0], key),), None)
-        self.reconcile()
 
     def test_event(self, endpoint_id: str) -> int:
         """Queue BusinessEventsTestEndpointContract for one endpoint; returns its ControlNumber."""

@@ -37,7 +37,7 @@ from gateway.errors import BadRequest, BatchTooLarge, ODataError, UnsupportedMed
 from gateway.principal import PRINCIPAL_SCOPE_KEY, request_principal
 from gateway.serialize.json import dumps
 from gateway.write.http import write_preferences
-from gateway.write.unit import CommitHook, WriteUnit
+from gateway.write.unit import CommitHook, EventStamp, WriteUnit
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified", 400: "Bad Request",
@@ -68,9 +68,11 @@ class Outcome:
 
 class BatchProcessor:
     def __init__(self, app: ASGIApp, engine: Engine, catalog: Catalog, prefix: str, max_operations: int,
-                 hook: CommitHook | None = None, audit: Auditor | None = None) -> None:
+                 hook: CommitHook | None = None, audit: Auditor | None = None,
+                 events: EventStamp | None = None) -> None:
         self.app = app
         self.hook = hook
+        self.events = events
         self.audit = audit
         self.engine = engine
         self.catalog = catalog
@@ -136,7 +138,7 @@ class BatchProcessor:
     async def _run_group(self, request: Request, group: list[Operation], dry_run: bool) -> list[Outcome]:
         """All of a change set in one transaction: committed only if every request succeeds."""
         trail = self.audit.trail(request.scope) if self.audit is not None else None
-        unit = await run_in_threadpool(WriteUnit, self.engine, self.catalog, dry_run, self.hook, trail)
+        unit = await run_in_threadpool(WriteUnit, self.engine, self.catalog, dry_run, self.hook, trail, self.events)
         references: dict[str, str] = {}
         outcomes: list[Outcome] = []
         failed: Outcome | None = None

@@ -368,7 +368,8 @@ class EntityWriter:
         return self.unit.now if value == NOW else value
 
     def _execute(self, statement: Any) -> Any:
-        self.unit.prepare(self.entity.entity_set)  # dual-write acts before the first change, not before reads
+        # Dual-write acts before the first change, not before reads; events learn who writes.
+        self.unit.prepare(self.entity.entity_set, self.context.user_id)
         try:
             return self.unit.connection.execute(statement)
         except IntegrityError as error:

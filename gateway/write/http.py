@@ -99,7 +99,8 @@ async def handle_write(service: ReadService, request: Request, resource_path: st
         if shared is not None:
             return write(shared)  # a $batch change set: the batch commits or rolls back all of it
         trail = service.audit.trail(request.scope) if service.audit is not None else None
-        with WriteUnit(service.engine, service.catalog, preferences.dry_run, service.write_hook, trail) as unit:
+        with WriteUnit(service.engine, service.catalog, preferences.dry_run, service.write_hook, trail,
+                       service.events) as unit:
             return write(unit)
 
     return await run_in_threadpool(run)

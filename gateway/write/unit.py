@@ -57,13 +57,28 @@ class Trail(Protocol):
     def before_commit(self, unit: WriteUnit) -> Callable[[BaseException], None] | None: ...
 
 
+class EventStamp(Protocol):
+    """Business and data events (gateway/events/): the capture triggers learn who writes from a row
+    this unit holds while it writes, and activations written through the unit take effect at commit."""
+
+    def stamp(self, connection: Connection, user_id: str | None) -> str: ...
+
+    def unstamp(self, connection: Connection, token: str) -> None: ...
+
+    def committed(self, written: frozenset[str]) -> None: ...
+
+
 class WriteUnit:
     def __init__(self, engine: Engine, catalog: Catalog, dry_run: bool = False,
-                 hook: CommitHook | None = None, trail: Trail | None = None) -> None:
+                 hook: CommitHook | None = None, trail: Trail | None = None,
+                 events: EventStamp | None = None) -> None:
         self.catalog = catalog
         self.dry_run = dry_run
         self.hook = hook
         self.trail = trail
+        self.events = events
+        self._stamp: str | None = None
+        self.written: set[str] = set()  # every entity set the unit wrote
         self.changes: list[Change] = []
         self.hook_state: dict[str, Any] = {}  # the hook's own notes about this unit
         self._begun = False
@@ -76,13 +91,16 @@ class WriteUnit:
         """Whether writes to this entity set must be recorded for the commit hook."""
         return self.hook is not None and self.hook.tracks(entity_set)
 
-    def prepare(self, entity_set: str) -> None:
+    def prepare(self, entity_set: str, user_id: str | None = None) -> None:
         """Called before the first write to an entity set: the hook may act before any DML runs."""
+        if self.events is not None and self._stamp is None:
+            self._stamp = self.events.stamp(self.connection, user_id)
         if not self._begun and self.hook is not None and self.hook.tracks(entity_set):
             self._begun = True
             self.hook.begin(self)
 
     def record(self, change: Change) -> None:
+        self.written.add(change.entity_set)
         if self.trail is not None:
             self.trail.record(change)
         if self.tracks(change.entity_set):
@@ -99,6 +117,8 @@ class WriteUnit:
                 self._transaction.rollback()
                 self._ended(error)
                 return
+            if self._stamp is not None and self.events is not None:  # never committed: nobody else sees it
+                self.events.unstamp(self.connection, self._stamp)
             # The audit rows first, before anything commits anywhere (a dry run keeps none).
             take_back = self.trail.before_commit(self) if self.trail is not None and not self.dry_run else None
             try:
@@ -124,6 +144,8 @@ class WriteUnit:
                 raise
             if self.hook is not None and self._begun:
                 self.hook.after_commit(self)
+            if self.events is not None and self.written:
+                self.events.committed(frozenset(self.written))
         except BaseException as failure:
             if self._transaction.is_active:
                 self._transaction.rollback()
