@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, true, update
 
 from gateway.catalog.model import Catalog, Entity
 from gateway.events.definitions import (
@@ -32,6 +32,7 @@ from gateway.events.definitions import (
 )
 from gateway.events.records import Record, changed_properties, decode, payload_record, payload_value
 from gateway.events.store import PENDING, activations, changes, endpoints, now, outbox
+from gateway.faults import fault_point
 from gateway.resource import canonical_key
 
 BATCH = 1000
@@ -73,6 +74,7 @@ def frame_once(engine: Engine, catalog: Catalog, events: EventCatalog) -> int:
         if framed:
             _queue(connection, framed)
         connection.execute(delete(changes).where(changes.c.SEQ.in_([row.SEQ for row in rows])))
+        fault_point("events-frame-commit")  # framed, not committed: crash tests kill here
         return len(rows)
 
 
@@ -121,7 +123,7 @@ def _routes(connection: Connection) -> Routes:
     found: Routes = {}
     query = (select(activations.c.BUSINESSEVENTID, activations.c.ENDPOINTID, activations.c.LEGALENTITY)
              .join_from(activations, endpoints, endpoints.c.ENDPOINTID == activations.c.ENDPOINTID)
-             .where(endpoints.c.ENABLED != 0))
+             .where(endpoints.c.ENABLED.is_(true())))
     for event_id, endpoint, legal_entity in connection.execute(query):
         found.setdefault(event_id, []).append((endpoint, (legal_entity or "").lower()))
     return found

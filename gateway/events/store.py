@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -88,7 +89,7 @@ endpoints = Table(
     Column("EXCHANGE", String(200)),
     Column("ROUTINGKEY", String(200)),
     Column("QUEUENAME", String(200)),
-    Column("ENABLED", Integer, nullable=False, default=1),
+    Column("ENABLED", Boolean, nullable=False, default=True),
     Column("NEXTCONTROLNUMBER", BigInteger, nullable=False, default=1),
     Column("CREATEDDATETIME", DateTime, nullable=False),
     UniqueConstraint("ENDPOINTID", name="UQ_BUSINESSEVENTENDPOINT_ID"),

@@ -1,86 +1,23 @@
 """The local webhook receiver (gateway/events/receiver.py) as a real process, driven with the standard
 library's http.client and checked against signatures and digests computed here with hmac/hashlib.
 
-`running_receiver` is also what tests/events/test_transports.py delivers to.
+`running_receiver` (tests/events/conftest.py) is also what the transport and delivery tests deliver to.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from tests.conftest import free_port, repository_root, stop_process
+from tests.events.conftest import running_receiver
 
 SECRET = b"receiver-test-secret"
-
-
-@dataclass
-class Receiver:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/events"
-
-    def request(self, method: str, path: str = "/events", body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        """One request on a fresh connection: (status, parsed JSON answer or None)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            data = response.read()
-            return response.status, json.loads(data) if data else None
-        finally:
-            connection.close()
-
-    def events(self) -> list[dict[str, Any]]:
-        status, answer = self.request("GET")
-        assert status == 200
-        return list(answer["value"])
-
-
-@contextmanager
-def running_receiver(directory: Path, *options: str) -> Iterator[Receiver]:
-    """`python -m gateway.events.receiver` on a free port, until the block ends (SIGTERM)."""
-    port = free_port()
-    log = directory / f"receiver-{port}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.events.receiver", "--host", "127.0.0.1", "--port", str(port),
-             *options],
-            cwd=repository_root(), stdout=output, stderr=subprocess.STDOUT)
-    receiver = Receiver(process, port, log)
-    try:
-        # conftest's wait_until_serving asks a gateway's /data/; the receiver answers GET /events instead.
-        deadline = time.monotonic() + 15
-        while True:
-            assert process.poll() is None, f"the receiver exited: {log.read_text()}"
-            try:
-                if receiver.request("GET")[0] == 200:
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, f"the receiver did not serve in 15 s: {log.read_text()}"
-                time.sleep(0.05)
-        yield receiver
-    finally:
-        if process.poll() is None:
-            stop_process(process)
 
 
 def signed(body: bytes, secret: bytes = SECRET) -> dict[str, str]:

@@ -36,7 +36,7 @@ from gateway.events.transports import (
     verify,
 )
 from tests.conftest import free_port
-from tests.events.test_receiver import running_receiver
+from tests.events.conftest import running_receiver
 
 SECRET = b"transport-test-secret"
 AMQP_URL = os.environ.get("FNO_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/%2F")

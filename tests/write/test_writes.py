@@ -1305,6 +1305,7 @@ def test_concurrent_creates_take_distinct_numbers(
         f"{number:06d}" for number in range(before["PARTYNUMBER"], before["PARTYNUMBER"] + WRITERS)
     ]
     assert sequences(backend.engine) == {
+        **before,
         "RECID": before["RECID"] + 3 * WRITERS,
         "PARTYNUMBER": before["PARTYNUMBER"] + WRITERS,
     }

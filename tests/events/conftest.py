@@ -1,0 +1,167 @@
+"""Events fixtures: the local webhook receiver as a real process, and a fresh F&O database per test
+module on SQLite and PostgreSQL (capture triggers run on these two)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from gateway.catalog.load import load_catalog
+from gateway.db import make_engine
+from gateway.demo.generate import build_demo_database
+from gateway.events import store
+from gateway.events.deliver import DeliveryPolicy
+from gateway.events.service import Events
+from gateway.events.worker import EventsWorker
+from tests.conftest import database_url, free_port, repository_root, stop_process
+
+
+@dataclass
+class Receiver:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/events"
+
+    def request(self, method: str, path: str = "/events", body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """One request on a fresh connection: (status, parsed JSON answer or None)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            data = response.read()
+            return response.status, json.loads(data) if data else None
+        finally:
+            connection.close()
+
+    def events(self) -> list[dict[str, Any]]:
+        status, answer = self.request("GET")
+        assert status == 200
+        return list(answer["value"])
+
+
+@contextmanager
+def running_receiver(directory: Path, *options: str) -> Iterator[Receiver]:
+    """`python -m gateway.events.receiver` on a free port, until the block ends (SIGTERM)."""
+    port = free_port()
+    log = directory / f"receiver-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.events.receiver", "--host", "127.0.0.1", "--port", str(port),
+             *options],
+            cwd=repository_root(), stdout=output, stderr=subprocess.STDOUT)
+    receiver = Receiver(process, port, log)
+    try:
+        # conftest's wait_until_serving asks a gateway's /data/; the receiver answers GET /events instead.
+        deadline = time.monotonic() + 15
+        while True:
+            assert process.poll() is None, f"the receiver exited: {log.read_text()}"
+            try:
+                if receiver.request("GET")[0] == 200:
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, f"the receiver did not serve in 15 s: {log.read_text()}"
+                time.sleep(0.05)
+        yield receiver
+    finally:
+        if process.poll() is None:
+            stop_process(process)
+
+
+
+
+# ---------------------------------------------------------------------------------------------- databases
+EVENT_BACKENDS = ("sqlite", "postgresql")  # change capture (the triggers) runs on these two
+SCALE = 0.01
+
+
+@dataclass
+class EventsDb:
+    """A fresh F&O demo database with the events' tables, and hand-written SQL over it."""
+
+    name: str
+    url: str
+    engine: Engine
+    events: Events
+
+    def sql(self, statement: str, **parameters: Any) -> list[Any]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(text(statement), parameters))
+
+    def run(self, statement: str, **parameters: Any) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(text(statement), parameters)
+
+    def worker(self, policy: DeliveryPolicy | None = None) -> EventsWorker:
+        return EventsWorker(self.events, policy or FAST)
+
+    def drain(self, worker: EventsWorker | None = None, seconds: float = 20) -> None:
+        """Run worker passes until nothing is captured or pending (or `seconds` pass)."""
+        own = worker is None
+        worker = worker or self.worker()
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                worker.run_once()
+                if self.waiting() == 0:
+                    return
+                time.sleep(0.05)
+            raise AssertionError("events still waiting after the worker ran")
+        finally:
+            if own:
+                worker.release()
+
+    def waiting(self) -> int:
+        """Captured changes not yet framed, and events not yet delivered (nor failed)."""
+        return int(self.sql('SELECT (SELECT count(*) FROM "EVENTCHANGES") + '
+                            '(SELECT count(*) FROM "EVENTOUTBOX" WHERE "STATUS" = \'Pending\')')[0][0])
+
+
+# Retries within a test's patience: 50 ms, doubling, at most half a second apart.
+FAST = DeliveryPolicy(first_retry=0.05, longest_wait=0.5)
+
+
+def open_events_db(name: str, directory: Path, database: str = "fno_events") -> EventsDb:
+    url = database_url(name, database, directory / f"{database}.db")
+    build_demo_database(url, scale=SCALE, seed=7, progress=False)
+    engine = make_engine(url)
+    store.metadata.drop_all(engine)  # a server database keeps them from the last test (the demo's are new)
+    return EventsDb(name, url, engine, Events.open(engine, load_catalog(), policy=FAST))
+
+
+@pytest.fixture(params=EVENT_BACKENDS)
+def events_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventsDb]:
+    db = open_events_db(request.param, tmp_path)
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[Receiver]:
+    with running_receiver(tmp_path) as running:
+        yield running
+
+
+def dedupe(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a subscriber keeps: each (endpoint's) ControlNumber once, in ControlNumber order."""
+    by_number: dict[int, dict[str, Any]] = {}
+    for event in events:
+        body = event["Body"]
+        known = by_number.setdefault(body["ControlNumber"], body)
+        assert known["EventId"] == body["EventId"], "one ControlNumber, two different events"
+    return [by_number[number] for number in sorted(by_number)]
