@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from gateway.events import store
 from gateway.events.deliver import DeliveryPolicy
 from gateway.events.service import Events
 from gateway.events.worker import EventsWorker
+from gateway.faults import ENVIRONMENT as FAULTS
 from tests.conftest import database_url, free_port, repository_root, stop_process
 
 
@@ -56,9 +58,9 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver(directory: Path, *options: str) -> Iterator[Receiver]:
-    """`python -m gateway.events.receiver` on a free port, until the block ends (SIGTERM)."""
-    port = free_port()
+def running_receiver(directory: Path, *options: str, port: int | None = None) -> Iterator[Receiver]:
+    """`python -m gateway.events.receiver` on a free port (or `port`), until the block ends (SIGTERM)."""
+    port = port or free_port()
     log = directory / f"receiver-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -165,3 +167,27 @@ def dedupe(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         known = by_number.setdefault(body["ControlNumber"], body)
         assert known["EventId"] == body["EventId"], "one ControlNumber, two different events"
     return [by_number[number] for number in sorted(by_number)]
+
+
+@contextmanager
+def worker_process(db: EventsDb, directory: Path, faults: str = "", *options: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`fno-gateway events worker` as a process of its own (FNO_GATEWAY_FAULTS: where it waits to be killed)."""
+    log = directory / f"worker-{time.monotonic_ns()}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "events", "worker", "--db", db.url, "--events-first-retry", "0.05",
+             "--events-longest-wait", "0.5", *options],
+            cwd=repository_root(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, FAULTS: faults})
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            stop_process(process)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30, what: str = "the condition") -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.05)
