@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from gateway.audit.store import create_audit_table
 from gateway.audit.trail import Auditor
@@ -47,7 +47,9 @@ from gateway.errors import (
     ODataError,
     ServiceMisconfigured,
 )
-from gateway.events.service import Events
+from gateway.events.deliver import secret
+from gateway.events.receiver import make_receiver
+from gateway.events.service import DEMO_ENDPOINT, DEMO_RECEIVER_PATH, Events
 from gateway.events.worker import EventsWorker
 from gateway.fetchxml.serve import fetch_xml_of, handle_fetch
 from gateway.identity.access import ServiceAccess
@@ -155,7 +157,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         # The Dataverse functions (WhoAmI, EntityDefinitions, ...) before its catch-all resource route.
         routes=[*(function_routes(DATAVERSE_PREFIX) if dataverse_url else []),
-                *(route for service in services for route in service.routes())],
+                *(route for service in services for route in service.routes()),
+                # The demo's subscriber: events the demo endpoint gets, signed with its secret.
+                *([Mount(DEMO_RECEIVER_PATH, app=make_receiver(secret(DEMO_ENDPOINT), None))]
+                  if settings.demo_receiver else [])],
         middleware=[Middleware(AuthenticationMiddleware, authenticator=authenticator, prefixes=prefixes),
                     Middleware(ProtectionMiddleware, limits=limits, prefixes=prefixes)],
         exception_handlers={

@@ -24,6 +24,9 @@ DEMO_HELP = {
     "always on in `demo`",
     "anonymous_role": f"role of callers without credentials ('none': nobody anonymous) "
     f"(default in `demo`: {DEMO_ANONYMOUS_ROLE!r}, read-only)",
+    "events_worker": "run the events worker in the server (frames captured changes, delivers to endpoints): "
+    "always on in `demo`",
+    "demo_receiver": "serve a webhook receiver at /receiver/events (the demo-receiver endpoint): always on in `demo`",
 }
 
 
@@ -226,13 +229,17 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"building the demo database {path} (scale {arguments.scale})...", file=sys.stderr)
             build_demo_database(settings.db, scale=arguments.scale)
-        settings = replace(settings, dualwrite_worker=True, anonymous_role=settings.anonymous_role or DEMO_ANONYMOUS_ROLE)
+        settings = replace(settings, dualwrite_worker=True, events_worker=True, demo_receiver=True,
+                           anonymous_role=settings.anonymous_role or DEMO_ANONYMOUS_ROLE)
         new_store = _dataverse_file_missing(settings)
         _start_demo_dualwrite(settings)
         if new_store:  # a new demo serves every F&O entity as a virtual table too (later, what the user chose)
             from gateway.virtual import cli as virtual_cli
 
             virtual_cli.enable_all(settings)
+        from gateway.events.cli import ensure_demo_endpoint
+
+        ensure_demo_endpoint(settings)
         hints = demo_hints(settings)
     return serve(settings, hints)
 
@@ -256,7 +263,12 @@ def demo_hints(settings: Settings) -> str:
             f"&$select=mserp_customeraccount,mserp_creditlimit'\n"
             f"  TOKEN=$(fno-gateway token --sub you --roles SystemAdministrator{key})\n"
             f"  curl -s -X PATCH -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
-            f"-d '{{\"CreditLimit\": 5000}}' \"{customer}\" -w '%{{http_code}}\\n'")
+            f"-d '{{\"CreditLimit\": 5000}}' \"{customer}\" -w '%{{http_code}}\\n'\n"
+            f"  # business events: activate one for the demo's own webhook receiver, change a limit, look\n"
+            f"  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+            f"-d '{{\"BusinessEventId\": \"CustomerCreditLimitChangedBusinessEvent\", \"EndpointId\": \"demo-receiver\"}}' "
+            f"'{root}/data/BusinessEventsActivations' -o /dev/null -w '%{{http_code}}\\n'\n"
+            f"  curl -s '{root}/receiver/events'")
 
 
 def _start_demo_dualwrite(settings: Settings) -> None:

@@ -42,6 +42,7 @@ class Settings:
     events_first_retry: float = 1.0
     events_longest_wait: float = 60.0
     events_retry_window: float = 86400.0
+    demo_receiver: bool = False
     security: str = str(DEFAULT_SECURITY)
     anonymous_role: str = ""
     auth_jwks: str = ""
@@ -99,6 +100,7 @@ HELP = {
     "events_first_retry": "seconds before an event that failed is sent again (doubled after each failure)",
     "events_longest_wait": "most seconds between two attempts to send a failing event",
     "events_retry_window": "seconds a failing event is retried before it goes to the error log (resend it from there)",
+    "demo_receiver": "serve a webhook receiver at /receiver/events that shows what it got (what `demo` delivers to)",
     "security": "folder of security files: roles, users, applications, API key hashes (entities/security)",
     "anonymous_role": "role of callers without credentials (empty: the security files' anonymous_role, "
     "none by default: they get 401 with a sign-in challenge; 'none': nobody anonymous)",

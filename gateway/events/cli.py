@@ -7,6 +7,8 @@ the worker command runs the events worker as a process of its own (any number of
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import signal
 import sys
 import time
@@ -18,9 +20,16 @@ from sqlalchemy import select
 from gateway.catalog.load import CatalogError, load_catalog
 from gateway.db import make_engine
 from gateway.errors import ODataError, ServiceMisconfigured
-from gateway.events.deliver import resend
-from gateway.events.service import ACTIVATIONS, ENDPOINTS, Events, endpoint_body
-from gateway.events.store import FAILED, activations, outbox
+from gateway.events.deliver import SECRET_PREFIX, resend
+from gateway.events.service import (
+    ACTIVATIONS,
+    DEMO_ENDPOINT,
+    DEMO_RECEIVER_PATH,
+    ENDPOINTS,
+    Events,
+    endpoint_body,
+)
+from gateway.events.store import FAILED, activations, endpoints, outbox
 from gateway.events.worker import EventsWorker
 from gateway.progress import print_table
 from gateway.settings import Settings
@@ -196,3 +205,26 @@ _ACTIONS: dict[str, Callable[[Events, argparse.Namespace], int]] = {
     "activate": _activate, "deactivate": _deactivate, "activations": _activations, "errors": _errors,
     "resend": _resend, "test": _test, "worker": _worker,
 }
+
+
+def ensure_demo_endpoint(settings: Settings) -> None:
+    """The demo's endpoint: a webhook to the receiver the demo serves at /receiver/events, signed with a
+    secret made now unless the environment has one (the server's workers inherit it)."""
+    name = SECRET_PREFIX + DEMO_ENDPOINT.upper().replace("-", "_")
+    os.environ.setdefault(name, secrets.token_urlsafe(24))
+    engine = make_engine(settings.db)
+    try:
+        events = Events.from_settings(settings, engine, load_catalog(settings.entities))
+        if events is None:
+            return
+        with engine.connect() as connection:
+            present = connection.execute(select(endpoints.c.URL).where(endpoints.c.ENDPOINTID == DEMO_ENDPOINT)).scalar()
+        url = f"http://127.0.0.1:{settings.port}{DEMO_RECEIVER_PATH}/events"
+        if present is None:
+            events.create(ENDPOINTS, endpoint_body(DEMO_ENDPOINT, url, Name="The demo's webhook receiver",
+                                                   SecretName=DEMO_ENDPOINT))
+        elif present != url:  # the demo runs on another port this time
+            with engine.begin() as connection:
+                connection.execute(endpoints.update().where(endpoints.c.ENDPOINTID == DEMO_ENDPOINT).values(URL=url))
+    finally:
+        engine.dispose()

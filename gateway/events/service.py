@@ -47,6 +47,9 @@ from gateway.write.unit import WriteUnit
 from gateway.write.values import property_values
 
 ENDPOINTS, ACTIVATIONS = "BusinessEventsEndpoints", "BusinessEventsActivations"
+# `fno-gateway demo`: an endpoint delivering to the receiver the demo serves itself, signed with a secret
+# of the same name (FNO_GATEWAY_SECRET_DEMO_RECEIVER).
+DEMO_ENDPOINT, DEMO_RECEIVER_PATH = "demo-receiver", "/receiver"
 
 
 @dataclass(frozen=True)
