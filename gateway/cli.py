@@ -253,22 +253,22 @@ def _dataverse_file_missing(settings: Settings) -> bool:
 
 
 def demo_hints(settings: Settings) -> str:
-    """Ready-to-paste requests for the demo: a read as anyone, a write with a token."""
+    """Ready-to-paste requests for the demo: a read as anyone, a business event activated for the demo's
+    own webhook receiver, a write with a token (which raises it), and what the receiver got."""
     key = "" if settings.dev_key == Settings.dev_key else f" --dev-key {settings.dev_key}"
     root = f"http://{settings.host}:{settings.port}"
     customer = f"{root}/data/CustomersV3(dataAreaId='usmf',CustomerAccount='US-001')"
+    activation = '{"BusinessEventId": "CustomerCreditLimitChangedBusinessEvent", "EndpointId": "demo-receiver"}'
     return (f"fno-gateway: anonymous callers are {settings.anonymous_role} (read-only); try:\n"
             f"  curl -s '{root}/data/CustomersV3?$top=2&$select=CustomerAccount,OrganizationName,CreditLimit'\n"
             f"  curl -s '{root}/api/data/v9.2/mserp_custcustomerv3entities?$top=2"
             f"&$select=mserp_customeraccount,mserp_creditlimit'\n"
             f"  TOKEN=$(fno-gateway token --sub you --roles SystemAdministrator{key})\n"
+            f"  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+            f"-d '{activation}' '{root}/data/BusinessEventsActivations' -o /dev/null -w '%{{http_code}}\\n'\n"
             f"  curl -s -X PATCH -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
             f"-d '{{\"CreditLimit\": 5000}}' \"{customer}\" -w '%{{http_code}}\\n'\n"
-            f"  # business events: activate one for the demo's own webhook receiver, change a limit, look\n"
-            f"  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
-            f"-d '{{\"BusinessEventId\": \"CustomerCreditLimitChangedBusinessEvent\", \"EndpointId\": \"demo-receiver\"}}' "
-            f"'{root}/data/BusinessEventsActivations' -o /dev/null -w '%{{http_code}}\\n'\n"
-            f"  curl -s '{root}/receiver/events'")
+            f"  curl -s '{root}/receiver/events'   # the business event the PATCH raised, as delivered")
 
 
 def _start_demo_dualwrite(settings: Settings) -> None:

@@ -29,6 +29,9 @@ PHYSICAL_TABLES = sorted([
     "ECORESPRODUCT", "ECORESCOLOR", "ECORESSIZE", "ECORESSTYLE", "ECORESCONFIGURATION", "UNITOFMEASURE",
     "INVENTTABLE", "SALESTABLE", "SALESLINE",
     "SYSTEMSEQUENCES",  # where writers continue RECIDs and party numbers
+    # Business events (issue 11): configuration, the capture log, the caller's stamp, the outbox, leases.
+    "BUSINESSEVENTCATALOG", "BUSINESSEVENTENDPOINT", "BUSINESSEVENTACTIVATION", "EVENTCHANGES", "EVENTCONTEXT",
+    "EVENTOUTBOX", "EVENTLEASE",
 ])  # fmt: skip
 # DOMAIN.md §2.
 ENTITY_SETS = sorted([
@@ -36,6 +39,8 @@ ENTITY_SETS = sorted([
     "ProductColors", "ProductSizes", "ProductStyles", "ProductConfigurations", "UnitsOfMeasure",
     "SalesOrderHeadersV2", "SalesOrderLines",
     "ProductsV2",  # every shared product: the source of dual-write's "All products" map
+    # Business events (DOMAIN.md §6, issue 11): what can be raised, where it goes, which goes where.
+    "BusinessEventsCatalog", "BusinessEventsEndpoints", "BusinessEventsActivations",
 ])  # fmt: skip
 
 
@@ -102,7 +107,7 @@ def test_check_passes_on_the_demo_database(demo_db: Path) -> None:
     result = fno_gateway("check", "--db", f"sqlite:///{demo_db}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "matches" in result.stdout
-    assert "14 entity sets" in result.stdout
+    assert f"{len(ENTITY_SETS)} entity sets" in result.stdout
 
 
 def test_check_names_a_dropped_column(demo_copy: Path) -> None:
@@ -243,7 +248,7 @@ def test_load_catalog_reports_every_mistake_at_once(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------------ load_catalog
 def test_shipped_catalog_has_the_entity_sets_of_the_domain() -> None:
     catalog = load_catalog(SHIPPED_CATALOG)
-    assert len(catalog.entities) == 14
+    assert len(catalog.entities) == len(ENTITY_SETS)
     assert sorted(catalog.entities) == ENTITY_SETS
     assert catalog.service.namespace == "Microsoft.Dynamics.DataEntities"
     assert catalog.service.container == "Resources"

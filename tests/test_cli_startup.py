@@ -143,11 +143,11 @@ def test_demo_prints_try_lines_that_work(demo_db: tuple[Path, str], tmp_path: Pa
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
     reader.start()
     try:
-        _read_until(process, lines, r"curl -s -X PATCH", 120)
+        _read_until(process, lines, r"/receiver/events", 120)
         text = "".join(lines)
         serving = text.index("serving")
         tries = [line.strip() for line in lines if line.strip().startswith(("curl", "TOKEN="))]
-        assert len(tries) == 4 and text.index(tries[0]) > serving, text
+        assert len(tries) == 6 and text.index(tries[0]) > serving, text
         read_url = shlex.split(tries[0])[-1]
         assert read_url.startswith(f"http://127.0.0.1:{port}/data/")
         virtual_url = shlex.split(tries[1])[-1]  # the same customers as a Dataverse virtual table
@@ -156,7 +156,9 @@ def test_demo_prints_try_lines_that_work(demo_db: tuple[Path, str], tmp_path: Pa
         assert token_command[0] == "fno-gateway"
         token = subprocess.run([*CLI, *token_command[1:]], capture_output=True, text=True, check=True,
                                cwd=repository_root()).stdout.strip()
-        patch = shlex.split(tries[3].replace("$TOKEN", token))
+        activate = shlex.split(tries[3].replace("$TOKEN", token))
+        patch = shlex.split(tries[4].replace("$TOKEN", token))
+        received_url = shlex.split(tries[5].split("#")[0])[-1]
         body, url = patch[patch.index("-d") + 1], patch[patch.index("-d") + 2]
         _wait_for(read_url)
         read = httpx2.get(read_url, timeout=10)
@@ -171,6 +173,13 @@ def test_demo_prints_try_lines_that_work(demo_db: tuple[Path, str], tmp_path: Pa
             every = dict(connection.execute("SELECT ACCOUNTNUM, CREDITMAX FROM CUSTTABLE"))
         assert all(float(every[row["mserp_customeraccount"]]) == row["mserp_creditlimit"]
                    for row in virtual.json()["value"]) and len(virtual.json()["value"]) == 2
+        activation = activate[activate.index("-d") + 1]
+        activated = httpx2.post(activate[activate.index("-d") + 2], content=activation, timeout=30,
+                                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        assert activated.status_code == 201, activated.text
+        with closing(sqlite3.connect(database)) as connection:
+            old = connection.execute("SELECT CREDITMAX FROM CUSTTABLE WHERE DATAAREAID = 'usmf' "
+                                     "AND ACCOUNTNUM = 'US-001'").fetchone()[0]
         written = httpx2.patch(url, content=body, timeout=30,
                                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         assert written.status_code == 204, written.text
@@ -178,6 +187,15 @@ def test_demo_prints_try_lines_that_work(demo_db: tuple[Path, str], tmp_path: Pa
             credit = connection.execute("SELECT CREDITMAX FROM CUSTTABLE WHERE DATAAREAID = 'usmf' "
                                         "AND ACCOUNTNUM = 'US-001'").fetchone()[0]
         assert float(credit) == 5000
+        # The demo's worker delivered the business event to the demo's own receiver, signed.
+        deadline = time.monotonic() + 30
+        while not (received := httpx2.get(received_url, timeout=10).json()["value"]):
+            assert time.monotonic() < deadline, "no event at the demo's receiver within 30 s"
+            time.sleep(0.2)
+        (event,) = received
+        assert event["SignatureVerified"] is True
+        assert event["Body"]["BusinessEventId"] == "CustomerCreditLimitChangedBusinessEvent"
+        assert (float(event["Body"]["OldCreditLimit"]), float(event["Body"]["NewCreditLimit"])) == (float(old), 5000)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -36,6 +36,8 @@ ENTITY_SETS = sorted([
     "ProductColors", "ProductSizes", "ProductStyles", "ProductConfigurations", "UnitsOfMeasure",
     "SalesOrderHeadersV2", "SalesOrderLines",
     "ProductsV2",  # every shared product: the source of dual-write's "All products" map
+    # Business events (DOMAIN.md §6, issue 11): what can be raised, where it goes, which goes where.
+    "BusinessEventsCatalog", "BusinessEventsEndpoints", "BusinessEventsActivations",
 ])  # fmt: skip
 
 

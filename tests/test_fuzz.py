@@ -96,7 +96,7 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "CustomersV3", CUSTOMER),
     ("PATCH", f"CustomersV3{KEY}", {"CreditLimit": 2500, "OrganizationName": "Contoso", "OnHoldStatus": "No"}),
     ("PUT", f"CustomersV3{KEY}", {"CreditLimit": 2000, "AddressCity": "San Diego"}),
-    ("DELETE", f"CustomersV3(dataAreaId='usmf',CustomerAccount='US-002')", {}),
+    ("DELETE", "CustomersV3(dataAreaId='usmf',CustomerAccount='US-002')", {}),
 ]
 JSON_BATCH = {"requests": [
     {"id": "1", "method": "GET", "url": "CustomersV3?$top=1&$select=CustomerAccount"},

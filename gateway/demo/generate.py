@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, create_engine
 
 from gateway.demo import schema
+from gateway.events import store as events_store
 from gateway.progress import progress_bar
 
 __all__ = ["DemoSummary", "build_demo_database"]
@@ -530,6 +531,7 @@ class _Context:
         """Queue SYSTEMSEQUENCES: where the gateway's writers continue the RECID and party numbers."""
         for name, counter in (("RECID", self._recids), ("PARTYNUMBER", self._party_numbers)):
             self.writer.add(schema.SYSTEMSEQUENCES, {"NAME": name, "NEXTVAL": next(counter)})
+        self.writer.add(schema.SYSTEMSEQUENCES, {"NAME": events_store.ACTIVATION_SEQUENCE, "NEXTVAL": 1})
 
     def party_number(self) -> str:
         return f"{next(self._party_numbers):0{self._party_width}d}"
@@ -1041,9 +1043,12 @@ def _prepare_connection(conn: Connection) -> None:
 
 
 def _recreate_tables(conn: Connection) -> None:
-    """Drop and create only the tables of schema.metadata (the databases may be shared)."""
+    """Drop and create only the tables of schema.metadata and the events' tables (the databases may be
+    shared): a new demo has no event endpoints, activations or events."""
+    events_store.metadata.drop_all(conn)
     schema.metadata.drop_all(conn)
     schema.metadata.create_all(conn)
+    events_store.metadata.create_all(conn)
     conn.commit()
 
 

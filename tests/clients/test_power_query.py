@@ -35,6 +35,7 @@ ENTITY_SETS = {  # DOMAIN.md §2, written out by hand
     "LegalEntities", "CustomerGroups", "CustomersV3", "VendorsV2", "ReleasedProductsV2", "ReleasedProductVariantsV2",
     "ProductColors", "ProductSizes", "ProductStyles", "ProductConfigurations", "UnitsOfMeasure",
     "SalesOrderHeadersV2", "SalesOrderLines", "ProductsV2",
+    "BusinessEventsCatalog", "BusinessEventsEndpoints", "BusinessEventsActivations",  # DOMAIN.md §6, issue 11
 }  # fmt: skip
 POWER_QUERY_ACCEPT = (
     "application/json;odata.metadata=minimal;q=1.0,application/json;odata=minimalmetadata;q=0.9,"

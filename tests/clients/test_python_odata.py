@@ -31,6 +31,7 @@ ENTITY_SETS = {  # DOMAIN.md §2, written out by hand
     "LegalEntities", "CustomerGroups", "CustomersV3", "VendorsV2", "ReleasedProductsV2", "ReleasedProductVariantsV2",
     "ProductColors", "ProductSizes", "ProductStyles", "ProductConfigurations", "UnitsOfMeasure",
     "SalesOrderHeadersV2", "SalesOrderLines", "ProductsV2",
+    "BusinessEventsCatalog", "BusinessEventsEndpoints", "BusinessEventsActivations",  # DOMAIN.md §6, issue 11
 }  # fmt: skip
 COMPANY = "usmf"  # the gateway's default company: what a caller sees without cross-company=true
 

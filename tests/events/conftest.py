@@ -21,7 +21,6 @@ from sqlalchemy import Engine, text
 from gateway.catalog.load import load_catalog
 from gateway.db import make_engine
 from gateway.demo.generate import build_demo_database
-from gateway.events import store
 from gateway.events.deliver import DeliveryPolicy
 from gateway.events.service import Events
 from gateway.events.worker import EventsWorker
@@ -142,7 +141,6 @@ def open_events_db(name: str, directory: Path, database: str = "fno_events") -> 
     url = database_url(name, database, directory / f"{database}.db")
     build_demo_database(url, scale=SCALE, seed=7, progress=False)
     engine = make_engine(url)
-    store.metadata.drop_all(engine)  # a server database keeps them from the last test (the demo's are new)
     return EventsDb(name, url, engine, Events.open(engine, load_catalog(), policy=FAST))
 
 

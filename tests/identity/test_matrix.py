@@ -60,11 +60,29 @@ def matrix(sqlite_backend: Backend, tmp_path_factory: pytest.TempPathFactory) ->
     folder = write_security(tmp_path_factory.mktemp("matrix-security"), ROLES, USERS)
     policy = Policy(ROLES, every_company(sqlite_backend.engine))
     with make_client(sqlite_backend, headers={}, security=str(folder)) as client:
+        seed_event_configuration(sqlite_backend)
         yield client, policy
 
 
+def seed_event_configuration(backend: Backend) -> None:
+    """An endpoint and an activation to read, update and delete (written as rows: activating through the
+    gateway would install capture triggers in the session's shared database)."""
+    with backend.engine.begin() as connection:
+        if connection.execute(text("SELECT count(*) FROM BUSINESSEVENTENDPOINT")).scalar_one():
+            return
+        connection.execute(text(
+            "INSERT INTO BUSINESSEVENTENDPOINT (RECID, RECVERSION, ENDPOINTID, NAME, ENDPOINTTYPE, URL, "
+            "TIMEOUTSECONDS, ENABLED, NEXTCONTROLNUMBER, CREATEDDATETIME) VALUES (9000000001, 1, 'matrix', 'Matrix', "
+            "0, 'http://127.0.0.1:9/events', 10, 1, 1, '2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO BUSINESSEVENTACTIVATION (RECID, RECVERSION, ACTIVATIONID, BUSINESSEVENTID, ENDPOINTID, "
+            "LEGALENTITY, CREATEDDATETIME) VALUES (9000000002, 1, 'ACT-MATRIX', 'CustomersV3_Updated', 'matrix', '', "
+            "'2026-01-01 00:00:00')"))
+
+
 @pytest.fixture(scope="module")
-def keys(sqlite_backend: Backend) -> dict[tuple[str, str], str]:
+def keys(sqlite_backend: Backend, matrix: tuple[TestClient, Policy]) -> dict[tuple[str, str], str]:
+    """The first row's key of every entity set in each company (after `matrix` seeded the events' rows)."""
     return {(name, company): sample_key(sqlite_backend.engine, name, company)
             for name in CATALOG for company in ("usmf", "usrt", "demf")}
 
@@ -213,6 +231,10 @@ def _create_body(backend: Backend, entity_set: str, company: str, include_compan
         item = _first(backend, "SELECT MIN(i.ITEMID) FROM INVENTTABLE i JOIN ECORESPRODUCT p ON p.RECID = i.PRODUCT "
                                "WHERE i.DATAAREAID = :company", company)
         body = {"InventoryLotId": tag, "SalesOrderNumber": order, "ItemNumber": item}
+    elif entity_set == "BusinessEventsEndpoints":
+        body = {"EndpointId": tag, "Url": "http://127.0.0.1:9/events"}
+    elif entity_set == "BusinessEventsActivations":
+        body = {"BusinessEventId": "CustomersV3_Updated", "EndpointId": "matrix"}
     else:  # read-only entities: any body, the answer is 405 before it is looked at
         body = {name: tag for name in facts.key if name != "dataAreaId"}
     if include_company and facts.company_specific:
@@ -223,7 +245,8 @@ def _create_body(backend: Backend, entity_set: str, company: str, include_compan
 def _update_body(entity_set: str) -> dict[str, Any]:
     return {"CustomerGroups": {"Description": "authz"}, "CustomersV3": {"CreditLimit": 1234},
             "SalesOrderHeadersV2": {"CustomerRequisitionNumber": "authz"},
-            "SalesOrderLines": {"OrderedSalesQuantity": 2}}.get(entity_set, {"Description": "authz"})
+            "SalesOrderLines": {"OrderedSalesQuantity": 2}, "BusinessEventsEndpoints": {"Name": "authz"},
+            "BusinessEventsActivations": {"LegalEntity": "usmf"}}.get(entity_set, {"Description": "authz"})
 
 
 def test_equal_role_names_with_different_companies_do_not_share_plans(matrix: tuple[TestClient, Policy]) -> None:

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from gateway.identity.access import SYSTEM
 from gateway.catalog.load import load_catalog
 from gateway.demo import schema
+from gateway.identity.access import SYSTEM
 from gateway.options import parse_query
 from gateway.plan.apply import plan_apply
 from gateway.plan.dialects import dialect_traits

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy.dialects import mssql, mysql, postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
-from gateway.identity.access import SYSTEM
 from gateway.catalog.load import load_catalog
+from gateway.identity.access import SYSTEM
 from gateway.options import parse_query
 from gateway.plan import paging
 from gateway.plan.dialects import dialect_traits

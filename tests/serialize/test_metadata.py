@@ -189,6 +189,33 @@ EXPECTED: dict[str, ExpectedSet] = {
             "ReleasedProduct": Nav("ReleasedProductV2", "ReleasedProductsV2", False),
         },
     ),
+    # DOMAIN.md §6 and issue 11: business events' catalog, endpoints and activations, as F&O serves them.
+    "BusinessEventsCatalog": ExpectedSet(
+        "BusinessEventsCatalogEntry",
+        ("BusinessEventId",),
+        {"BusinessEventId": STRING, "Name": STRING, "Kind": STRING, "Category": STRING, "Description": STRING,
+         "EntitySet": STRING, "EntityName": STRING, "Operations": STRING, "ChangedFields": STRING,
+         "Condition": STRING, "BeforeCondition": STRING, "MajorVersion": "Edm.Int32", "MinorVersion": "Edm.Int32",
+         "Contract": STRING},
+        {"Activations": Nav("BusinessEventsActivation", "BusinessEventsActivations", True)},
+    ),
+    "BusinessEventsEndpoints": ExpectedSet(
+        "BusinessEventsEndpoint",
+        ("EndpointId",),
+        {"EndpointId": STRING, "Name": STRING, "EndpointType": enum("BusinessEventsEndpointType"), "Url": STRING,
+         "SecretName": STRING, "TimeoutSeconds": "Edm.Int32", "Headers": STRING, "Exchange": STRING,
+         "RoutingKey": STRING, "QueueName": STRING, "Enabled": "Edm.Boolean", "NextControlNumber": "Edm.Int64",
+         "CreatedDateTime": DATETIMEOFFSET},
+        {"Activations": Nav("BusinessEventsActivation", "BusinessEventsActivations", True)},
+    ),
+    "BusinessEventsActivations": ExpectedSet(
+        "BusinessEventsActivation",
+        ("ActivationId",),
+        {"ActivationId": STRING, "BusinessEventId": STRING, "EndpointId": STRING, "LegalEntity": STRING,
+         "CreatedDateTime": DATETIMEOFFSET},
+        {"BusinessEvent": Nav("BusinessEventsCatalogEntry", "BusinessEventsCatalog", False),
+         "Endpoint": Nav("BusinessEventsEndpoint", "BusinessEventsEndpoints", False)},
+    ),
 }
 
 # DOMAIN.md §1, "Enums (stored value = member)".
@@ -200,6 +227,7 @@ EXPECTED_ENUMS: dict[str, dict[str, int]] = {
     "EcoResProductSubtype": {"Product": 1, "ProductMaster": 2, "ProductVariant": 3},
     "SalesStatus": {"None": 0, "Backorder": 1, "Delivered": 2, "Invoiced": 3, "Canceled": 4},
     "UnitOfMeasureClass": {"None": 0, "Quantity": 1, "Mass": 2, "Length": 3, "Volume": 4, "Time": 5},
+    "BusinessEventsEndpointType": {"Webhook": 0, "RabbitMQ": 1, "PowerAutomate": 2},  # issue 11
 }
 
 ENTITY_SETS = sorted(EXPECTED)
@@ -390,7 +418,8 @@ def test_enum_property_types_resolve_to_declared_enums(csdl: Csdl) -> None:
 
 
 # The entity sets the write issue made writable (issue 4); every other set stays read-only.
-WRITABLE_SETS = {"CustomersV3", "CustomerGroups", "SalesOrderHeadersV2", "SalesOrderLines"}
+WRITABLE_SETS = {"CustomersV3", "CustomerGroups", "SalesOrderHeadersV2", "SalesOrderLines",
+                 "BusinessEventsEndpoints", "BusinessEventsActivations"}
 
 
 @pytest.mark.parametrize("entity_set", ENTITY_SETS, ids=ENTITY_SETS)

@@ -18,7 +18,15 @@ from starlette.testclient import TestClient
 
 from gateway.demo import schema
 from gateway.demo.generate import build_demo_database
-from tests.conftest import bearer, server_arguments, Backend, create_server_database, free_port, make_client, wait_until_serving
+from tests.conftest import (
+    Backend,
+    bearer,
+    create_server_database,
+    free_port,
+    make_client,
+    server_arguments,
+    wait_until_serving,
+)
 
 CUST, PARTY, ORDERS = schema.CUSTTABLE, schema.DIRPARTYTABLE, schema.SALESTABLE
 

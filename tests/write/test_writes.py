@@ -31,7 +31,7 @@ from gateway.catalog.load import DEFAULT_CATALOG, load_catalog
 from gateway.demo import schema as s
 from gateway.errors import InvalidValue
 from gateway.write.values import parse_value
-from tests.conftest import client_for, Backend, make_client
+from tests.conftest import Backend, client_for, make_client
 from tests.oracle import CUST_VENDOR_BLOCKED, DIR_PARTY_TYPE, as_utc_text
 
 BASE = "http://testserver/data/"
