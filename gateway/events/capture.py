@@ -65,7 +65,9 @@ def _capture_statement(catalog: Catalog, entity: Entity, alias: str, operation: 
     before = _record(catalog, entity, alias, "OLD", dialect).subquery("before_row") if operation != "INSERT" else None
     from_: FromClause
     if after is not None and before is not None:
-        from_ = after.outerjoin(before, before.c.RID == after.c.RID)
+        # One record per combination of the entity's rows: a variant released in three companies is three
+        # records of one ECORESPRODUCT row. (A change that re-links the tables finds no record before.)
+        from_ = after.outerjoin(before, before.c.RIDS == after.c.RIDS)
     else:
         from_ = after if after is not None else before  # type: ignore[assignment]
     driving = after if after is not None else before
@@ -74,14 +76,14 @@ def _capture_statement(catalog: Catalog, entity: Entity, alias: str, operation: 
     txid: ColumnElement[object] = (cast(func.txid_current(), Text()) if dialect == "postgresql"  # type: ignore[assignment]
                                    else current)
     query = select(
-        literal(entity.entity_set), literal(entity_op), literal(table_name), driving.c.RID, txid,
+        literal(entity.entity_set), literal(entity_op), literal(table_name), driving.c.RIDS, txid,
         select(context.c.USERID).limit(1).scalar_subquery(),
         after.c.DOC if after is not None else literal(None, Text()),
         before.c.DOC if before is not None else literal(None, Text()),
         literal_column(_NOW[dialect]),
     ).select_from(from_)
     statement = insert(changes).from_select(
-        ["ENTITYSET", "OP", "TABLENAME", "PRIMARYROWID", "TXID", "USERID", "TARGET", "PREIMAGE", "CREATEDAT"], query)
+        ["ENTITYSET", "OP", "TABLENAME", "RECORDID", "TXID", "USERID", "TARGET", "PREIMAGE", "CREATEDAT"], query)
     from sqlalchemy.dialects import postgresql, sqlite
     compiled = statement.compile(dialect=postgresql.dialect() if dialect == "postgresql" else sqlite.dialect(),
                                  compile_kwargs={"literal_binds": True})
@@ -93,7 +95,7 @@ _NOW = {"sqlite": "strftime('%Y-%m-%d %H:%M:%f', 'now')", "postgresql": "(clock_
 
 def _record(catalog: Catalog, entity: Entity, alias: str, row: str, dialect: str) -> Select[tuple[object, object]]:
     """The entity's join with table `alias` replaced by the trigger's `row` (NEW or OLD): the record(s)
-    that row is part of, as (RID: the first table's RECID, DOC: the record as JSON)."""
+    that row is part of, as (RIDS: the RECIDs of the entity's rows it is made of, DOC: the record as JSON)."""
     quote = _quote(dialect)
 
     def the_row(physical: TableClause) -> FromClause:
@@ -105,9 +107,13 @@ def _record(catalog: Catalog, entity: Entity, alias: str, row: str, dialect: str
     scope = EntityScope(entity, plan, substitutes={alias: the_row})
     primary = entity.sources[0]
     restrictions = [scope.tables[primary.alias].c[name] == value for name, value in primary.where.items()]
-    rid = scope.tables[primary.alias].c[catalog.row_id(entity, primary)]
+    every = [cast(scope.tables[source.alias].c[catalog.row_id(entity, source)], Text()) for source in entity.sources]
+    rids = every[0]
+    for more in every[1:]:
+        rids = rids.concat(":").concat(func.coalesce(more, ""))
     document = _json_object(dialect, [(name, scope.column(name)) for name in entity.properties])
-    return select(rid.label("RID"), document.label("DOC")).select_from(scope.from_clause()).where(*restrictions)
+    return (select(rids.label("RIDS"), document.label("DOC"))
+            .select_from(scope.from_clause()).where(*restrictions))
 
 
 def _quote(dialect: str) -> Callable[[str], str]:

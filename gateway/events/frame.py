@@ -45,7 +45,7 @@ class Change:
 
     entity: Entity
     operation: Operation
-    row_id: int
+    record_id: str
     user_id: str | None
     time: dt.datetime
     target: str | None
@@ -98,11 +98,11 @@ def merge(catalog: Catalog, rows: Iterable[Any]) -> list[Change]:
         entity = catalog.entities.get(row.ENTITYSET)
         if entity is None:  # an entity no longer in the catalog: nothing to say about it
             continue
-        key = (row.TXID, row.ENTITYSET, row.PRIMARYROWID) if row.TXID is not None else (row.SEQ,)
+        key = (row.TXID, row.ENTITYSET, row.RECORDID) if row.TXID is not None else (row.SEQ,)
         operation = _OPERATIONS[row.OP]
         current = merged.get(key)
         if current is None:
-            merged[key] = Change(entity, operation, row.PRIMARYROWID, row.USERID, row.CREATEDAT,
+            merged[key] = Change(entity, operation, row.RECORDID, row.USERID, row.CREATEDAT,
                                  row.TARGET, row.PREIMAGE, {row.TABLENAME})
             order.append(key)
             continue
@@ -137,9 +137,8 @@ def _frame(catalog: Catalog, events: EventCatalog, routes: Routes, change: Chang
     if record is None:
         return []
     touched = changed_properties(before, after) if change.operation == "update" else frozenset(record)
-    primary = entity.sources[0].table
-    if change.operation == "update" and not touched and primary not in change.tables:
-        return []  # another table of the entity changed, but nothing the entity shows
+    if change.operation == "update" and not touched:
+        return []  # a table of the entity changed, but nothing the entity shows (a row version, a link)
     company = catalog.service.company_property
     legal_entity = str(record.get(company) or "") if company in entity.properties else ""
     subject = entity.entity_set + canonical_key(entity, {name: record[name] for name in entity.key})

@@ -110,7 +110,7 @@ changes = Table(
     Column("ENTITYSET", String(100), nullable=False),
     Column("OP", String(1), nullable=False),  # C, U, D: of the entity (not of the table that changed)
     Column("TABLENAME", String(128), nullable=False),  # the table whose trigger wrote the row
-    Column("PRIMARYROWID", BigInteger),  # the RECID of the entity's first table: the record
+    Column("RECORDID", String(400)),  # the record: the RECIDs of the entity's tables it is made of
     Column("TXID", String(64)),  # the writing transaction, when known: its changes of a record are one event
     Column("USERID", String(36)),  # the gateway caller (EVENTCONTEXT); NULL for other applications' SQL
     Column("TARGET", Text),  # JSON: the entity record after the change (creates, updates)
