@@ -50,6 +50,7 @@ from gateway.errors import (
 from gateway.events.deliver import secret
 from gateway.events.receiver import make_receiver
 from gateway.events.service import DEMO_ENDPOINT, DEMO_RECEIVER_PATH, Events
+from gateway.events.subscriptions import subscription_routes
 from gateway.events.worker import EventsWorker
 from gateway.fetchxml.serve import fetch_xml_of, handle_fetch
 from gateway.identity.access import ServiceAccess
@@ -157,6 +158,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         # The Dataverse functions (WhoAmI, EntityDefinitions, ...) before its catch-all resource route.
         routes=[*(function_routes(DATAVERSE_PREFIX) if dataverse_url else []),
+                # Power Automate style subscriptions, before /data's catch-all resource route.
+                *(subscription_routes(services[0].read) if events is not None else []),
                 *(route for service in services for route in service.routes()),
                 # The demo's subscriber: events the demo endpoint gets, signed with its secret.
                 *([Mount(DEMO_RECEIVER_PATH, app=make_receiver(secret(DEMO_ENDPOINT), None))]
