@@ -50,6 +50,7 @@ from gateway.errors import (
 from gateway.events.deliver import secret
 from gateway.events.receiver import make_receiver
 from gateway.events.service import DEMO_ENDPOINT, DEMO_RECEIVER_PATH, Events
+from gateway.events.store import metadata as events_metadata
 from gateway.events.subscriptions import subscription_routes
 from gateway.events.worker import EventsWorker
 from gateway.fetchxml.serve import fetch_xml_of, handle_fetch
@@ -121,7 +122,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                 Auditor(engine, "dataverse", dataverse_catalog.service.company_property), **protection)
         services.append(_Service(dataverse, settings))
         app_state["dualwrite"] = dual
-    admin = ReadService(admin_catalog(app_state["dualwrite"] is not None), engine, "admin", settings.max_page_size,
+    admin = ReadService(admin_catalog(app_state["dualwrite"] is not None, events is not None), engine, "admin",
+                        settings.max_page_size,
                         ADMIN_PREFIX, **protection)
     services.append(_Service(admin, settings))
     worker = Worker(app_state["dualwrite"]) if app_state["dualwrite"] is not None and settings.dualwrite_worker else None
@@ -189,14 +191,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
-def admin_catalog(dualwrite: bool) -> Catalog:
+def admin_catalog(dualwrite: bool, events: bool = True) -> Catalog:
     """The admin service's entities: the audit log always, dual-write's state only while dual-write
-    runs (its tables exist only then)."""
+    runs (its tables exist only then), the events' outbox while events are on."""
     catalog = load_catalog(ADMIN_CATALOG)
-    if dualwrite:
+    hidden = {*([] if dualwrite else control_metadata.tables), *([] if events else events_metadata.tables)}
+    if not hidden:
         return catalog
-    kept = {name: entity for name, entity in catalog.entities.items()
-            if entity.sources[0].table not in control_metadata.tables}
+    kept = {name: entity for name, entity in catalog.entities.items() if entity.sources[0].table not in hidden}
     return catalog.model_copy(update={"entities": kept})
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from gateway.catalog.load import CatalogError, load_catalog
 from gateway.db import make_engine
 from gateway.errors import ODataError, ServiceMisconfigured
-from gateway.events.deliver import SECRET_PREFIX, resend
+from gateway.events.deliver import SECRET_PREFIX, Budget, resend
 from gateway.events.service import (
     ACTIVATIONS,
     DEMO_ENDPOINT,
@@ -105,6 +105,10 @@ def _endpoints(events: Events, arguments: argparse.Namespace) -> int:
              s.oldest_pending or "-", s.last_error or "-") for s in events.states()]
     print_table(("endpoint", "type", "url", "next control", "backlog", "failed", "delivered", "oldest waiting",
                  "last error"), rows)
+    five, hour = Budget(events.engine, events.policy).used()
+    policy = events.policy
+    print(f"data-event budget: {five:,} of {policy.budget_5_minutes:,} in the last 5 minutes, "
+          f"{hour:,} of {policy.budget_hour:,} in the last hour (beyond it, data events wait queued)")
     return 0
 
 

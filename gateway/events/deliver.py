@@ -16,8 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import os
 import re
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,13 +98,18 @@ class Budget:
         self.policy = policy
 
     def remaining(self) -> int:
+        five, hour = self.used()
+        return max(0, min(self.policy.budget_5_minutes - five, self.policy.budget_hour - hour))
+
+    def used(self) -> tuple[int, int]:
+        """Data events delivered in the last 5 minutes and in the last hour."""
         moment = now()
         recent = case((outbox.c.DELIVEREDAT >= moment - dt.timedelta(minutes=5), 1), else_=0)
         with self.engine.connect() as connection:
             five, hour = connection.execute(select(
                 func.coalesce(func.sum(recent), 0), func.count()).where(outbox.c.KIND == DATA,
                                     outbox.c.DELIVEREDAT >= moment - dt.timedelta(hours=1))).one()
-        return max(0, min(self.policy.budget_5_minutes - five, self.policy.budget_hour - hour))
+        return int(five), int(hour)
 
 
 class Deliverer:
@@ -114,6 +121,7 @@ class Deliverer:
         self.budget = Budget(engine, policy)
         self._transports: dict[str, tuple[EndpointConfig, Transport]] = {}
         self.throttled = False  # the last pass left data events waiting for the budget
+        self._warned = -math.inf
 
     def due_endpoints(self) -> list[Any]:
         """Enabled endpoints with pending events whose next attempt is due."""
@@ -144,7 +152,7 @@ class Deliverer:
             if row.KIND == DATA:
                 budget = self.budget.remaining() if budget is None else budget
                 if budget <= 0:
-                    self.throttled = True
+                    self._report_throttled(config.endpoint_id)
                     break
                 budget -= 1
             if not still_held():  # another worker took the endpoint over: it sends from here on
@@ -164,6 +172,14 @@ class Deliverer:
                     NEXTATTEMPTAT=None))
             sent += 1
         return sent
+
+    def _report_throttled(self, endpoint_id: str) -> None:
+        """The budget is spent: data events wait (never dropped); said in the log once a minute."""
+        self.throttled = True
+        if time.monotonic() - self._warned >= 60:
+            self._warned = time.monotonic()
+            log.warning("data-event budget spent (%d per 5 minutes, %d per hour): %s's data events wait queued",
+                        self.policy.budget_5_minutes, self.policy.budget_hour, endpoint_id)
 
     def _expired(self, row: Any) -> bool:
         return (now() - row.QUEUEDAT).total_seconds() >= self.policy.retry_window

@@ -50,3 +50,33 @@ def test_subscribe_receive_and_unsubscribe(events_db: EventsDb, receiver: Receiv
         with db.engine.connect() as connection:
             assert installed(connection) == {}  # nothing activated: nothing captured
         client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_the_admin_view_shows_each_endpoints_backlog(events_db: EventsDb) -> None:
+    """/admin/data/BusinessEventsOutbox grouped by endpoint, against a count of the outbox by hand."""
+    from tests.events.test_delivery_faults import activate, raise_limits
+
+    db = events_db
+    activate(db, "down", "http://127.0.0.1:9/events", CREDIT, "CustomersV3_Updated")  # nothing listens there
+    activate(db, "also-down", "http://127.0.0.1:9/other", CREDIT)
+    raise_limits(db, 4)
+    worker = db.worker()
+    try:
+        worker.run_once()
+    finally:
+        worker.release()
+    expected = {endpoint: count for endpoint, count in db.sql(
+        'SELECT "ENDPOINTID", count(*) FROM "EVENTOUTBOX" WHERE "STATUS" = \'Pending\' GROUP BY "ENDPOINTID"')}
+    assert expected == {"down": 8, "also-down": 4}
+    with make_client(Backend(db.name, db.url, db.engine)) as client:
+        response = client.get("/admin/data/BusinessEventsOutbox", params={
+            "$apply": "filter(Status eq 'Pending')/groupby((EndpointId),aggregate($count as Backlog))"})
+        assert response.status_code == 200, response.text
+        assert {row["EndpointId"]: row["Backlog"] for row in response.json()["value"]} == expected
+        failed = client.get("/admin/data/BusinessEventsOutbox", params={"$filter": "EndpointId eq 'down'",
+                                                                        "$select": "LastError,Attempts"})
+        assert all("refused" in row["LastError"] and row["Attempts"] >= 1
+                   for row in failed.json()["value"][:1])
+        forbidden = client.get("/admin/data/BusinessEventsOutbox", headers=bearer("reader", ("DataReader",)))
+        assert forbidden.status_code == 403
+        client.app.state.engine.dispose()  # type: ignore[attr-defined]
