@@ -8,6 +8,10 @@ JSON: the record as that transaction sees it (Target), and before the change (Pr
 deletes of the entity's first table create and delete records; updates of any of its tables update
 them (a renamed party updates the customer that shows the name).
 
+SQLite and MariaDB run the statement in the trigger itself; PostgreSQL in a trigger function. A change's
+transaction is known on PostgreSQL (txid_current); elsewhere for the gateway's own transactions (the
+EVENTCONTEXT token), so there changes made by other applications' SQL are not merged per transaction.
+
 Triggers are named `fnoev_<digest>_<op>`: the digest covers what the trigger does, so a changed catalog
 replaces them, and `reconcile` installs exactly the triggers the activations need (and drops the rest).
 """
@@ -19,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, Text, cast, func, insert, literal, literal_column, select, text
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select, TableClause
 
@@ -30,7 +35,7 @@ from gateway.plan.dialects import dialect_traits
 from gateway.plan.scope import EntityScope, PlanContext
 
 PREFIX = "fnoev_"
-CAPTURE_DIALECTS = ("sqlite", "postgresql")
+CAPTURE_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb")  # SQLAlchemy calls MariaDB over pymysql "mysql"
 _INSTALL_LOCK = 746_230_120  # PostgreSQL: gateway processes starting together install one at a time
 _PG_MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 
@@ -84,13 +89,14 @@ def _capture_statement(catalog: Catalog, entity: Entity, alias: str, operation: 
     ).select_from(from_)
     statement = insert(changes).from_select(
         ["ENTITYSET", "OP", "TABLENAME", "RECORDID", "TXID", "USERID", "TARGET", "PREIMAGE", "CREATEDAT"], query)
-    from sqlalchemy.dialects import postgresql, sqlite
-    compiled = statement.compile(dialect=postgresql.dialect() if dialect == "postgresql" else sqlite.dialect(),
-                                 compile_kwargs={"literal_binds": True})
+    compiled = statement.compile(dialect=_DIALECTS[dialect](), compile_kwargs={"literal_binds": True})
     return str(compiled)
 
 
-_NOW = {"sqlite": "strftime('%Y-%m-%d %H:%M:%f', 'now')", "postgresql": "(clock_timestamp() AT TIME ZONE 'utc')"}
+_DIALECTS = {"sqlite": sqlite.dialect, "postgresql": postgresql.dialect, "mysql": mysql.dialect,
+             "mariadb": mysql.dialect}
+_NOW = {"sqlite": "strftime('%Y-%m-%d %H:%M:%f', 'now')", "postgresql": "(clock_timestamp() AT TIME ZONE 'utc')",
+        "mysql": "UTC_TIMESTAMP(6)", "mariadb": "UTC_TIMESTAMP(6)"}
 
 
 def _record(catalog: Catalog, entity: Entity, alias: str, row: str, dialect: str) -> Select[tuple[object, object]]:
@@ -117,12 +123,12 @@ def _record(catalog: Catalog, entity: Entity, alias: str, row: str, dialect: str
 
 
 def _quote(dialect: str) -> Callable[[str], str]:
-    return lambda name: '"' + name.replace('"', '""') + '"'
+    return _DIALECTS[dialect]().identifier_preparer.quote
 
 
 def _json_object(dialect: str, pairs: list[tuple[str, ColumnElement[object]]]) -> ColumnElement[object]:
     arguments = [[literal(name), value] for name, value in pairs]
-    if dialect == "sqlite":
+    if dialect != "postgresql":  # SQLite's json_object, MariaDB's JSON_OBJECT
         return func.json_object(*(item for pair in arguments for item in pair))
     chunks = [arguments[start:start + _PG_MAX_PAIRS] for start in range(0, len(arguments), _PG_MAX_PAIRS)]
     objects = [func.jsonb_build_object(*(item for pair in chunk for item in pair)) for chunk in chunks]
@@ -139,9 +145,13 @@ def installed(connection: Connection) -> dict[str, str]:
         rows = connection.execute(text(
             "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON t.tgrelid = c.oid "
             "WHERE t.tgname LIKE 'fnoev\\_%' AND c.relnamespace = current_schema()::regnamespace"))
-    else:
+    elif connection.dialect.name == "sqlite":
         rows = connection.execute(text(
             "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'fnoev\\_%' ESCAPE '\\'"))
+    else:
+        rows = connection.execute(text(
+            "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
+            "WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME LIKE 'fnoev\\_%'"))
     return {name: table for name, table in rows}
 
 
@@ -165,7 +175,7 @@ def reconcile(engine: Engine, wanted: list[Trigger]) -> tuple[int, int]:
 
 
 def _create(dialect: str, trigger: Trigger) -> list[str]:
-    table_name = '"' + trigger.table + '"'
+    table_name = _quote(dialect)(trigger.table)
     if dialect == "postgresql":
         return [
             f"CREATE OR REPLACE FUNCTION {trigger.name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
@@ -173,7 +183,10 @@ def _create(dialect: str, trigger: Trigger) -> list[str]:
             f"CREATE TRIGGER {trigger.name} AFTER {trigger.operation} ON {table_name} "
             f"FOR EACH ROW EXECUTE FUNCTION {trigger.name}()",
         ]
-    return [f"CREATE TRIGGER {trigger.name} AFTER {trigger.operation} ON {table_name} BEGIN {trigger.statement}; END"]
+    if dialect == "sqlite":
+        return [f"CREATE TRIGGER {trigger.name} AFTER {trigger.operation} ON {table_name} "
+                f"BEGIN {trigger.statement}; END"]
+    return [f"CREATE TRIGGER {trigger.name} AFTER {trigger.operation} ON {table_name} FOR EACH ROW {trigger.statement}"]
 
 
 def _drop(dialect: str, name: str, table_name: str) -> list[str]:

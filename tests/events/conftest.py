@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from gateway.catalog.load import load_catalog
 from gateway.db import make_engine
@@ -87,7 +87,7 @@ def running_receiver(directory: Path, *options: str, port: int | None = None) ->
 
 
 # ---------------------------------------------------------------------------------------------- databases
-EVENT_BACKENDS = ("sqlite", "postgresql")  # change capture (the triggers) runs on these two
+EVENT_BACKENDS = ("sqlite", "postgresql", "mariadb")  # change capture (the triggers) runs on all three
 SCALE = 0.01
 
 
@@ -141,7 +141,14 @@ def open_events_db(name: str, directory: Path, database: str = "fno_events") -> 
     url = database_url(name, database, directory / f"{database}.db")
     build_demo_database(url, scale=SCALE, seed=7, progress=False)
     engine = make_engine(url)
+    if name == "mariadb":  # the tests' hand-written SQL quotes names and joins text as the standard does
+        event.listen(engine, "connect", _ansi_quotes)
     return EventsDb(name, url, engine, Events.open(engine, load_catalog(), policy=FAST))
+
+
+def _ansi_quotes(dbapi_connection: Any, _record: Any) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES,PIPES_AS_CONCAT')")
 
 
 @pytest.fixture(params=EVENT_BACKENDS)
