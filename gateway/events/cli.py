@@ -30,6 +30,7 @@ from gateway.events.service import (
     endpoint_body,
 )
 from gateway.events.store import FAILED, activations, endpoints, outbox
+from gateway.events.transports import redact
 from gateway.events.worker import EventsWorker
 from gateway.progress import print_table
 from gateway.settings import Settings
@@ -101,7 +102,7 @@ def _catalog(events: Events, arguments: argparse.Namespace) -> int:
 
 
 def _endpoints(events: Events, arguments: argparse.Namespace) -> int:
-    rows = [(s.endpoint_id, s.endpoint_type, s.url, s.next_control_number, s.pending, s.failed, s.delivered,
+    rows = [(s.endpoint_id, s.endpoint_type, redact(s.url), s.next_control_number, s.pending, s.failed, s.delivered,
              s.oldest_pending or "-", s.last_error or "-") for s in events.states()]
     print_table(("endpoint", "type", "url", "next control", "backlog", "failed", "delivered", "oldest waiting",
                  "last error"), rows)
@@ -119,7 +120,7 @@ def _add_endpoint(events: Events, arguments: argparse.Namespace) -> int:
                          Headers=headers or None, Exchange=arguments.exchange, RoutingKey=arguments.routing_key,
                          QueueName=arguments.queue)
     events.create(ENDPOINTS, body)
-    print(f"endpoint {arguments.endpoint_id}: {arguments.type} {arguments.url}")
+    print(f"endpoint {arguments.endpoint_id}: {arguments.type} {redact(arguments.url)}")
     return 0
 
 

@@ -39,11 +39,12 @@ def subscription_routes(service: ReadService) -> list[Route]:
         if request.method == "POST":
             body = await _json(request)
             created = await run_in_threadpool(_subscribe, service, request, body)
-            location = f"{str(request.base_url).rstrip('/')}{base}('{created['SubscriptionId']}')"
-            return JSONResponse({"@odata.context": f"{service.prefix}/$metadata#{SUBSCRIPTIONS}/$entity", **created},
-                                status_code=201, headers={"Location": location})
-        return JSONResponse({"@odata.context": f"{service.prefix}/$metadata#{SUBSCRIPTIONS}",
-                             "value": await run_in_threadpool(_list, service, request)})
+            root = str(request.base_url).rstrip("/")
+            return JSONResponse({"@odata.context": f"{root}{service.prefix}/$metadata#{SUBSCRIPTIONS}/$entity",
+                                 **created}, status_code=201,
+                                headers={"Location": f"{root}{base}('{created['SubscriptionId']}')"})
+        return JSONResponse({"@odata.context": f"{str(request.base_url).rstrip('/')}{service.prefix}/$metadata#"
+                                               f"{SUBSCRIPTIONS}", "value": await run_in_threadpool(_list, service, request)})
 
     async def single(request: Request) -> Response:
         subscription_id = urllib.parse.unquote(request.path_params["key"]).strip("'")
