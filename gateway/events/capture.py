@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Text, cast, func, insert, literal, literal_column, select, text
 from sqlalchemy.dialects import mysql, postgresql, sqlite
@@ -78,8 +79,7 @@ def _capture_statement(catalog: Catalog, entity: Entity, alias: str, operation: 
     driving = after if after is not None else before
     assert driving is not None
     current = select(context.c.TOKEN).limit(1).scalar_subquery()
-    txid: ColumnElement[object] = (cast(func.txid_current(), Text()) if dialect == "postgresql"  # type: ignore[assignment]
-                                   else current)
+    txid: ColumnElement[Any] = cast(func.txid_current(), Text()) if dialect == "postgresql" else current
     query = select(
         literal(entity.entity_set), literal(entity_op), literal(table_name), driving.c.RIDS, txid,
         select(context.c.USERID).limit(1).scalar_subquery(),
@@ -99,7 +99,7 @@ _NOW = {"sqlite": "strftime('%Y-%m-%d %H:%M:%f', 'now')", "postgresql": "(clock_
         "mysql": "UTC_TIMESTAMP(6)", "mariadb": "UTC_TIMESTAMP(6)"}
 
 
-def _record(catalog: Catalog, entity: Entity, alias: str, row: str, dialect: str) -> Select[tuple[object, object]]:
+def _record(catalog: Catalog, entity: Entity, alias: str, row: str, dialect: str) -> Select[Any]:
     """The entity's join with table `alias` replaced by the trigger's `row` (NEW or OLD): the record(s)
     that row is part of, as (RIDS: the RECIDs of the entity's rows it is made of, DOC: the record as JSON)."""
     quote = _quote(dialect)
@@ -113,7 +113,7 @@ def _record(catalog: Catalog, entity: Entity, alias: str, row: str, dialect: str
     scope = EntityScope(entity, plan, substitutes={alias: the_row})
     primary = entity.sources[0]
     restrictions = [scope.tables[primary.alias].c[name] == value for name, value in primary.where.items()]
-    every = [cast(scope.tables[source.alias].c[catalog.row_id(entity, source)], Text()) for source in entity.sources]
+    every: list[ColumnElement[Any]] = [cast(scope.tables[source.alias].c[catalog.row_id(entity, source)], Text()) for source in entity.sources]
     rids = every[0]
     for more in every[1:]:
         rids = rids.concat(":").concat(func.coalesce(more, ""))
@@ -123,7 +123,8 @@ def _record(catalog: Catalog, entity: Entity, alias: str, row: str, dialect: str
 
 
 def _quote(dialect: str) -> Callable[[str], str]:
-    return _DIALECTS[dialect]().identifier_preparer.quote
+    quote: Callable[[str], str] = _DIALECTS[dialect]().identifier_preparer.quote
+    return quote
 
 
 def _json_object(dialect: str, pairs: list[tuple[str, ColumnElement[object]]]) -> ColumnElement[object]:
@@ -132,7 +133,7 @@ def _json_object(dialect: str, pairs: list[tuple[str, ColumnElement[object]]]) -
         return func.json_object(*(item for pair in arguments for item in pair))
     chunks = [arguments[start:start + _PG_MAX_PAIRS] for start in range(0, len(arguments), _PG_MAX_PAIRS)]
     objects = [func.jsonb_build_object(*(item for pair in chunk for item in pair)) for chunk in chunks]
-    combined = objects[0]
+    combined: ColumnElement[Any] = objects[0]
     for more in objects[1:]:
         combined = combined.op("||")(more)
     return cast(combined, Text())

@@ -42,7 +42,7 @@ def add_commands(commands: argparse._SubParsersAction, add_settings: Callable[..
     actions = events.add_subparsers(dest="action", required=True)
 
     def action(name: str, text: str) -> argparse.ArgumentParser:
-        sub = actions.add_parser(name, help=text, description=text)
+        sub: argparse.ArgumentParser = actions.add_parser(name, help=text, description=text)
         add_settings(sub)
         return sub
 

@@ -47,7 +47,7 @@ class DeliveryPolicy:
     batch: int = 200  # events delivered per endpoint before the worker looks at the others
 
     def wait(self, attempts: int) -> float:
-        return min(self.first_retry * 2 ** max(attempts - 1, 0), self.longest_wait)
+        return float(min(self.first_retry * 2 ** max(attempts - 1, 0), self.longest_wait))
 
 
 def secret(name: str | None) -> bytes | None:
@@ -182,7 +182,7 @@ class Deliverer:
                         self.policy.budget_5_minutes, self.policy.budget_hour, endpoint_id)
 
     def _expired(self, row: Any) -> bool:
-        return (now() - row.QUEUEDAT).total_seconds() >= self.policy.retry_window
+        return bool((now() - row.QUEUEDAT).total_seconds() >= self.policy.retry_window)
 
     def _failed(self, config: EndpointConfig, row: Any, error: DeliveryError) -> None:
         attempts = row.ATTEMPTS + 1

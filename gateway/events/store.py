@@ -42,7 +42,7 @@ from gateway.lease import lease_table
 PENDING, DELIVERED, FAILED = "Pending", "Delivered", "Failed"
 ACTIVATION_SEQUENCE = "BUSINESSEVENTACTIVATION"
 # MariaDB compares with the connection's collation unless told otherwise (see gateway/demo/schema.py).
-_MARIADB = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_nopad_bin"}
+_MARIADB: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_nopad_bin"}
 
 metadata = MetaData()
 
