@@ -283,7 +283,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writes", type=int, default=2000, help="timed UPDATEs per case of the write cost")
     parser.add_argument("--patches", type=int, default=300, help="timed PATCHes per case (0: skip)")
     parser.add_argument("--drain", type=float, default=60.0, help="longest wait for a phase's events after it")
-    parser.add_argument("--profile-worker", type=Path, help="run the worker under cProfile, stats to this file")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="fno-events-bench-"))
     url = server_database(args.db or f"sqlite:///{folder / 'fno.db'}")
@@ -292,9 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     dialect = engine.dialect.name
     port = free_port()
     record = folder / "received.jsonl"
-    writer = Writer(engine, accounts)
-    with ExitStack() as stack:
+    with ExitStack() as stack:  # whatever fails, the processes stop (worker first) and connections close
         stack.callback(engine.dispose)
+        writer = Writer(engine, accounts)
         stack.callback(writer.close)
         receiver = stack.enter_context(process("receiver", [
             sys.executable, "-m", "gateway.events.receiver", "--host", "127.0.0.1", "--port", str(port),
@@ -310,9 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         clear_captured(engine)
 
         # 2. Delivery, with the worker as a process of its own.
-        profile = ["-m", "cProfile", "-o", str(args.profile_worker)] if args.profile_worker else []
         worker = stack.enter_context(process("worker", [
-            sys.executable, *profile, "-m", "gateway.cli", "events", "worker", "--db", url,
+            sys.executable, "-m", "gateway.cli", "events", "worker", "--db", url,
             "--events-budget-5-minutes", "1000000", "--events-budget-hour", "10000000"], folder))
         alive(receiver, "receiver", folder)
         arrivals = Arrivals(record)
@@ -346,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     for phase in phases:
         commit_rate = (phase.changes - 1) / phase.commit_seconds if phase.commit_seconds else float("nan")
         # Kept up: at most a second's events still in flight when the changes stop (a burst cannot be).
-        kept = "-" if phase.paced is False else "yes" if phase.complete and phase.backlog <= 2 * commit_rate else "no"
+        kept = "-" if not phase.paced else "yes" if phase.complete and phase.backlog <= 2 * commit_rate else "no"
         print(f"  {phase.name:<30} {phase.changes:>7} {commit_rate:>8.1f} {phase.delivered:>7} "
               f"{phase.pipeline_rate:>8.1f} {phase.p50:>8.1f} {phase.p99:>8.1f} {phase.worst:>8.1f} "
               f"{phase.backlog:>7} {phase.drain:>7.2f}  {kept}"

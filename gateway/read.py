@@ -170,6 +170,7 @@ def request_context(service: ReadService, request: Request, custom: dict[str, st
         access=access,
         signing_key=service.signing_key,
         user_id=str(user_id(principal)),
+        initiator=principal.object_id or str(user_id(principal)),
         elsewhere=elsewhere,
     )
 

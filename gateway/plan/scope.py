@@ -55,6 +55,8 @@ class PlanContext:
     _counter: count[int] = field(default_factory=count)
     # The caller's user id, what Microsoft.Dynamics.CRM.EqualUserId compares with (None: no user).
     user_id: str | None = field(default=None, kw_only=True)
+    # Who writes, as events name them (InitiatingUserAADObjectId): the token's oid, else the user id.
+    initiator: str | None = field(default=None, kw_only=True)
     # Navigation to tables of another database (a virtual table's lookup to a native table): only
     # $expand follows it, with a second statement planned and run there.
     elsewhere: Elsewhere | None = field(default=None, kw_only=True)

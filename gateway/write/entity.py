@@ -369,7 +369,7 @@ class EntityWriter:
 
     def _execute(self, statement: Any) -> Any:
         # Dual-write acts before the first change, not before reads; events learn who writes.
-        self.unit.prepare(self.entity.entity_set, self.context.user_id)
+        self.unit.prepare(self.entity.entity_set, self.context.initiator or self.context.user_id)
         try:
             return self.unit.connection.execute(statement)
         except IntegrityError as error:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
+from sqlalchemy import event as sqlalchemy_event
 
 from gateway.catalog.load import load_catalog
 from gateway.db import make_engine
@@ -142,7 +143,7 @@ def open_events_db(name: str, directory: Path, database: str = "fno_events") -> 
     build_demo_database(url, scale=SCALE, seed=7, progress=False)
     engine = make_engine(url)
     if name == "mariadb":  # the tests' hand-written SQL quotes names and joins text as the standard does
-        event.listen(engine, "connect", _ansi_quotes)
+        sqlalchemy_event.listen(engine, "connect", _ansi_quotes)
     return EventsDb(name, url, engine, Events.open(engine, load_catalog(), policy=FAST))
 
 
@@ -196,3 +197,11 @@ def wait_for(condition: Callable[[], bool], seconds: float = 30, what: str = "th
     while not condition():
         assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
         time.sleep(0.05)
+
+
+def token_object_id(headers: dict[str, str]) -> str:
+    """The oid claim of a bearer token (what events name as InitiatingUserAADObjectId), read with PyJWT."""
+    import jwt
+
+    token = headers["Authorization"].removeprefix("Bearer ")
+    return str(jwt.decode(token, options={"verify_signature": False})["oid"])

@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.events.service import ACTIVATIONS, ENDPOINTS, endpoint_body
 from tests.conftest import Backend, bearer, make_client
-from tests.events.conftest import EventsDb, Receiver, dedupe
+from tests.events.conftest import EventsDb, Receiver, dedupe, token_object_id
 
 ON_HOLD = {0: "No", 1: "Invoice", 2: "All", 3: "Payment", 4: "Requisition", 5: "Never"}  # CustVendorBlocked
 SALES_STATUS = {0: "None", 1: "Backorder", 2: "Delivered", 3: "Invoiced", 4: "Canceled"}
@@ -57,7 +57,7 @@ def test_each_committed_change_is_one_event_as_committed(events_db: EventsDb, re
     # What each record's events must say, in order: (event type, record before, record after).
     expected: dict[str, list[tuple[str, Any, Any, str | None]]] = {}  # ... and who made the change
     credit_changes: list[tuple[str, Decimal, Decimal]] = []
-    me = str(uuid.uuid5(uuid.NAMESPACE_URL, "fno-gateway:systemuser:test-admin"))  # WhoAmI's UserId
+    me = token_object_id(bearer("test-admin"))  # the token's oid claim
 
     def changed(company: str, account: str, kind: str, before: Any, by: str | None = None) -> None:
         after = customer(db, company, account)

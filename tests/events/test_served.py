@@ -29,7 +29,7 @@ from tests.conftest import (
     stop_process,
     wait_until_serving,
 )
-from tests.events.conftest import running_receiver, wait_for
+from tests.events.conftest import running_receiver, token_object_id, wait_for
 
 SECRET = "served-test-secret"
 CREDIT = "CustomerCreditLimitChangedBusinessEvent"
@@ -112,7 +112,7 @@ def test_a_credit_limit_raised_three_ways_reaches_the_webhook_and_the_queue(serv
     finally:
         consumer.close()
         engine.dispose()
-    me = str(uuid.uuid5(uuid.NAMESPACE_URL, "fno-gateway:systemuser:events-admin"))
+    me = token_object_id(admin)
     expected = [(Decimal(2000), Decimal(5000), me), (Decimal(5000), Decimal(6000), me), (Decimal(6000), Decimal(7000), None)]
     assert all(event["SignatureVerified"] for event in hooked)
     for received in ([event["Body"] for event in hooked], messages):
