@@ -223,16 +223,21 @@ def test_rabbitmq_connection_dropped_mid_stream_loses_nothing(sqlite_db: EventsD
     try:
         activate(db, "rabbit", AMQP_URL, CREDIT, EndpointType="RabbitMQ", QueueName=queue)
         worker = db.worker()
+        worker.start(interval=0.01)
         try:
             changes = raise_limits(db, 5)
-            db.drain(worker)
+            wait_for(lambda: "rabbit" in worker.deliverer._transports, 30, "the first publish")
             transport = worker.deliverer._transports["rabbit"][1]
             assert isinstance(transport, RabbitMqTransport)
+            # While the worker publishes a stream of changes, the broker drops its connection.
+            publishing = threading.Thread(target=lambda: changes.extend(raise_limits(db, 40, start=30_000)))
+            publishing.start()
+            wait_for(lambda: outbox_status(db).get("Delivered", 0) >= 15, 30, "publishing under way")
             close_from_broker(transport)
-            changes += raise_limits(db, 5, start=30_000)
-            db.drain(worker)
+            publishing.join(timeout=60)
+            wait_for(lambda: db.waiting() == 0, 60, "every event published")
         finally:
-            worker.release()
+            worker.stop()
         channel = consumer.channel()
         bodies = []
         while (message := channel.basic_get(queue, auto_ack=True))[0] is not None:
