@@ -72,6 +72,7 @@ class Events:
         self.catalog = catalog
         self.definitions = definitions
         self.policy = policy or DeliveryPolicy()
+        self._compiled: dict[str, list[Trigger]] = {}
 
     @staticmethod
     def from_settings(settings: Settings, engine: Engine, catalog: Catalog) -> Events | None:
@@ -102,9 +103,14 @@ class Events:
     def wanted_triggers(self) -> list[Trigger]:
         with self.engine.connect() as connection:
             entity_sets = self.activated_entities(connection)
-        dialect = self.engine.dialect.name
-        return [trigger for name in entity_sets
-                for trigger in entity_triggers(self.catalog, self.catalog.entities[name], dialect)]
+        return [trigger for name in entity_sets for trigger in self._triggers(name)]
+
+    def _triggers(self, entity_set: str) -> list[Trigger]:
+        """An entity's capture triggers, compiled once (the worker asks every few seconds)."""
+        if entity_set not in self._compiled:
+            self._compiled[entity_set] = entity_triggers(self.catalog, self.catalog.entities[entity_set],
+                                                         self.engine.dialect.name)
+        return self._compiled[entity_set]
 
     def reconcile(self) -> tuple[int, int]:
         """Capture exactly the entities some activation needs; returns (installed, dropped) triggers."""

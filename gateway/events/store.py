@@ -34,7 +34,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.catalog.model import Catalog
 from gateway.lease import lease_table
@@ -156,7 +156,10 @@ def now() -> dt.datetime:
 
 def create_event_tables(engine: Engine, catalog: Catalog) -> None:
     """The events' tables, and the sequence row that numbers activations (idempotent)."""
-    metadata.create_all(engine)
+    try:
+        metadata.create_all(engine)
+    except DBAPIError:  # another worker process of the same start made them meanwhile: check again
+        metadata.create_all(engine)
     spec = catalog.service.sequences
     if spec is None:
         return
