@@ -131,6 +131,15 @@ def process(name: str, command: list[str], folder: Path) -> Iterator[subprocess.
                 child.wait(timeout=15)
 
 
+def cpu_seconds(child: subprocess.Popen[bytes]) -> float:
+    """User + system CPU time a child used so far (Linux /proc; NaN elsewhere): is it saturated?"""
+    try:
+        fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def alive(child: subprocess.Popen[bytes], name: str, folder: Path) -> None:
     if child.poll() is not None:
         raise RuntimeError(f"{name} exited ({child.returncode}): {(folder / f'{name}.log').read_text()[-2000:]}")
@@ -240,19 +249,23 @@ class Phase:
     drain: float  # last commit to last arrival (s)
     complete: bool
     paced: bool
+    cpu: dict[str, float]  # CPU used by each child process over the phase, % of one core
 
 
 def run_phase(name: str, writer: Writer, arrivals: Arrivals, count: int, rate: float | None, drain_limit: float,
-              worker: subprocess.Popen[bytes], folder: Path) -> Phase:
+              children: dict[str, subprocess.Popen[bytes]], folder: Path) -> Phase:
     """`count` changes at `rate` per second (None: as fast as they commit), then wait for their events."""
     first = writer.next_seq
+    cpu = {name: cpu_seconds(child) for name, child in children.items()}
     began = time.perf_counter()
     for index in range(count):
         if rate is not None and (delay := began + index / rate - time.perf_counter()) > 0:
             time.sleep(delay)
         writer.commit()
     seqs = range(first, writer.next_seq)
-    complete = arrivals.wait(seqs, drain_limit, worker, folder)
+    complete = arrivals.wait(seqs, drain_limit, children["worker"], folder)
+    wall = time.perf_counter() - began
+    cpu = {name: (cpu_seconds(child) - cpu[name]) / wall * 100 for name, child in children.items()}
     start, end = writer.committed[seqs[0]], writer.committed[seqs[-1]]
     latencies, arrived_by_end, last = [], 0, start
     for (seq, _kind), arrived in arrivals.seen.items():
@@ -262,7 +275,7 @@ def run_phase(name: str, writer: Writer, arrivals: Arrivals, count: int, rate: f
             last = max(last, arrived)
     return Phase(name, count, end - start, len(latencies), len(latencies) / max(last - start, 1e-9),
                  percentile(latencies, 0.5), percentile(latencies, 0.99), max(latencies, default=float("nan")),
-                 2 * count - arrived_by_end, last - end, complete, rate is not None)
+                 2 * count - arrived_by_end, last - end, complete, rate is not None, cpu)
 
 
 def open_database(url: str) -> tuple[Engine, Events, list[str]]:
@@ -319,13 +332,14 @@ def main(argv: list[str] | None = None) -> int:
             writer.commit()
         if not arrivals.wait(range(warm, writer.next_seq), 60, worker, folder):
             raise RuntimeError(f"no events arrived within 60 s; see {folder}")
+        children = {"worker": worker, "receiver": receiver}
         phases = []
         for factor, label in ((1, "F&O budget"), (10, "10x the budget")):
             rate = BUDGET_RATE * factor
             phases.append(run_phase(f"{rate:.1f} changes/s ({label})", writer, arrivals, round(rate * args.seconds),
-                                    rate, args.drain, worker, folder))
+                                    rate, args.drain, children, folder))
         phases.append(run_phase(f"burst of {args.burst}", writer, arrivals, args.burst, None, args.drain,
-                                worker, folder))
+                                children, folder))
 
     print(f"bench.events on {dialect} (demo scale 0.05, {len(accounts)} customers of {COMPANY}); one webhook gets "
           f"{DATA_EVENT} + {BUSINESS_EVENT}: 2 events per change; took {time.perf_counter() - began:.0f} s")
@@ -340,18 +354,21 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("Delivery to the webhook (worker process; latency = receiver arrival - COMMIT returned)")
     print(f"  {'phase':<30} {'changes':>7} {'commit/s':>8} {'events':>7} {'events/s':>8} {'p50 ms':>8} "
-          f"{'p99 ms':>8} {'max ms':>8} {'backlog':>7} {'drain s':>7}  kept up")
+          f"{'p99 ms':>8} {'max ms':>8} {'backlog':>7} {'drain s':>7} {'CPU% worker':>11} {'receiver':>8}  kept up")
     for phase in phases:
         commit_rate = (phase.changes - 1) / phase.commit_seconds if phase.commit_seconds else float("nan")
         # Kept up: at most a second's events still in flight when the changes stop (a burst cannot be).
         kept = "-" if not phase.paced else "yes" if phase.complete and phase.backlog <= 2 * commit_rate else "no"
         print(f"  {phase.name:<30} {phase.changes:>7} {commit_rate:>8.1f} {phase.delivered:>7} "
               f"{phase.pipeline_rate:>8.1f} {phase.p50:>8.1f} {phase.p99:>8.1f} {phase.worst:>8.1f} "
-              f"{phase.backlog:>7} {phase.drain:>7.2f}  {kept}"
+              f"{phase.backlog:>7} {phase.drain:>7.2f} {phase.cpu['worker']:>11.0f} "
+              f"{phase.cpu['receiver']:>8.0f}  {kept}"
               + ("" if phase.complete else f" (still missing after {args.drain:.0f} s)"))
     print("  events/s: delivered / (first commit .. last arrival); backlog: raised but not delivered when the "
           "last change committed;")
-    print(f"  kept up: backlog <= one second's events. Duplicates received: {arrivals.duplicates}. Files: {folder}")
+    print(f"  CPU%: of one core, over the phase and its drain; kept up: backlog <= one second's events. "
+          f"{os.cpu_count()} CPUs.")
+    print(f"  Duplicates received: {arrivals.duplicates}. Files: {folder}")
     return 0
 
 

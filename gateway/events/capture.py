@@ -19,6 +19,7 @@ replaces them, and `reconcile` installs exactly the triggers the activations nee
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,12 +39,14 @@ from gateway.plan.scope import EntityScope, PlanContext
 PREFIX = "fnoev_"
 CAPTURE_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb")  # SQLAlchemy calls MariaDB over pymysql "mysql"
 _INSTALL_LOCK = 746_230_120  # PostgreSQL: gateway processes starting together install one at a time
+_ENTITY_LOCKS = 746_230_121  # PostgreSQL: the lock space of "a transaction is capturing entity X" (crc32)
 _PG_MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 
 
 @dataclass(frozen=True)
 class Trigger:
     name: str
+    entity_set: str
     table: str
     operation: str  # INSERT | UPDATE | DELETE
     statement: str  # the INSERT INTO EVENTCHANGES the trigger runs, for this dialect
@@ -59,8 +62,9 @@ def entity_triggers(catalog: Catalog, entity: Entity, dialect: str) -> list[Trig
         operations = ("INSERT", "UPDATE", "DELETE") if index == 0 else ("UPDATE",)
         for operation in operations:
             statement = _capture_statement(catalog, entity, source.alias, operation, dialect)
-            digest = hashlib.sha1(f"{entity.entity_set}|{source.table}|{statement}".encode()).hexdigest()[:16]
-            triggers.append(Trigger(f"{PREFIX}{digest}_{operation[0].lower()}", source.table, operation, statement))
+            digest = hashlib.sha1(f"{entity.entity_set}|{source.table}|{statement}|locked".encode()).hexdigest()[:16]
+            triggers.append(Trigger(f"{PREFIX}{digest}_{operation[0].lower()}", entity.entity_set, source.table,
+                                    operation, statement))
     return triggers
 
 
@@ -178,9 +182,14 @@ def reconcile(engine: Engine, wanted: list[Trigger]) -> tuple[int, int]:
 def _create(dialect: str, trigger: Trigger) -> list[str]:
     table_name = _quote(dialect)(trigger.table)
     if dialect == "postgresql":
+        # Writers of one entity capture one at a time, each until it commits: the record it reads includes
+        # every change committed before (a customer's credit limit and, in another transaction, its party's
+        # name), and capture order is commit order per entity. SQLite has one writer anyway.
+        lock = zlib.crc32(trigger.entity_set.encode()) - 2**31
         return [
             f"CREATE OR REPLACE FUNCTION {trigger.name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            f"BEGIN\n  {trigger.statement};\n  RETURN NULL;\nEND $$",
+            f"BEGIN\n  PERFORM pg_advisory_xact_lock({_ENTITY_LOCKS}, {lock});\n  {trigger.statement};\n"
+            f"  RETURN NULL;\nEND $$",
             f"CREATE TRIGGER {trigger.name} AFTER {trigger.operation} ON {table_name} "
             f"FOR EACH ROW EXECUTE FUNCTION {trigger.name}()",
         ]

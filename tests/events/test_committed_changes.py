@@ -5,9 +5,13 @@ from the gateway's /data write path, called with a bearer token as users do."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from gateway.events.service import ACTIVATIONS, ENDPOINTS, endpoint_body
 from tests.conftest import Backend, bearer, make_client
@@ -150,3 +154,40 @@ def test_each_committed_change_is_one_event_as_committed(events_db: EventsDb, re
              event["PreImage"]["SalesOrderStatus"]) for event in orders_events] == [
         ("usmf", usmf_order[1], "Canceled", SALES_STATUS[int(usmf_order[2])])]
     assert db.sql('SELECT count(*) FROM "EVENTOUTBOX" WHERE "STATUS" <> \'Delivered\'')[0][0] == 0
+
+
+def test_concurrent_writers_of_one_record_are_captured_in_commit_order(events_db: EventsDb, receiver: Receiver) -> None:
+    """Two transactions change one customer, one its credit limit (CUSTTABLE), the other its name (its
+    party, DIRPARTYTABLE): no row lock orders them, yet the second record must include the first
+    change and come after it. The first holds its transaction open while the second tries."""
+    db = events_db
+    if db.name == "mariadb":
+        pytest.skip("MariaDB has no transaction-scoped advisory lock a trigger can take: see the README")
+    db.events.create(ENDPOINTS, endpoint_body("hook", receiver.url))
+    db.events.create(ACTIVATIONS, {"BusinessEventId": "CustomersV3_Updated", "EndpointId": "hook"})
+    company, account = "usmf", db.sql('SELECT min("ACCOUNTNUM") FROM "CUSTTABLE" WHERE "DATAAREAID" = \'usmf\'')[0][0]
+    first_done = threading.Event()
+
+    def first() -> None:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(f"UPDATE \"CUSTTABLE\" SET \"CREDITMAX\" = 4242 WHERE \"DATAAREAID\" = "
+                                       f"'{company}' AND \"ACCOUNTNUM\" = '{account}'")
+            first_done.set()
+            time.sleep(1.0)  # the other writer starts now, while this one has not committed
+
+    writer = threading.Thread(target=first)
+    writer.start()
+    first_done.wait(10)
+    try:
+        db.run('UPDATE "DIRPARTYTABLE" SET "NAME" = \'Second writer\' WHERE "RECID" = (SELECT "PARTY" FROM "CUSTTABLE" '
+               'WHERE "DATAAREAID" = :c AND "ACCOUNTNUM" = :a)', c=company, a=account)
+    except Exception:  # noqa: BLE001 - SQLite's one writer: the second waits or is busy; either way it is after
+        writer.join()
+        db.run('UPDATE "DIRPARTYTABLE" SET "NAME" = \'Second writer\' WHERE "RECID" = (SELECT "PARTY" FROM "CUSTTABLE" '
+               'WHERE "DATAAREAID" = :c AND "ACCOUNTNUM" = :a)', c=company, a=account)
+    writer.join()
+    db.drain()
+    events = dedupe(receiver.events())
+    assert [(Decimal(str(e["Target"]["CreditLimit"])), e["Target"]["OrganizationName"]) for e in events] == [
+        (Decimal(4242), events[0]["PreImage"]["OrganizationName"]), (Decimal(4242), "Second writer")]
+    assert events[1]["PreImage"] == events[0]["Target"]
