@@ -174,3 +174,19 @@ def physical_count(engine: Engine, sql: str, companies: tuple[str, ...]) -> int:
     statement = text(sql).bindparams(bindparam("companies", expanding=True))
     with engine.connect() as connection:
         return int(connection.execute(statement, {"companies": list(companies)}).scalar_one())
+
+
+def seed_event_configuration(backend: Any) -> None:
+    """An endpoint and an activation to read, update and delete (written as rows: activating through the
+    gateway would install capture triggers in the session's shared database)."""
+    with backend.engine.begin() as connection:
+        if connection.execute(text("SELECT count(*) FROM BUSINESSEVENTENDPOINT")).scalar_one():
+            return
+        connection.execute(text(
+            "INSERT INTO BUSINESSEVENTENDPOINT (RECID, RECVERSION, ENDPOINTID, NAME, ENDPOINTTYPE, URL, "
+            "TIMEOUTSECONDS, ENABLED, NEXTCONTROLNUMBER, CREATEDDATETIME) VALUES (9000000001, 1, 'matrix', 'Matrix', "
+            "0, 'http://127.0.0.1:9/events', 10, 1, 1, '2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO BUSINESSEVENTACTIVATION (RECID, RECVERSION, ACTIVATIONID, BUSINESSEVENTID, ENDPOINTID, "
+            "LEGALENTITY, CREATEDDATETIME) VALUES (9000000002, 1, 'ACT-MATRIX', 'CustomersV3_Updated', 'matrix', '', "
+            "'2026-01-01 00:00:00')"))

@@ -16,7 +16,14 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from tests.conftest import Backend, bearer, make_client
-from tests.identity.policy import CATALOG, Policy, every_company, sample_key, write_security
+from tests.identity.policy import (
+    CATALOG,
+    Policy,
+    every_company,
+    sample_key,
+    seed_event_configuration,
+    write_security,
+)
 
 ROLES: dict[str, Any] = {
     "MxReader": {"privileges": {"fno:CustomersV3": ["read"], "fno:CustomerGroups": ["read"],
@@ -64,20 +71,7 @@ def matrix(sqlite_backend: Backend, tmp_path_factory: pytest.TempPathFactory) ->
         yield client, policy
 
 
-def seed_event_configuration(backend: Backend) -> None:
-    """An endpoint and an activation to read, update and delete (written as rows: activating through the
-    gateway would install capture triggers in the session's shared database)."""
-    with backend.engine.begin() as connection:
-        if connection.execute(text("SELECT count(*) FROM BUSINESSEVENTENDPOINT")).scalar_one():
-            return
-        connection.execute(text(
-            "INSERT INTO BUSINESSEVENTENDPOINT (RECID, RECVERSION, ENDPOINTID, NAME, ENDPOINTTYPE, URL, "
-            "TIMEOUTSECONDS, ENABLED, NEXTCONTROLNUMBER, CREATEDDATETIME) VALUES (9000000001, 1, 'matrix', 'Matrix', "
-            "0, 'http://127.0.0.1:9/events', 10, 1, 1, '2026-01-01 00:00:00')"))
-        connection.execute(text(
-            "INSERT INTO BUSINESSEVENTACTIVATION (RECID, RECVERSION, ACTIVATIONID, BUSINESSEVENTID, ENDPOINTID, "
-            "LEGALENTITY, CREATEDDATETIME) VALUES (9000000002, 1, 'ACT-MATRIX', 'CustomersV3_Updated', 'matrix', '', "
-            "'2026-01-01 00:00:00')"))
+
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from tests.conftest import Backend, bearer, make_client
-from tests.identity.policy import CATALOG, EntityFacts, sample_key, write_security
+from tests.identity.policy import CATALOG, EntityFacts, sample_key, seed_event_configuration, write_security
 
 # One read-only role per entity set and one that may do everything on it; a token's roles claim
 # chooses which a request holds.
@@ -165,6 +165,7 @@ def paths_client(sqlite_backend: Backend, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="module")
 def keys(sqlite_backend: Backend) -> dict[str, str]:
+    seed_event_configuration(sqlite_backend)  # an endpoint and an activation to reach
     return {name: sample_key(sqlite_backend.engine, name, "usmf") for name in CATALOG}
 
 
@@ -188,6 +189,7 @@ def _body(backend: Backend, path: Path, keys: dict[str, str]) -> dict[str, Any] 
         base: dict[str, dict[str, Any]] = {
             "CustomersV3": {"CustomerAccount": tag, "OrganizationName": "Authz bind"},
             "SalesOrderHeadersV2": {"SalesOrderNumber": tag},
+            "BusinessEventsActivations": {"BusinessEventId": "CustomersV3_Updated", "EndpointId": "matrix"},
             "SalesOrderLines": {"InventoryLotId": tag,
                                 "SalesOrderNumber": first("SELECT MIN(SALESID) FROM SALESTABLE WHERE DATAAREAID='usmf'"),
                                 "ItemNumber": first("SELECT MIN(ITEMID) FROM INVENTTABLE WHERE DATAAREAID='usmf'")},
@@ -199,6 +201,11 @@ def _body(backend: Backend, path: Path, keys: dict[str, str]) -> dict[str, Any] 
         nav = parent.navigation[path.url.rsplit("/", 1)[1]]
         for name in nav["link"].values():
             body.pop(name, None)
+    if creates == "BusinessEventsActivations":  # a bound navigation gives its link value
+        for nav_name, nav in CATALOG[creates].navigation.items():
+            if f"{nav_name}@odata.bind" in body:
+                for name in nav["link"]:
+                    body.pop(name, None)
     if creates == "SalesOrderLines" and "SalesOrderHeader@odata.bind" in body:
         body.pop("SalesOrderNumber")
     if creates == "SalesOrderLines" and "ReleasedProduct@odata.bind" in body:
