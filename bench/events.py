@@ -1,6 +1,6 @@
 """What business and data events cost a write, and how fast they reach a webhook.
 
-    python -m bench.events [--db URL] [--seconds 20] [--burst 2000] [--writes 2000] [--patches 300]
+    python -m bench.events [--db URL] [--seconds 20] [--burst 2000] [--writes 2000] [--patches 300] [--keep]
 
 On a small demo database (SQLite file by default; a PostgreSQL URL is created if missing) one webhook
 endpoint gets CustomersV3_Updated (a data event) and CustomerCreditLimitChangedBusinessEvent: every
@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -296,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writes", type=int, default=2000, help="timed UPDATEs per case of the write cost")
     parser.add_argument("--patches", type=int, default=300, help="timed PATCHes per case (0: skip)")
     parser.add_argument("--drain", type=float, default=60.0, help="longest wait for a phase's events after it")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, received events, SQLite)")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="fno-events-bench-"))
     url = server_database(args.db or f"sqlite:///{folder / 'fno.db'}")
@@ -368,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
           "last change committed;")
     print(f"  CPU%: of one core, over the phase and its drain; kept up: backlog <= one second's events. "
           f"{os.cpu_count()} CPUs.")
-    print(f"  Duplicates received: {arrivals.duplicates}. Files: {folder}")
+    print(f"  Duplicates received: {arrivals.duplicates}." + (f" Files: {folder}" if args.keep else ""))
+    if not args.keep:  # a failure above keeps it: the processes' logs say why
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

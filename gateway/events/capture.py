@@ -19,7 +19,6 @@ replaces them, and `reconcile` installs exactly the triggers the activations nee
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,6 @@ from gateway.plan.scope import EntityScope, PlanContext
 PREFIX = "fnoev_"
 CAPTURE_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb")  # SQLAlchemy calls MariaDB over pymysql "mysql"
 _INSTALL_LOCK = 746_230_120  # PostgreSQL: gateway processes starting together install one at a time
-_ENTITY_LOCKS = 746_230_121  # PostgreSQL: the lock space of "a transaction is capturing entity X" (crc32)
 _PG_MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 
 
@@ -50,6 +48,7 @@ class Trigger:
     table: str
     operation: str  # INSERT | UPDATE | DELETE
     statement: str  # the INSERT INTO EVENTCHANGES the trigger runs, for this dialect
+    lock: str = ""  # PostgreSQL: the PERFORM that locks the records the change is part of, first
 
 
 def entity_triggers(catalog: Catalog, entity: Entity, dialect: str) -> list[Trigger]:
@@ -61,14 +60,16 @@ def entity_triggers(catalog: Catalog, entity: Entity, dialect: str) -> list[Trig
     for index, source in enumerate(entity.sources):
         operations = ("INSERT", "UPDATE", "DELETE") if index == 0 else ("UPDATE",)
         for operation in operations:
-            statement = _capture_statement(catalog, entity, source.alias, operation, dialect)
-            digest = hashlib.sha1(f"{entity.entity_set}|{source.table}|{statement}|locked".encode()).hexdigest()[:16]
+            statement, lock = _capture_statement(catalog, entity, source.alias, operation, dialect)
+            digest = hashlib.sha1(f"{entity.entity_set}|{source.table}|{statement}|{lock}".encode()).hexdigest()[:16]
             triggers.append(Trigger(f"{PREFIX}{digest}_{operation[0].lower()}", entity.entity_set, source.table,
-                                    operation, statement))
+                                    operation, statement, lock))
     return triggers
 
 
-def _capture_statement(catalog: Catalog, entity: Entity, alias: str, operation: str, dialect: str) -> str:
+def _capture_statement(catalog: Catalog, entity: Entity, alias: str, operation: str,
+                       dialect: str) -> tuple[str, str]:
+    """The trigger's INSERT INTO EVENTCHANGES, and (PostgreSQL) the PERFORM that first locks its records."""
     entity_op = {"INSERT": "C", "UPDATE": "U", "DELETE": "D"}[operation] if alias == entity.sources[0].alias else "U"
     table_name = entity.source_by_alias[alias].table
     after = _record(catalog, entity, alias, "NEW", dialect).subquery("after_row") if operation != "DELETE" else None
@@ -94,7 +95,19 @@ def _capture_statement(catalog: Catalog, entity: Entity, alias: str, operation: 
     statement = insert(changes).from_select(
         ["ENTITYSET", "OP", "TABLENAME", "RECORDID", "TXID", "USERID", "TARGET", "PREIMAGE", "CREATEDAT"], query)
     compiled = statement.compile(dialect=_DIALECTS[dialect](), compile_kwargs={"literal_binds": True})
-    return str(compiled)
+    return str(compiled), _record_locks(entity, driving) if dialect == "postgresql" else ""
+
+
+def _record_locks(entity: Entity, records: FromClause) -> str:
+    """PostgreSQL: lock each record the change is part of (its entity and first table's RECID) until
+    commit. Two transactions that change one record through different tables (a customer's credit limit,
+    its party's name) are not ordered by any row lock; this orders them, so the later one's record includes
+    the earlier one's change and capture order is commit order per record. (Writers of other records do
+    not wait; SQLite has one writer anyway.)"""
+    key = func.hashtextextended(literal(entity.entity_set + ":").concat(func.split_part(records.c.RIDS, ":", 1)), 0)
+    locking = select(func.pg_advisory_xact_lock(key)).select_from(records)
+    compiled = str(locking.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    return "PERFORM" + compiled.removeprefix("SELECT")
 
 
 _DIALECTS = {"sqlite": sqlite.dialect, "postgresql": postgresql.dialect, "mysql": mysql.dialect,
@@ -182,14 +195,9 @@ def reconcile(engine: Engine, wanted: list[Trigger]) -> tuple[int, int]:
 def _create(dialect: str, trigger: Trigger) -> list[str]:
     table_name = _quote(dialect)(trigger.table)
     if dialect == "postgresql":
-        # Writers of one entity capture one at a time, each until it commits: the record it reads includes
-        # every change committed before (a customer's credit limit and, in another transaction, its party's
-        # name), and capture order is commit order per entity. SQLite has one writer anyway.
-        lock = zlib.crc32(trigger.entity_set.encode()) - 2**31
         return [
             f"CREATE OR REPLACE FUNCTION {trigger.name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            f"BEGIN\n  PERFORM pg_advisory_xact_lock({_ENTITY_LOCKS}, {lock});\n  {trigger.statement};\n"
-            f"  RETURN NULL;\nEND $$",
+            f"BEGIN\n  {trigger.lock};\n  {trigger.statement};\n  RETURN NULL;\nEND $$",
             f"CREATE TRIGGER {trigger.name} AFTER {trigger.operation} ON {table_name} "
             f"FOR EACH ROW EXECUTE FUNCTION {trigger.name}()",
         ]

@@ -45,7 +45,7 @@ class EventsWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self, interval: float = 0.2) -> None:
+    def start(self, interval: float = 0.1) -> None:
         self._thread = threading.Thread(target=self.run, args=(interval,), name="events-worker", daemon=True)
         self._thread.start()
 
@@ -63,7 +63,7 @@ class EventsWorker:
             pass  # the database is away: the leases expire by themselves
         self.deliverer.close()
 
-    def run(self, interval: float = 0.2) -> None:
+    def run(self, interval: float = 0.1) -> None:
         while not self._stop.is_set():
             try:
                 done = self.run_once()

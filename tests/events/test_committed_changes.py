@@ -191,3 +191,31 @@ def test_concurrent_writers_of_one_record_are_captured_in_commit_order(events_db
     assert [(Decimal(str(e["Target"]["CreditLimit"])), e["Target"]["OrganizationName"]) for e in events] == [
         (Decimal(4242), events[0]["PreImage"]["OrganizationName"]), (Decimal(4242), "Second writer")]
     assert events[1]["PreImage"] == events[0]["Target"]
+
+
+def test_writers_of_other_records_do_not_wait(events_db: EventsDb) -> None:
+    """PostgreSQL: the capture lock is per record; a transaction holding customer A open does not hold
+    up a change of customer B (SQLite has one writer, MariaDB takes no such lock)."""
+    db = events_db
+    if db.name != "postgresql":
+        pytest.skip("only PostgreSQL's capture takes a lock of its own")
+    db.events.create(ENDPOINTS, endpoint_body("hook", "http://127.0.0.1:9/events"))
+    db.events.create(ACTIVATIONS, {"BusinessEventId": "CustomersV3_Updated", "EndpointId": "hook"})
+    first, second = (row[0] for row in db.sql('SELECT "RECID" FROM "CUSTTABLE" ORDER BY "RECID" LIMIT 2'))
+    holding = threading.Event()
+
+    def hold_first() -> None:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(f'UPDATE "CUSTTABLE" SET "CREDITMAX" = 1 WHERE "RECID" = {first}')
+            holding.set()
+            time.sleep(1.5)
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    holding.wait(10)
+    started = time.monotonic()
+    db.run('UPDATE "CUSTTABLE" SET "CREDITMAX" = 2 WHERE "RECID" = :r', r=second)
+    waited = time.monotonic() - started
+    holder.join()
+    assert waited < 0.75, f"a change of another customer waited {waited:.2f} s"
+    assert db.sql('SELECT count(*) FROM "EVENTCHANGES"')[0][0] == 2
