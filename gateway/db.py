@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import BigInteger, Column, Engine, Integer, create_engine, event
 from sqlalchemy.engine import make_url
 
 # Drivers this project installs (see pyproject extras), used when a URL names none.
@@ -82,3 +82,9 @@ def _case_mapper(mapping: Callable[[str], str]) -> Callable[[object], object]:
         return "".join(c if len(m := mapping(c)) != 1 else m for c in value)
 
     return mapped
+
+
+def sequence_column() -> Column[Any]:
+    """SEQ, a log table's numbering: SQLite needs INTEGER PRIMARY KEY for autoincrement; elsewhere a
+    BIGINT identity."""
+    return Column("SEQ", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)

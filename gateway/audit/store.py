@@ -7,22 +7,15 @@ where missing, on SQLite, PostgreSQL and MariaDB alike; served read-only at /adm
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import BigInteger, Column, DateTime, Engine, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, DateTime, Engine, Index, MetaData, String, Table, Text
 from sqlalchemy.dialects import mysql
 
+from gateway.db import sequence_column
+
 audit_metadata = MetaData()
-
-
-def _id_column() -> Column[Any]:
-    # SQLite needs INTEGER PRIMARY KEY for autoincrement; elsewhere a BIGINT identity.
-    return Column("SEQ", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
-
-
 audit_log = Table(
     "GATEWAYAUDITLOG", audit_metadata,
-    _id_column(),
+    sequence_column(),
     # Microseconds everywhere (MariaDB keeps none unless told): writes of one second keep their order.
     Column("CREATEDAT", DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"), nullable=False),
     Column("SERVICE", String(20), nullable=False),  # fno | dataverse

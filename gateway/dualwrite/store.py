@@ -32,7 +32,6 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Index,
-    Integer,
     MetaData,
     String,
     Table,
@@ -41,6 +40,7 @@ from sqlalchemy import (
     insert,
 )
 
+from gateway.db import sequence_column
 from gateway.lease import lease_table
 from gateway.plan.dialects import dialect_traits
 from gateway.plan.paging import tag, untag
@@ -49,15 +49,10 @@ RUNNING, PAUSED, STOPPED = "Running", "Paused", "Stopped"
 STATES = (RUNNING, PAUSED, STOPPED)
 
 
-def _id_column() -> Column[Any]:
-    # SQLite needs INTEGER PRIMARY KEY for autoincrement; elsewhere a BIGINT identity.
-    return Column("SEQ", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
-
-
 side_metadata = MetaData()
 changes = Table(
     "DUALWRITECHANGES", side_metadata,
-    _id_column(),
+    sequence_column(),
     Column("TABLENAME", String(128)),  # a physical table (trigger rows) or NULL
     Column("ENTITYSET", String(128)),  # an entity set (rows the gateway queues itself) or NULL
     Column("MAPNAME", String(100)),  # with ENTITYSET: the one map the row is for
@@ -90,7 +85,7 @@ maps_state = Table(
 )
 queue = Table(
     "DUALWRITEQUEUE", control_metadata,
-    _id_column(),
+    sequence_column(),
     Column("MAPNAME", String(100), nullable=False),
     Column("SOURCE", String(2), nullable=False),  # fo | dv
     Column("OP", String(1), nullable=False),
@@ -101,7 +96,7 @@ queue = Table(
 Index("IX_DUALWRITEQUEUE_MAP", queue.c.MAPNAME, queue.c.SEQ)
 errors = Table(
     "DUALWRITEERROR", control_metadata,
-    _id_column(),
+    sequence_column(),
     Column("MAPNAME", String(100), nullable=False),
     Column("SOURCE", String(2), nullable=False),
     Column("OP", String(1), nullable=False),

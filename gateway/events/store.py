@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.catalog.model import Catalog
+from gateway.db import sequence_column
 from gateway.lease import lease_table
 
 PENDING, DELIVERED, FAILED = "Pending", "Delivered", "Failed"
@@ -51,11 +52,6 @@ def _fo_row() -> list[Column[Any]]:
     """RECID and RECVERSION: the events' configuration tables are F&O tables, written through /data."""
     return [Column("RECID", BigInteger, primary_key=True, autoincrement=False),
             Column("RECVERSION", Integer, nullable=False, default=1)]
-
-
-def _sequence() -> Column[Any]:
-    # SQLite needs INTEGER PRIMARY KEY for autoincrement; elsewhere a BIGINT identity.
-    return Column("SEQ", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
 
 
 event_catalog = Table(
@@ -106,7 +102,7 @@ activations = Table(
     **_MARIADB,
 )
 changes = Table(
-    "EVENTCHANGES", metadata, _sequence(),
+    "EVENTCHANGES", metadata, sequence_column(),
     Column("ENTITYSET", String(100), nullable=False),
     Column("OP", String(1), nullable=False),  # C, U, D: of the entity (not of the table that changed)
     Column("TABLENAME", String(128), nullable=False),  # the table whose trigger wrote the row
@@ -125,7 +121,7 @@ context = Table(
     **_MARIADB,
 )
 outbox = Table(
-    "EVENTOUTBOX", metadata, _sequence(),
+    "EVENTOUTBOX", metadata, sequence_column(),
     Column("ENDPOINTID", String(60), nullable=False),
     Column("CONTROLNUMBER", BigInteger, nullable=False),
     Column("EVENTID", String(36), nullable=False),
