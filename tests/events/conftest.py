@@ -205,3 +205,59 @@ def token_object_id(headers: dict[str, str]) -> str:
 
     token = headers["Authorization"].removeprefix("Bearer ")
     return str(jwt.decode(token, options={"verify_signature": False})["oid"])
+
+
+# ---------------------------------------------------------------------------------------------- a server to restart
+@dataclass
+class PrivateServer:
+    """A PostgreSQL server of the test's own (initdb in a temporary folder, its own port), so that a test
+    can restart it without touching the server the rest of the suite uses."""
+
+    binaries: Path
+    folder: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def ctl(self, *arguments: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(self.binaries / "pg_ctl"), "-D", str(self.folder),
+                        "-w", "-t", "60", *arguments], check=True, capture_output=True, timeout=90)
+
+    def start(self) -> None:
+        self.ctl("-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+                 "-l", str(self.folder / "server.log"), "start")
+
+    def restart(self) -> None:
+        # -l again: without it the server would write to (and hold open) this call's output pipe.
+        self.ctl("-m", "fast", "-l", str(self.folder / "server.log"), "restart")
+
+
+@pytest.fixture
+def private_postgresql() -> Iterator[PrivateServer]:
+    """Skipped, saying why, where a PostgreSQL server cannot be made here (no initdb, no postgres user)."""
+    import glob
+    import shutil
+    import tempfile
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found or shutil.which("runuser") is None or os.geteuid() != 0:
+        pytest.skip("no PostgreSQL binaries (initdb) or no way to run them as the postgres user here")
+    binaries = Path(found[-1]).parent
+    folder = Path(tempfile.mkdtemp(prefix="fno-private-pg-"))  # under /tmp: pytest's folders are root's alone
+    shutil.chown(folder, "postgres")
+    try:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(binaries / "initdb"), "-D", str(folder), "-A", "trust",
+                        "-U", "postgres", "--no-sync"], check=True, capture_output=True, timeout=120)
+    except (subprocess.SubprocessError, OSError) as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"initdb failed here: {error}")
+    server = PrivateServer(binaries, folder, free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(binaries / "pg_ctl"), "-D", str(folder), "-m",
+                        "immediate", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)

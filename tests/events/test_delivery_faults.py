@@ -16,14 +16,18 @@ from typing import Any
 
 import pytest
 
+from gateway.catalog.load import load_catalog
 from gateway.cli import main
+from gateway.db import make_engine
+from gateway.demo.generate import build_demo_database
 from gateway.events.deliver import DeliveryPolicy
-from gateway.events.service import ACTIVATIONS, ENDPOINTS, endpoint_body
+from gateway.events.service import ACTIVATIONS, ENDPOINTS, Events, endpoint_body
 from gateway.events.transports import RabbitMqTransport
 from tests.conftest import free_port
 from tests.events.conftest import (
     FAST,
     EventsDb,
+    PrivateServer,
     Receiver,
     dedupe,
     open_events_db,
@@ -271,3 +275,24 @@ def test_data_events_beyond_the_budget_wait_queued(sqlite_db: EventsDb, tmp_path
             worker.release()
         assert [(event["Target"]["CustomerAccount"], int(event["Target"]["CreditLimit"]))
                 for event in dedupe(data.events())] == changes
+
+
+def test_the_database_restarted_under_a_running_worker_loses_nothing(private_postgresql: PrivateServer,
+                                                                      tmp_path: Path, receiver: Receiver) -> None:
+    """A real restart (pg_ctl restart) of the events' database while a worker process runs and changes
+    keep coming: the worker reconnects, and every committed change arrives once (after de-duplication)."""
+    build_demo_database(private_postgresql.url, scale=0.01, seed=7, progress=False)
+    engine = make_engine(private_postgresql.url)
+    db = EventsDb("postgresql", private_postgresql.url, engine, Events.open(engine, load_catalog(), policy=FAST))
+    try:
+        activate(db, "hook", receiver.url, CREDIT)
+        with worker_process(db, tmp_path):
+            changes = raise_limits(db, 10)
+            wait_for(lambda: len(dedupe(receiver.events())) >= 5, 30, "deliveries before the restart")
+            engine.dispose()
+            private_postgresql.restart()
+            changes += raise_limits(db, 10, start=40_000)
+            wait_for(lambda: len(dedupe(receiver.events())) == 20, 60, "every change after the restart")
+    finally:
+        engine.dispose()
+    assert limits(dedupe(receiver.events())) == changes
