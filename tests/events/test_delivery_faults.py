@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +158,10 @@ def test_a_worker_killed_while_framing_frames_nothing_twice(sqlite_db: EventsDb,
     activate(db, "hook", receiver.url, CREDIT)
     changes = raise_limits(db, 5)
     with worker_process(db, tmp_path, "events-frame-commit=60") as doomed:
-        time.sleep(3)  # started, and waiting inside its framing transaction (the fault point holds it 60 s)
+        # Inside its framing transaction (the fault point holds it 60 s) once it holds SQLite's write lock
+        # for a while (a lease renewal holds it for milliseconds).
+        wait_for(lambda: _write_locked(db) and not time.sleep(0.5) and _write_locked(db), 30,
+                 "the worker inside its framing transaction")
         assert doomed.poll() is None
         os.killpg(doomed.pid, signal.SIGKILL)
         doomed.wait(timeout=10)
@@ -168,6 +170,21 @@ def test_a_worker_killed_while_framing_frames_nothing_twice(sqlite_db: EventsDb,
     db.drain()
     raw = [event["Body"] for event in receiver.events()]
     assert limits(raw) == changes and [event["ControlNumber"] for event in raw] == [1, 2, 3, 4, 5]
+
+
+def _write_locked(db: EventsDb) -> bool:
+    """Whether another connection holds the SQLite database's write lock (a write transaction is open)."""
+    import sqlite3
+
+    connection = sqlite3.connect(db.url.removeprefix("sqlite:///"), timeout=0.05, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        connection.close()
 
 
 def test_two_workers_share_the_endpoints_and_each_gets_every_event_in_record_order(
