@@ -161,7 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # The Dataverse functions (WhoAmI, EntityDefinitions, ...) before its catch-all resource route.
         routes=[*(function_routes(DATAVERSE_PREFIX) if dataverse_url else []),
                 # Power Automate style subscriptions, before /data's catch-all resource route.
-                *(subscription_routes(services[0].read) if events is not None else []),
+                *(subscription_routes(services[0].read, events) if events is not None else []),
                 *(route for service in services for route in service.routes()),
                 # The demo's subscriber: events the demo endpoint gets, signed with its secret.
                 *([Mount(DEMO_RECEIVER_PATH, app=make_receiver(secret(DEMO_ENDPOINT), None))]

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Text, cast, func, insert, literal, literal_column, select, text
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select, TableClause
 
@@ -106,11 +107,11 @@ def _record_locks(entity: Entity, records: FromClause) -> str:
     not wait; SQLite has one writer anyway.)"""
     key = func.hashtextextended(literal(entity.entity_set + ":").concat(func.split_part(records.c.RIDS, ":", 1)), 0)
     locking = select(func.pg_advisory_xact_lock(key)).select_from(records)
-    compiled = str(locking.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    compiled = str(locking.compile(dialect=_DIALECTS["postgresql"](), compile_kwargs={"literal_binds": True}))
     return "PERFORM" + compiled.removeprefix("SELECT")
 
 
-_DIALECTS = {"sqlite": sqlite.dialect, "postgresql": postgresql.dialect, "mysql": mysql.dialect,
+_DIALECTS: dict[str, Callable[[], Dialect]] = {"sqlite": sqlite.dialect, "postgresql": postgresql.dialect, "mysql": mysql.dialect,
              "mariadb": mysql.dialect}
 _NOW = {"sqlite": "strftime('%Y-%m-%d %H:%M:%f', 'now')", "postgresql": "(clock_timestamp() AT TIME ZONE 'utc')",
         "mysql": "UTC_TIMESTAMP(6)", "mariadb": "UTC_TIMESTAMP(6)"}

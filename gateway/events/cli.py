@@ -125,13 +125,8 @@ def _add_endpoint(events: Events, arguments: argparse.Namespace) -> int:
 
 
 def _remove_endpoint(events: Events, arguments: argparse.Namespace) -> int:
-    with events.engine.connect() as connection:
-        ids = list(connection.execute(select(activations.c.ACTIVATIONID)
-                                      .where(activations.c.ENDPOINTID == arguments.endpoint_id)).scalars())
-    for activation_id in ids:
-        events.delete(ACTIVATIONS, activation_id)
-    events.delete(ENDPOINTS, arguments.endpoint_id)
-    print(f"endpoint {arguments.endpoint_id} removed ({len(ids)} activations with it)")
+    removed = events.remove_endpoint(arguments.endpoint_id)
+    print(f"endpoint {arguments.endpoint_id} removed ({removed} activations with it)")
     return 0
 
 

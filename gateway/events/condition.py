@@ -183,27 +183,24 @@ def _chain(node: ast.BinaryOp) -> list[ast.Expr]:
 
 
 def _all(getters: list[Getter]) -> Getter:
-    def test(record: Record) -> bool | None:
-        unknown = False
-        for get in getters:
-            value = get(record)
-            if value is False:
-                return False
-            unknown = unknown or value is None
-        return None if unknown else True
-
-    return test
+    return _deciding(getters, False)
 
 
 def _any(getters: list[Getter]) -> Getter:
+    return _deciding(getters, True)
+
+
+def _deciding(getters: list[Getter], decisive: bool) -> Getter:
+    """`and` (decisive False) or `or` (decisive True) in OData's three-valued logic: the first operand that
+    is `decisive` decides; otherwise an unknown (null) operand makes the result unknown."""
     def test(record: Record) -> bool | None:
         unknown = False
         for get in getters:
             value = get(record)
-            if value is True:
-                return True
+            if value is decisive:
+                return bool(decisive)
             unknown = unknown or value is None
-        return None if unknown else False
+        return None if unknown else not decisive
 
     return test
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -45,12 +45,10 @@ class Change:
 
     entity: Entity
     operation: Operation
-    record_id: str
     user_id: str | None
     time: dt.datetime
     target: str | None
     preimage: str | None
-    tables: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -102,17 +100,15 @@ def merge(catalog: Catalog, rows: Iterable[Any]) -> list[Change]:
         operation = _OPERATIONS[row.OP]
         current = merged.get(key)
         if current is None:
-            merged[key] = Change(entity, operation, row.RECORDID, row.USERID, row.CREATEDAT,
-                                 row.TARGET, row.PREIMAGE, {row.TABLENAME})
+            merged[key] = Change(entity, operation, row.USERID, row.CREATEDAT, row.TARGET, row.PREIMAGE)
             order.append(key)
             continue
-        current.tables.add(row.TABLENAME)
-        current.target = row.TARGET
-        if operation == "delete":
-            current.operation = "delete" if current.operation != "create" else current.operation
-            if current.operation == "create":  # created and deleted in one transaction: nothing happened
-                merged.pop(key)
-                order.remove(key)
+        current.target = row.TARGET  # the first record before, the last after
+        if operation == "delete" and current.operation == "create":  # created and deleted: nothing happened
+            merged.pop(key)
+            order.remove(key)
+        elif operation == "delete":
+            current.operation = "delete"
     return [merged[key] for key in order]
 
 

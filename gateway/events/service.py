@@ -139,9 +139,28 @@ class Events:
 
     def create(self, entity_set: str, body: dict[str, object]) -> Fixed:
         """Create an endpoint or activation exactly as POST /data would (validation included)."""
-        entity = self.catalog.entities[entity_set]
+        return self.create_together([(entity_set, body)])[0]
+
+    def create_together(self, bodies: list[tuple[str, dict[str, object]]],
+                        context: PlanContext | None = None) -> list[Fixed]:
+        """Several creates in one transaction, with `context`'s privileges (default: the system's)."""
+        context = context or self._plan_context()
         with WriteUnit(self.engine, self.catalog, events=self) as unit:
-            return EntityWriter(unit, self._plan_context(), entity).create(property_values(self.catalog, entity, body))
+            return [EntityWriter(unit, context, self.catalog.entities[name]).create(
+                property_values(self.catalog, self.catalog.entities[name], body)) for name, body in bodies]
+
+    def remove_endpoint(self, endpoint_id: str, context: PlanContext | None = None) -> int:
+        """Remove an endpoint and its activations in one transaction; returns how many activations went."""
+        context = context or self._plan_context()
+        with self.engine.connect() as connection:
+            ids = list(connection.execute(select(activations.c.ACTIVATIONID)
+                                          .where(activations.c.ENDPOINTID == endpoint_id)).scalars())
+        with WriteUnit(self.engine, self.catalog, events=self) as unit:
+            for activation_id in ids:
+                EntityWriter(unit, context, self.catalog.entities[ACTIVATIONS]).delete(
+                    (("ActivationId", activation_id),), None)
+            EntityWriter(unit, context, self.catalog.entities[ENDPOINTS]).delete((("EndpointId", endpoint_id),), None)
+        return len(ids)
 
     def delete(self, entity_set: str, key: str) -> None:
         entity = self.catalog.entities[entity_set]

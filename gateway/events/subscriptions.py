@@ -9,7 +9,6 @@ BusinessEventsEndpoints and BusinessEventsActivations, listing them read, removi
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 import uuid
 from typing import Any
@@ -21,24 +20,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.errors import BadRequest, NotFound
-from gateway.events.service import ACTIVATIONS, ENDPOINTS
+from gateway.events.service import ACTIVATIONS, ENDPOINTS, Events
 from gateway.events.store import activations, endpoints
 from gateway.read import ReadService, request_context
-from gateway.write.entity import EntityWriter
-from gateway.write.unit import WriteUnit
-from gateway.write.values import property_values
+from gateway.write.http import json_body
 
 SUBSCRIPTIONS = "BusinessEventsSubscriptions"
 POWER_AUTOMATE = 2  # BusinessEventsEndpointType
 
 
-def subscription_routes(service: ReadService) -> list[Route]:
+def subscription_routes(service: ReadService, events: Events) -> list[Route]:
     base = f"{service.prefix}/{SUBSCRIPTIONS}"
 
     async def collection(request: Request) -> Response:
         if request.method == "POST":
-            body = await _json(request)
-            created = await run_in_threadpool(_subscribe, service, request, body)
+            body = json_body(request.headers.get("content-type"), await request.body())
+            if not isinstance(body, dict):
+                raise BadRequest("the body must be a JSON object with BusinessEventId and CallbackUrl")
+            created = await run_in_threadpool(_subscribe, service, events, request, body)
             root = str(request.base_url).rstrip("/")
             return JSONResponse({"@odata.context": f"{root}{service.prefix}/$metadata#{SUBSCRIPTIONS}/$entity",
                                  **created}, status_code=201,
@@ -48,24 +47,14 @@ def subscription_routes(service: ReadService) -> list[Route]:
 
     async def single(request: Request) -> Response:
         subscription_id = urllib.parse.unquote(request.path_params["key"]).strip("'")
-        await run_in_threadpool(_unsubscribe, service, request, subscription_id)
+        await run_in_threadpool(_unsubscribe, service, events, request, subscription_id)
         return Response(status_code=204)
 
     return [Route(base, collection, methods=["GET", "POST"]),
             Route(base + "({key})", single, methods=["DELETE"])]
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError:
-        raise BadRequest("the body must be JSON: {\"BusinessEventId\": ..., \"CallbackUrl\": ...}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object with BusinessEventId and CallbackUrl")
-    return body
-
-
-def _subscribe(service: ReadService, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+def _subscribe(service: ReadService, events: Events, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     event_id, url = body.get("BusinessEventId"), body.get("CallbackUrl")
     legal_entity = str(body.get("LegalEntity") or "").lower()
     if not isinstance(event_id, str) or not event_id:
@@ -77,15 +66,11 @@ def _subscribe(service: ReadService, request: Request, body: dict[str, Any]) -> 
     if unknown:
         raise BadRequest(f"unknown properties: {', '.join(sorted(unknown))}", target=sorted(unknown)[0])
     subscription_id = "sub-" + uuid.uuid4().hex[:12]
-    catalog = service.catalog
-    context = request_context(service, request, {}, {})
-    with WriteUnit(service.engine, catalog, events=service.events) as unit:
-        EntityWriter(unit, context, catalog.entities[ENDPOINTS]).create(property_values(catalog, catalog.entities[ENDPOINTS], {
-            "EndpointId": subscription_id, "Name": f"Subscription to {event_id}", "EndpointType": "PowerAutomate",
-            "Url": url}))
-        EntityWriter(unit, context, catalog.entities[ACTIVATIONS]).create(property_values(
-            catalog, catalog.entities[ACTIVATIONS],
-            {"BusinessEventId": event_id, "EndpointId": subscription_id, "LegalEntity": legal_entity}))
+    events.create_together([
+        (ENDPOINTS, {"EndpointId": subscription_id, "Name": f"Subscription to {event_id}",
+                     "EndpointType": "PowerAutomate", "Url": url}),
+        (ACTIVATIONS, {"BusinessEventId": event_id, "EndpointId": subscription_id, "LegalEntity": legal_entity}),
+    ], request_context(service, request, {}, {}))
     return {"SubscriptionId": subscription_id, "BusinessEventId": event_id, "CallbackUrl": url,
             "LegalEntity": legal_entity}
 
@@ -100,17 +85,10 @@ def _list(service: ReadService, request: Request) -> list[dict[str, Any]]:
                 for row in connection.execute(query)]
 
 
-def _unsubscribe(service: ReadService, request: Request, subscription_id: str) -> None:
-    catalog = service.catalog
-    context = request_context(service, request, {}, {})
+def _unsubscribe(service: ReadService, events: Events, request: Request, subscription_id: str) -> None:
     with service.engine.connect() as connection:
         kind = connection.execute(select(endpoints.c.ENDPOINTTYPE)
                                   .where(endpoints.c.ENDPOINTID == subscription_id)).scalar()
-        ids = list(connection.execute(select(activations.c.ACTIVATIONID)
-                                      .where(activations.c.ENDPOINTID == subscription_id)).scalars())
     if kind != POWER_AUTOMATE:
         raise NotFound(f"no subscription {subscription_id}")
-    with WriteUnit(service.engine, catalog, events=service.events) as unit:
-        for activation_id in ids:
-            EntityWriter(unit, context, catalog.entities[ACTIVATIONS]).delete((("ActivationId", activation_id),), None)
-        EntityWriter(unit, context, catalog.entities[ENDPOINTS]).delete((("EndpointId", subscription_id),), None)
+    events.remove_endpoint(subscription_id, request_context(service, request, {}, {}))

@@ -114,7 +114,7 @@ class _Body:
     raw: bytes
 
     def json(self) -> Any:
-        return _json_body(self.content_type, self.raw)
+        return json_body(self.content_type, self.raw)
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,8 @@ def _respond(
                     headers=headers, media_type=None)
 
 
-def _json_body(content_type_header: str | None, raw: bytes) -> Any:
+def json_body(content_type_header: str | None, raw: bytes) -> Any:
+    """A request body as JSON: 415 unless it is application/json, 400 with a caret where it is not valid."""
     kind = (content_type_header or "application/json").split(";")[0].strip().lower()
     if kind != "application/json":
         raise UnsupportedMediaType(f"the body must be application/json, not {kind}")
