@@ -43,12 +43,12 @@ def gateway_front_end() -> Any:
     from sqlalchemy.dialects import sqlite
 
     from gateway.catalog.load import load_catalog
+    from gateway.identity.access import compile_access
+    from gateway.identity.config import Assignment, load_security
     from gateway.plan.dialects import dialect_traits
     from gateway.plan.expressions import ExpressionCompiler
     from gateway.plan.scope import EntityScope, PlanContext
     from gateway.settings import Settings
-    from gateway.identity.access import compile_access
-    from gateway.identity.config import Assignment, load_security
     from grammar.parser import build_parser, parse_uncached
 
     build_parser()

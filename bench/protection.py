@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.client
-import statistics
 import subprocess
 import sys
 import threading

@@ -12,7 +12,6 @@ Export: the first page's statement with its LIMIT lifted, fetched and serialized
 
 from __future__ import annotations
 
-import base64
 import re
 import sqlite3
 import time
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -33,11 +33,11 @@ def gateway_app(db_file: Path) -> Iterator[tuple[Any, list[Statement]]]:
     from sqlalchemy import event
     from starlette.testclient import TestClient
 
-    from bench.auth import BENCH_KEY, gateway_auth
+    from bench.auth import BENCH_KEY, BENCH_SIGNING_KEY, gateway_auth
     from gateway.app import create_app
     from gateway.settings import Settings
 
-    app = create_app(Settings(db=f"sqlite:///{db_file}", dev_key=str(BENCH_KEY)))
+    app = create_app(Settings(db=f"sqlite:///{db_file}", dev_key=str(BENCH_KEY), signing_key=BENCH_SIGNING_KEY))
     captured: list[Statement] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
@@ -61,13 +61,18 @@ def deep_token(client: Any, first_path: str, headers: dict[str, str], after: tup
     The token's shape (the fingerprint binding it to its query) is read from a real nextLink of the
     same query; the values are those of the row `after`; gateway.plan.paging.encode writes it.
     """
+    from bench.auth import BENCH_SIGNING_KEY
     from gateway.plan.paging import SkipToken, encode
+    from gateway.protect.signing import key_from_setting, verify
 
+    key = key_from_setting(BENCH_SIGNING_KEY)
     response = client.get(first_path, headers=headers)
     link = response.json()["@odata.nextLink"]
-    text = link.split("$skiptoken=", 1)[1].split("&", 1)[0]
-    payload = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    return encode(SkipToken(tuple(after), payload["t"], payload["s"]))
+    text = unquote(link.split("$skiptoken=", 1)[1].split("&", 1)[0])
+    signed = verify(text, key)
+    assert signed is not None, "the in-process gateway signs with the bench key"
+    payload = orjson.loads(signed)
+    return encode(SkipToken(tuple(after), payload["t"], payload["s"]), key)
 
 
 def connect(db_file: Path) -> sqlite3.Connection:

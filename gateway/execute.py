@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from gateway import direct
 from gateway.catalog.model import Catalog, Entity
+from gateway.direct import RowSource
 from gateway.errors import ResultTooLarge
 from gateway.negotiate import FORMATTED_VALUE
 from gateway.plan.query import (
@@ -100,6 +102,15 @@ class RowShaper:
         return shaped
 
 
+def row_shaper(plan: ReadPlan, catalog: Catalog, json_format: JsonFormat, service_root: str) -> RowShaper:
+    """The plan's shaper for this output format, made once per cached plan."""
+    key = (json_format, service_root)
+    shaper = plan.shapers.get(key)
+    if shaper is None:
+        shaper = plan.shapers[key] = RowShaper(plan.entity, plan.layout, catalog, json_format, service_root)
+    return shaper  # type: ignore[no-any-return]
+
+
 def read_one(
     connection: Connection, context: PlanContext, plan: ReadPlan, json_format: JsonFormat, service_root: str = ""
 ) -> dict[str, Any] | None:
@@ -136,14 +147,20 @@ class PageReader:
         self.next_skiptoken: str | None = None
         self._engine = engine
         self._expand_connection: Connection | None = None
-        self._connection = engine.connect()
+        self._rows: RowSource | None = None
         try:
-            statement = plan.count_statement
-            self.count = self._connection.execute(statement).scalar_one() if statement is not None else None
-            streaming = self._connection.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS)
-            self._result = streaming.execute(plan.statement)
-            self._first = self._result.fetchmany(CHUNK_ROWS)
-            self._shaper = RowShaper(plan.entity, plan.layout, context.catalog, json_format, service_root)
+            self.count = None
+            if plan.count_statement is not None:
+                counter = direct.run(engine, plan.prepared, "count", plan.count_statement)
+                try:
+                    self.count = counter.scalar()
+                finally:
+                    counter.close()
+            # Pages too large to hold at once stream from a server-side cursor (SQLite's streams anyway).
+            stream = plan.max_rows is None or plan.max_rows > CHUNK_ROWS
+            self._rows = direct.run(engine, plan.prepared, "rows", plan.statement, stream)
+            self._first = self._rows.fetchmany(CHUNK_ROWS)
+            self._shaper = row_shaper(plan, context.catalog, json_format, service_root)
             # The first chunk is expanded now, so that a refused expansion is still an error response.
             room = len(self._first) if plan.page_size is None else plan.page_size
             self._first_shaped = self._shape(self._first[:room]) if plan.expands and self._first else None
@@ -191,7 +208,8 @@ class PageReader:
                 if len(taken) < len(rows):
                     self.next_skiptoken = next_token(plan, last_row, self.context.signing_key)
                     break
-                rows = self._result.fetchmany(CHUNK_ROWS)
+                assert self._rows is not None
+                rows = self._rows.fetchmany(CHUNK_ROWS)
         finally:
             self.close()
 
@@ -211,12 +229,13 @@ class PageReader:
 
     def close(self) -> None:
         """Close the cursor and give both connections back to the pool (safe to call more than once)."""
-        result = getattr(self, "_result", None)
-        if result is not None:
-            result.close()  # a page that stops early leaves a server-side cursor open
-        for connection in (self._expand_connection, getattr(self, "_connection", None)):
-            if connection is not None and not connection.closed:
-                connection.close()
+        rows, self._rows = self._rows, None
+        try:
+            if rows is not None:
+                rows.close()  # a page that stops early leaves a server-side cursor open
+        finally:
+            if self._expand_connection is not None and not self._expand_connection.closed:
+                self._expand_connection.close()
 
 
 def label_lookups(connection: Connection, context: PlanContext, entity: Entity, shaped: list[dict[str, Any]]) -> None:

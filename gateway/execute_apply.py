@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from gateway import direct
 from gateway.catalog.model import Catalog
+from gateway.direct import RowSource
 from gateway.execute import CHUNK_ROWS
 from gateway.plan.apply import ApplyPlan, ResultColumn
 from gateway.serialize.values import JsonFormat, converter
@@ -45,13 +47,18 @@ class ApplyReader:
         self.plan = plan
         self.next_skip: int | None = None
         self._shape = ResultShaper(plan.columns, catalog, json_format)
-        self._connection = engine.connect()
+        self._rows: RowSource | None = None
         try:
-            statement = plan.count_statement
-            self.count: int | None = self._connection.execute(statement).scalar_one() if statement is not None else None
-            streaming = self._connection.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS)
-            self._result = streaming.execute(plan.statement)
-            self._first = self._result.fetchmany(CHUNK_ROWS)
+            self.count: int | None = None
+            if plan.count_statement is not None:
+                counter = direct.run(engine, plan.prepared, "count", plan.count_statement)
+                try:
+                    self.count = counter.scalar()
+                finally:
+                    counter.close()
+            stream = plan.page_size is None or plan.page_size >= CHUNK_ROWS
+            self._rows = direct.run(engine, plan.prepared, "rows", plan.statement, stream)
+            self._first = self._rows.fetchmany(CHUNK_ROWS)
         except BaseException:
             self.close()
             raise
@@ -70,7 +77,8 @@ class ApplyReader:
                 if len(taken) < len(rows):  # the row after a full page exists
                     self.next_skip = self.plan.next_skip
                     break
-                rows = self._result.fetchmany(CHUNK_ROWS)
+                assert self._rows is not None
+                rows = self._rows.fetchmany(CHUNK_ROWS)
         finally:
             self.close()
 
@@ -82,8 +90,6 @@ class ApplyReader:
     def close(self) -> None:
         """Close the cursor (a server-side one on PostgreSQL) and give the connection back to the pool
         (safe to call more than once)."""
-        result = getattr(self, "_result", None)
-        if result is not None:
-            result.close()
-        if not self._connection.closed:
-            self._connection.close()
+        rows, self._rows = self._rows, None
+        if rows is not None:
+            rows.close()

@@ -15,6 +15,7 @@ from gateway.errors import InvalidQueryOption, NotImplemented_, SyntaxError_, ca
 from gateway.plan.query import OptionTexts
 from gateway.protect.expressions import ExpressionLimits, check_limits
 from grammar import ast
+from grammar.cache import BoundedCache, text_weight
 from grammar.parser import ODataSyntaxError, parse
 
 SYSTEM_OPTIONS = (
@@ -36,7 +37,17 @@ class RequestOptions:
     apply_text: str = ""  # the text of $apply, so that errors can point into it
 
 
+# Parsed query strings with their limits checked: a repeated request (a dashboard's refresh, a client's
+# next page) splits, parses and walks nothing again. Shared by threads: a RequestOptions and its dicts
+# are never changed once made (callers copy before adding to `custom`). Refusals are not kept.
+_PARSED_QUERIES: BoundedCache[RequestOptions] = BoundedCache(1024, 32 * 2**20, text_weight(40))
+
+
 def parse_query(query_string: str, limits: ExpressionLimits = ExpressionLimits()) -> RequestOptions:
+    return _PARSED_QUERIES.get((query_string, limits), lambda: _parse_query(query_string, limits))
+
+
+def _parse_query(query_string: str, limits: ExpressionLimits) -> RequestOptions:
     try:
         pairs = parse_qsl(query_string, keep_blank_values=True, strict_parsing=False, errors="strict")
     except UnicodeDecodeError:

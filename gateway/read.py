@@ -10,10 +10,10 @@ from urllib.parse import quote, unquote_plus, urlencode
 
 from sqlalchemy import Connection, Engine, select
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from gateway import direct
 from gateway.audit.trail import Auditor
 from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.errors import BadRequest, InvalidQueryOption, NotFound, SyntaxError_, caret
@@ -36,6 +36,7 @@ from gateway.protect.limits import RequestLimits
 from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter
+from gateway.threads import in_thread
 from gateway.write.unit import CommitHook, EventStamp
 from grammar import ast
 from grammar.cache import BoundedCache, text_weight
@@ -141,7 +142,7 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
         except RecursionError:
             raise BadRequest("the expression is nested too deeply; use 'in (...)' instead of long 'or' chains") from None
 
-    return await run_in_threadpool(run)
+    return await in_thread(run)
 
 
 def _labelled(target: Target, query: RequestOptions) -> bool:
@@ -226,7 +227,7 @@ def _respond(
             lambda: plan_read(context, entity, _count_only(query.options), query.texts, target.fixed),
             cacheable=_cacheable(request),
         )
-        return _count_response(service, plan.count_statement, headers, timings)
+        return _count_response(service, plan.prepared, plan.count_statement, headers, timings)
     if target.kind in ("property", "value"):
         return _property(service, context, target, fmt, base, headers, timings)
     single = target.kind == "entity"
@@ -270,10 +271,14 @@ def _respond(
     return _collection_response(reader, fmt, context_url, next_link, headers, service.count_limit)
 
 
-def _count_response(service: ReadService, statement: Any, headers: dict[str, str], timings: Timings) -> Response:
+def _count_response(service: ReadService, prepared: dict[str, Any], statement: Any, headers: dict[str, str],
+                    timings: Timings) -> Response:
     """/$count: the number as plain text."""
-    with service.engine.connect() as connection:
-        total = connection.execute(statement).scalar_one()
+    counter = direct.run(service.engine, prepared, "count", statement)
+    try:
+        total = counter.scalar()
+    finally:
+        counter.close()
     timings.mark("db")
     headers["Server-Timing"] = timings.header()
     return Response(str(total), media_type="text/plain", headers=headers)
@@ -328,7 +333,7 @@ def _respond_apply(
     )
     timings.mark("plan")
     if target.kind == "count":
-        return _count_response(service, plan.count_statement, headers, timings)
+        return _count_response(service, plan.prepared, plan.count_statement, headers, timings)
     reader = ApplyReader(service.engine, context.catalog, plan, fmt)
     timings.mark("db")
     headers["Server-Timing"] = timings.header()

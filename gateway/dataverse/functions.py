@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -50,6 +49,7 @@ from gateway.options import RequestOptions, parse_query
 from gateway.plan.query import OptionTexts, plan_read
 from gateway.principal import Principal, principal_of, user_id
 from gateway.read import ReadService, request_context
+from gateway.threads import in_thread
 from grammar import ast
 from grammar.parser import ODataSyntaxError, parse
 
@@ -110,7 +110,7 @@ def _handler(prefix: str) -> Callable[[Request], Any]:
                         segments, query, base, served.read)
         else:
             call = Call(service, request, principal, principal.access.service(service.name), segments, query, base)
-        body = await run_in_threadpool(_CALLS[name], call)
+        body = await in_thread(_CALLS[name], call)
         if not json_format(request.headers.get("accept"), query.format).annotations:
             body = _without_annotations(body)
         return Response(orjson.dumps(body), media_type="application/json", headers={"OData-Version": "4.0"})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -32,10 +33,24 @@ class Compression:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # A $batch sub-request's answer becomes a part of the batch's body, which is compressed whole:
         # a compressed part would be unreadable inside it.
-        if scope.get("fno.batch"):
+        if scope["type"] != "http" or scope.get("fno.batch"):
             await self.app(scope, receive, send)
             return
+        if not _accepts_gzip(scope):
+            # Sent as it is, through one light wrapper rather than Starlette's identity responder
+            # (which holds the headers back until the first body piece): only the Vary it adds.
+            async def varied(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    MutableHeaders(scope=message).add_vary_header("Accept-Encoding")
+                await send(message)
+
+            await self.app(scope, receive, varied)
+            return
         await self.gzip(scope, receive, send)
+
+
+def _accepts_gzip(scope: dict[str, Any]) -> bool:
+    return any(name == b"accept-encoding" and b"gzip" in value.lower() for name, value in scope["headers"])
 
 
 def compression_middleware() -> Middleware:

@@ -14,7 +14,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,6 +22,7 @@ from gateway.errors import BadRequest, NotFound
 from gateway.events.service import ACTIVATIONS, ENDPOINTS, Events
 from gateway.events.store import activations, endpoints
 from gateway.read import ReadService, request_context
+from gateway.threads import in_thread
 from gateway.write.http import json_body
 
 SUBSCRIPTIONS = "BusinessEventsSubscriptions"
@@ -37,17 +37,17 @@ def subscription_routes(service: ReadService, events: Events) -> list[Route]:
             body = json_body(request.headers.get("content-type"), await request.body())
             if not isinstance(body, dict):
                 raise BadRequest("the body must be a JSON object with BusinessEventId and CallbackUrl")
-            created = await run_in_threadpool(_subscribe, service, events, request, body)
+            created = await in_thread(_subscribe, service, events, request, body)
             root = str(request.base_url).rstrip("/")
             return JSONResponse({"@odata.context": f"{root}{service.prefix}/$metadata#{SUBSCRIPTIONS}/$entity",
                                  **created}, status_code=201,
                                 headers={"Location": f"{root}{base}('{created['SubscriptionId']}')"})
         return JSONResponse({"@odata.context": f"{str(request.base_url).rstrip('/')}{service.prefix}/$metadata#"
-                                               f"{SUBSCRIPTIONS}", "value": await run_in_threadpool(_list, service, request)})
+                                               f"{SUBSCRIPTIONS}", "value": await in_thread(_list, service, request)})
 
     async def single(request: Request) -> Response:
         subscription_id = urllib.parse.unquote(request.path_params["key"]).strip("'")
-        await run_in_threadpool(_unsubscribe, service, events, request, subscription_id)
+        await in_thread(_unsubscribe, service, events, request, subscription_id)
         return Response(status_code=204)
 
     return [Route(base, collection, methods=["GET", "POST"]),

@@ -20,7 +20,6 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,6 +35,7 @@ from gateway.plan.query import OptionTexts, plan_read
 from gateway.plan.scope import PlanContext
 from gateway.protect.budget import ExpandBudget
 from gateway.read import ReadService, Timings, request_context
+from gateway.threads import in_thread
 from grammar.cache import BoundedCache, text_weight
 
 PARAMETER = "fetchXml"
@@ -109,7 +109,7 @@ async def handle_fetch(service: ReadService, request: Request, resource_path: st
         headers = {"OData-Version": "4.0", "Server-Timing": timings.header()}
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
-    return await run_in_threadpool(run)
+    return await in_thread(run)
 
 
 def _plan(service: ReadService, context: PlanContext, entity_set: str, xml: str, today: dt.date,

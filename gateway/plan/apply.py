@@ -22,7 +22,7 @@ decimal property of known scale is summed as an integer count of its smallest un
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -82,6 +82,8 @@ class ApplyPlan:
     page_size: int | None  # rows per page when a next page may follow; None when this page is all
     next_skip: int  # $skip of the next page
     remaining_top: int | None  # what is left of $top after this page, for the nextLink
+    # The statements as the driver runs them, recorded on first use (gateway/direct.py).
+    prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def plan_apply(

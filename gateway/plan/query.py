@@ -7,6 +7,7 @@ $skiptoken of the next page). `ReadPlan.layout` records where each part sits.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any, Unpack
 
@@ -81,6 +82,11 @@ class ReadPlan:
     page_size: int | None  # rows per page when a next page may follow; None when this page is all
     remaining_top: int | None  # what is left of $top after this page, for the nextLink
     shape: str
+    max_rows: int | None = None  # most rows the statement returns (its LIMIT), None: unbounded
+    # The statements as the driver runs them, recorded on first use (gateway/direct.py), and the row
+    # shapers made for them, by output format: a cached plan does neither again.
+    prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    shapers: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def plan_read(
@@ -132,13 +138,19 @@ def plan_read(
     if skiptoken is None and options.skip:
         statement = statement.offset(options.skip)
     paged = page_size is not None and (top is None or top > page_size)
+    max_rows = None
     if paged:
         # One row more than the page shows whether a next page exists.
-        statement = statement.limit(page_size + 1)  # type: ignore[operator]
+        max_rows = page_size + 1  # type: ignore[operator]
+        statement = statement.limit(max_rows)
     elif top is not None:
+        max_rows = top
         statement = statement.limit(top)
+    elif set(entity.key) <= {name for name, _ in fixed}:
+        max_rows = 1  # the whole key is fixed (a single entity): one row or none
     remaining = None if top is None or not paged else top - page_size  # type: ignore[operator]
-    return ReadPlan(entity, statement, count_statement, layout, expands, page_size if paged else None, remaining, shape)
+    return ReadPlan(entity, statement, count_statement, layout, expands, page_size if paged else None, remaining, shape,
+                    max_rows)
 
 
 def next_token(plan: ReadPlan, last_row: Any, key: bytes) -> str:

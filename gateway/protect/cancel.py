@@ -91,7 +91,7 @@ def install(engine: Engine, statement_timeout: float) -> None:
         @event.listens_for(engine, "before_cursor_execute")
         def started(connection: Any, _cursor: Any, _statement: Any, _parameters: Any, _context: Any,
                     _many: bool) -> None:
-            _mark_started(connection.connection)
+            statement_starting(connection.connection)
 
     @event.listens_for(engine, "checkout")
     def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
@@ -110,7 +110,9 @@ def install(engine: Engine, statement_timeout: float) -> None:
     engine.dispose()  # connections opened before now get the settings above when they are reopened
 
 
-def _mark_started(fairy: Any) -> None:
+def statement_starting(fairy: Any) -> None:
+    """A statement starts on this pooled connection now: SQLite's deadline counts from here (the
+    SQLAlchemy path calls it from `before_cursor_execute`, gateway/direct.py itself)."""
     fairy.info[_STARTED_KEY] = time.monotonic()
 
 

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import anyio
 import orjson
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,6 +35,7 @@ from gateway.edge.request_id import (
 from gateway.errors import BadRequest, BatchTooLarge, ODataError, UnsupportedMediaType
 from gateway.principal import PRINCIPAL_SCOPE_KEY, request_principal
 from gateway.serialize.json import dumps
+from gateway.threads import in_thread
 from gateway.write.http import write_preferences
 from gateway.write.unit import CommitHook, EventStamp, WriteUnit
 
@@ -138,7 +138,7 @@ class BatchProcessor:
     async def _run_group(self, request: Request, group: list[Operation], dry_run: bool) -> list[Outcome]:
         """All of a change set in one transaction: committed only if every request succeeds."""
         trail = self.audit.trail(request.scope) if self.audit is not None else None
-        unit = await run_in_threadpool(WriteUnit, self.engine, self.catalog, dry_run, self.hook, trail, self.events)
+        unit = await in_thread(WriteUnit, self.engine, self.catalog, dry_run, self.hook, trail, self.events)
         references: dict[str, str] = {}
         outcomes: list[Outcome] = []
         failed: Outcome | None = None
@@ -158,7 +158,7 @@ class BatchProcessor:
         finally:
             ending: ODataError | None = None
             try:  # committing runs dual-write's live sync, which may refuse the change set
-                await run_in_threadpool(unit.__exit__, Exception if failed is not None else None, None, None)
+                await in_thread(unit.__exit__, Exception if failed is not None else None, None, None)
             except ODataError as error:
                 ending = error
         if ending is not None and failed is None:

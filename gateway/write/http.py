@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,6 +31,7 @@ from gateway.plan.scope import PlanContext
 from gateway.read import ReadService, _parse_path, lookup_on, request_context
 from gateway.resource import Target, key_url, resolve
 from gateway.serialize.json import entity_body
+from gateway.threads import in_thread
 from gateway.write.bind import bound_values
 from gateway.write.entity import EntityWriter
 from gateway.write.unit import WriteUnit
@@ -103,7 +103,7 @@ async def handle_write(service: ReadService, request: Request, resource_path: st
                        service.events) as unit:
             return write(unit)
 
-    return await run_in_threadpool(run)
+    return await in_thread(run)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,180 @@
+"""Cached read plans run on the driver's own cursor, without SQLAlchemy's per-execution work.
+
+A cached plan's statements never change (their literals are bound into them), so what SQLAlchemy
+does on every execution (the compiled-cache lookup by cache key, an execution context, parameter
+processing, result metadata, Row objects) gives the same answer each time. The first execution of a
+statement goes through SQLAlchemy as usual and records what it handed the driver: the SQL text and
+the processed parameters (`before_cursor_execute`), and the result processor of each column for the
+driver's column types (`TypeEngine.result_processor`, as SQLAlchemy chooses them). Later executions
+take a pooled DBAPI connection and run that text with those parameters; rows are plain tuples with
+the same processors applied, so every value is what SQLAlchemy would have returned.
+
+What still happens, as on the SQLAlchemy path: pool checkout and checkin (the request's QueryGuard
+registers the connection there, so a client that leaves has its query cancelled), SQLite's statement
+deadline, and driver errors become SQLAlchemy `DBAPIError`s (a lost connection is invalidated), so
+the error handlers answer exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql import Select
+
+from gateway.protect.cancel import statement_starting
+
+Processor = Callable[[Any], Any]
+STREAM_ROWS = 1000  # rows a server-side cursor buffers (the readers fetch this many at a time)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One statement as the driver runs it."""
+
+    sql: str
+    parameters: Any  # a sequence or a mapping, as the dialect's paramstyle wants
+    processors: tuple[tuple[int, Processor], ...]  # (column, processor) where SQLAlchemy has one
+
+
+def prepare(connection: Connection, statement: Select[Any]) -> tuple[Prepared, Any]:
+    """Run `statement` once through SQLAlchemy on `connection`: its Prepared form, and the result of
+    this first execution (a CursorResult, to be read as usual)."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, parameters: Any, _context: Any, _many: bool) -> None:
+        sent.append((sql, parameters))
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        result = connection.execute(statement)
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    (sql, parameters), = sent
+    dialect = connection.dialect
+    description = result.cursor.description if result.cursor is not None else None
+    processors: list[tuple[int, Processor]] = []
+    for index, column in enumerate(statement.selected_columns):
+        driver_type = description[index][1] if description is not None else None
+        processor = column.type.dialect_impl(dialect).result_processor(dialect, driver_type)
+        if processor is not None:
+            processors.append((index, processor))
+    return Prepared(sql, parameters, tuple(processors)), result
+
+
+class RowSource:
+    """What a reader fetches rows from: a DirectCursor, or the first, recording execution."""
+
+    def fetchmany(self, size: int) -> Sequence[Sequence[Any]]:
+        raise NotImplementedError
+
+    def scalar(self) -> Any:
+        rows = self.fetchmany(1)
+        return rows[0][0] if rows else None
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class _Recorded(RowSource):
+    """The SQLAlchemy result of the execution that prepared a statement, on its own connection."""
+
+    def __init__(self, connection: Connection, result: Any) -> None:
+        self._connection = connection
+        self._result = result
+
+    def fetchmany(self, size: int) -> Sequence[Sequence[Any]]:
+        return self._result.fetchmany(size)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._result.close()
+        if not self._connection.closed:
+            self._connection.close()
+
+
+def run(engine: Engine, prepared: dict[str, Prepared], name: str, statement: Select[Any],
+        stream: bool = False) -> RowSource:
+    """Rows of `statement`, kept in `prepared` (a cached plan's) under `name`: the first time through
+    SQLAlchemy (recording it), then on the driver directly. `stream`: through SQLAlchemy with a
+    server-side cursor every time, for result sets too large to hold (never on SQLite: its cursor
+    steps lazily anyway, so it always runs directly)."""
+    found = prepared.get(name)
+    if found is not None and (not stream or engine.dialect.name == "sqlite"):
+        return DirectCursor(engine, found)
+    connection = engine.connect()
+    try:
+        if stream:
+            connection = connection.execution_options(stream_results=True, max_row_buffer=STREAM_ROWS)
+        recorded, result = prepare(connection, statement)
+    except BaseException:
+        connection.close()
+        raise
+    prepared.setdefault(name, recorded)  # (threads racing here record the same thing)
+    return _Recorded(connection, result)
+
+
+class DirectCursor(RowSource):
+    """A Prepared statement running on a pooled DBAPI connection; rows as processed tuples.
+
+    Only for result sets the driver may hold whole (client-side cursors): SQLite steps its cursor
+    lazily, so any size streams; on the server databases only bounded pages come here.
+    """
+
+    def __init__(self, engine: Engine, prepared: Prepared) -> None:
+        self._engine = engine
+        self._prepared = prepared
+        self._connection: PoolProxiedConnection | None = engine.raw_connection()
+        self._cursor: DBAPICursor | None = None
+        try:
+            self._cursor = self._connection.cursor()
+            statement_starting(self._connection)
+            self._cursor.execute(prepared.sql, prepared.parameters)
+        except BaseException as error:
+            self._fail(error)
+
+    def fetchmany(self, size: int) -> Sequence[Sequence[Any]]:
+        assert self._cursor is not None, "fetch after close"
+        try:
+            rows = self._cursor.fetchmany(size)
+        except BaseException as error:
+            self._fail(error)
+        if not self._prepared.processors:
+            return rows
+        processors = self._prepared.processors
+        shaped = []
+        for row in rows:
+            values = list(row)
+            for index, processor in processors:
+                values[index] = processor(values[index])
+            shaped.append(values)
+        return shaped
+
+    def close(self) -> None:
+        """Give the connection back to the pool (safe to call more than once)."""
+        cursor, connection = self._cursor, self._connection
+        self._cursor = self._connection = None
+        try:
+            if cursor is not None:
+                cursor.close()
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def _fail(self, error: BaseException) -> Any:
+        """Close, and raise the driver's error as SQLAlchemy would have (lost connections invalidated)."""
+        dialect = self._engine.dialect
+        connection, cursor = self._connection, self._cursor
+        if not isinstance(error, dialect.loaded_dbapi.Error):
+            self.close()
+            raise error
+        lost = connection is not None and dialect.is_disconnect(error, connection.dbapi_connection, cursor)  # type: ignore[arg-type]
+        if lost and connection is not None:
+            connection.invalidate(error)
+        self.close()
+        raise DBAPIError.instance(self._prepared.sql, self._prepared.parameters, error, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=dialect) from error

@@ -1,0 +1,38 @@
+"""A request's blocking work (SQL through a synchronous driver) on a thread, at the least cost.
+
+Starlette's `run_in_threadpool` goes through anyio: it asks sniffio which library runs the loop,
+takes a capacity-limiter token and opens a cancel scope on every call, which was a tenth of the
+event loop's time for a key lookup (py-spy, bench/results/2026-12-07-scale10.md). This is the
+plain asyncio way: the loop's `run_in_executor` on one pool per process, the caller's context
+variables carried into the thread (the request's QueryGuard lives in one), and, as anyio does, a
+cancelled caller still waits for its thread to finish, so a request never ends while its SQL runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# As many threads as anyio's default limiter allowed; the protection gate admits far fewer requests
+# at once (twice the cores by default), so this bounds only unprotected paths.
+_POOL = ThreadPoolExecutor(max_workers=40, thread_name_prefix="fno-db")
+
+
+async def in_thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`function(*args, **kwargs)` on a pool thread, in a copy of the caller's context."""
+    call = functools.partial(contextvars.copy_context().run, function, *args, **kwargs)
+    future = asyncio.get_running_loop().run_in_executor(_POOL, call)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        # The thread cannot be stopped (its queries are, by the QueryGuard): wait for it to give its
+        # connections back, then let the cancellation through.
+        await asyncio.wait([future])
+        raise
