@@ -7,11 +7,25 @@ $skiptoken of the next page). `ReadPlan.layout` records where each part sits.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any, Unpack
 
-from sqlalchemy import Float, Select, and_, case, false, func, not_, null, or_, select, tuple_, type_coerce
+from sqlalchemy import (
+    Float,
+    Select,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    not_,
+    null,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.catalog.model import Entity, Navigation
@@ -70,6 +84,10 @@ class ExpandPlan:
     mode: str = "entities"  # 'entities', 'ref' (Nav/$ref: entity ids) or 'count' (Nav/$count: the count only)
     # A navigation to another database (PlanContext.elsewhere): its context and engine; else None.
     elsewhere: Elsewhere | None = None
+    # Its statements with the parents' link values as parameters, by kind and by which link parts
+    # every parent shares, and its row shapers by output format: built once per cached plan.
+    templates: dict[Hashable, AnySelect] = field(default_factory=dict, compare=False, repr=False)
+    shapers: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -396,15 +414,64 @@ def _with_next_level(
     return (*nested, deeper)
 
 
-def child_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]) -> AnySelect:
-    """The expanded rows of every parent in `parent_links`, in one statement (never one per parent).
+def child_statement(
+    context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]
+) -> tuple[AnySelect, dict[str, Any]]:
+    """The expanded rows of every parent in `parent_links`, in one statement (never one per parent),
+    and its parameters: the parents' link values.
 
     Columns: the layout's properties, etag pairs, then the link values (to match rows to parents).
     With $top/$skip, ROW_NUMBER() per parent keeps each parent's own window.
     """
-    scope = EntityScope(plan.target, context)
+    return _with_links(context, plan, parent_links, "rows", _child_rows)
+
+
+def child_count_statement(
+    context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]
+) -> tuple[AnySelect, dict[str, Any]]:
+    """Nav@odata.count per parent: how many expanded rows match before $top/$skip (and its parameters)."""
+    return _with_links(context, plan, parent_links, "count", _child_count)
+
+
+ChildBuilder = Callable[[PlanContext, ExpandPlan, EntityScope, list[ColumnElement[Any]], ColumnElement[bool]], AnySelect]
+
+
+def _with_links(
+    context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]], kind: str, build: ChildBuilder,
+) -> tuple[AnySelect, dict[str, Any]]:
+    """A child statement with the link values as parameters. Which link parts every parent shares
+    (the company, mostly) decides its shape: `DATAAREAID = :link0 AND SALESID IN (:links)` uses the
+    index where a tuple IN would scan the company. A shape with at most one varying part is built
+    once per plan; several varying parts (a tuple IN, rare) are built per batch."""
+    width = len(plan.nav.link)
+    shared = tuple(i for i in range(width) if parent_links and len({v[i] for v in parent_links}) == 1)
+    varying = [i for i in range(width) if i not in shared]
+    parameters: dict[str, Any] = {f"link{i}": parent_links[0][i] for i in shared}
+    if len(varying) == 1:
+        parameters["links"] = list(dict.fromkeys(v[varying[0]] for v in parent_links))
+    reusable = len(varying) <= 1 and bool(parent_links)
+    statement = plan.templates.get((kind, shared)) if reusable else None
+    if statement is None:
+        scope = EntityScope(plan.target, context)
+        links = [scope.link_column(theirs) for theirs in plan.nav.link.values()]
+        conditions: list[ColumnElement[bool]] = [
+            links[i] == bindparam(f"link{i}", type_=links[i].type) for i in shared]
+        if not parent_links:
+            conditions.append(false())
+        elif len(varying) == 1:
+            conditions.append(links[varying[0]].in_(bindparam("links", expanding=True, type_=links[varying[0]].type)))
+        elif varying:
+            conditions.append(tuple_(*(links[i] for i in varying)).in_(
+                [tuple(v[i] for i in varying) for v in parent_links]))
+        statement = build(context, plan, scope, links, and_(*conditions))
+        if reusable:
+            plan.templates[(kind, shared)] = statement
+    return statement, parameters
+
+
+def _child_rows(context: PlanContext, plan: ExpandPlan, scope: EntityScope, links: list[ColumnElement[Any]],
+                link_match: ColumnElement[bool]) -> AnySelect:
     options = plan.options
-    links, link_match = _link_match(scope, plan, parent_links)
     conditions = [scope.where(), link_match, *_filters(context, scope, options, plan.texts)]
     sort_keys = _sort_keys(context, scope, options, plan.texts)
     ordering = paging.order_by(sort_keys, context.dialect)
@@ -426,28 +493,7 @@ def child_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[t
     return select(*outer_columns).where(*window).order_by(*link_columns, inner.c.rn)
 
 
-def child_count_statement(context: PlanContext, plan: ExpandPlan, parent_links: list[tuple[object, ...]]) -> AnySelect:
-    """Nav@odata.count per parent: how many expanded rows match before $top/$skip."""
-    scope = EntityScope(plan.target, context)
-    links, link_match = _link_match(scope, plan, parent_links)
+def _child_count(context: PlanContext, plan: ExpandPlan, scope: EntityScope, links: list[ColumnElement[Any]],
+                 link_match: ColumnElement[bool]) -> AnySelect:
     conditions = [scope.where(), link_match, *_filters(context, scope, plan.options, plan.texts)]
     return select(*links, func.count()).select_from(scope.from_clause()).where(*conditions).group_by(*links)
-
-
-def _link_match(
-    scope: EntityScope, plan: ExpandPlan, parent_links: list[tuple[object, ...]]
-) -> tuple[list[ColumnElement[Any]], ColumnElement[bool]]:
-    """The target's link columns, and the condition that they equal one parent's link values."""
-    links = [scope.link_column(theirs) for theirs in plan.nav.link.values()]
-    # A link part that every parent shares (the company, mostly) is an equality, the rest an IN:
-    # `DATAAREAID = 'usmf' AND SALESID IN (...)` uses the index; a tuple IN scans the company.
-    shared = [i for i in range(len(links)) if parent_links and len({v[i] for v in parent_links}) == 1]
-    varying = [i for i in range(len(links)) if i not in shared]
-    conditions = [links[i] == parent_links[0][i] for i in shared]
-    if len(varying) == 1:
-        conditions.append(links[varying[0]].in_(list(dict.fromkeys(v[varying[0]] for v in parent_links))))
-    elif varying:
-        conditions.append(tuple_(*(links[i] for i in varying)).in_([tuple(v[i] for i in varying) for v in parent_links]))
-    elif not parent_links:
-        conditions.append(false())
-    return links, and_(*conditions)

@@ -7,6 +7,7 @@ number (a string with IEEE754Compatible=true); enums are written as member names
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
@@ -139,8 +140,8 @@ def etag(values: Sequence[Any]) -> str:
 
     Any update bumps RECVERSION of the table it touches, so the tag changes with the row's data.
     """
-    parts = ",".join("0" if value is None else str(value) for value in values)
-    return 'W/"' + base64.b64encode(parts.encode()).decode() + '"'
+    parts = ",".join(["0" if value is None else str(value) for value in values])
+    return 'W/"' + binascii.b2a_base64(parts.encode(), newline=False).decode() + '"'
 
 
 def etag_row_id(tag: str) -> int | None:
