@@ -88,6 +88,7 @@ def port_problem(host: str, port: int) -> str | None:
 def serve(settings: Settings, hints: str = "") -> int:
     import uvicorn
 
+    from gateway import balance
     from gateway.protect.signing import new_key_text
 
     problem = port_problem(settings.host, settings.port)
@@ -111,6 +112,9 @@ def serve(settings: Settings, hints: str = "") -> int:
         print(hints, file=sys.stderr)
     # proxy_headers off: uvicorn would trust X-Forwarded-* from 127.0.0.1 whatever --trusted-proxies says and
     # rewrite the client address before the gateway sees it; gateway/edge/forwarded.py does it per the setting.
+    if settings.workers > 1 and balance.available():
+        # Connections dealt out to the workers in turn (gateway/balance.py), not left to whichever accepts first.
+        return balance.serve(settings.host, settings.port, settings.workers)
     uvicorn.run("gateway.cli:app_from_environment", factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers, log_level="warning", proxy_headers=False)
     return 0

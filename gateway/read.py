@@ -67,6 +67,11 @@ COUNT_LIMIT_EXCEEDED = "@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 _plans: BoundedCache[Any] = BoundedCache(512, 64 * 2**20, text_weight(100))
 
 
+def forget_plans() -> None:
+    """Drop every cached read plan (their next requests plan and prepare again)."""
+    _plans.clear()
+
+
 def _plan_key(
     kind: str,
     service: ReadService,

@@ -131,10 +131,10 @@ def test_without_a_key_each_process_draws_one_at_random() -> None:
 
 def test_serve_gives_every_worker_the_same_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """The parent draws one key and hands it on (as every setting) through the environment."""
-    import uvicorn
+    from gateway import balance
 
     started: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
+    monkeypatch.setattr(balance, "serve", lambda host, port, workers: started.append({"workers": workers}) or 0)
     for name in setting_names():  # serve() exports every setting: restored after the test
         monkeypatch.delenv("FNO_GATEWAY_" + name.upper(), raising=False)
     port = _free_port()  # serve() checks the port first (8000 may be taken by a gateway the user runs)
