@@ -51,6 +51,8 @@ def _as_decimal(value: Any) -> Decimal:
 
 
 def _decimal(value: Any) -> Any:
+    if value.__class__ is int:  # SQLite keeps whole numbers of a REAL column as integers: exact as they are
+        return value
     if isinstance(value, float) and math.isfinite(value) and abs(value) < 1e15:
         # A database without a decimal type hands over its float: orjson writes the shortest text
         # that reads back as it (1188.42), and whole numbers go as integers, as Decimals do.
@@ -59,6 +61,8 @@ def _decimal(value: Any) -> Any:
 
 
 def _decimal_string(value: Any) -> Any:
+    if value.__class__ is int:
+        return str(value)
     if isinstance(value, float) and math.isfinite(value) and abs(value) < 1e15:
         return str(int(value)) if value.is_integer() else repr(value)
     return None if value is None else _decimal_text(_as_decimal(value))
@@ -133,6 +137,29 @@ def converter(type_name: str, catalog: Catalog, json_format: JsonFormat) -> Conv
         "Edm.TimeOfDay": _isoformat,
         "Edm.DateTimeOffset": _datetime,
     }.get(type_name, _string)
+
+
+# For generated row shapers (gateway/execute.py): an expression that gives what `convert(v)` gives
+# without the call when the driver already returns the wire form, and calls it otherwise. {v} is a
+# local variable holding the value, {c} the converter's name.
+_INLINE = {
+    _string: "{v} if {v}.__class__ is str or {v} is None else {c}({v})",
+    _isoformat: "{v} if {v}.__class__ is str or {v} is None else {c}({v})",
+    _int: "{v} if {v}.__class__ is int else {c}({v})",
+    _decimal: "{v} if {v}.__class__ is int else {c}({v})",
+}
+
+
+def inline_expression(convert: Converter, value: str, name: str) -> str:
+    """`convert` applied to the local `value` as Python source (`name` is the converter's name)."""
+    template = _INLINE.get(convert)
+    return template.format(v=value, c=name) if template is not None else f"{name}({value})"
+
+
+def etag_expression(values: Sequence[str]) -> str:
+    """`etag(values)` as Python source over local variables, without building a list per row."""
+    parts = ' + "," + '.join(f'("0" if {value} is None else str({value}))' for value in values)
+    return f"""'W/"' + b2a_base64(({parts}).encode(), newline=False).decode() + '"'"""
 
 
 def etag(values: Sequence[Any]) -> str:
