@@ -36,7 +36,7 @@ from gateway.protect.limits import RequestLimits
 from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter
-from gateway.threads import in_thread
+from gateway.threads import QuickInline
 from gateway.write.unit import CommitHook, EventStamp
 from grammar import ast
 from grammar.cache import BoundedCache, text_weight
@@ -65,6 +65,10 @@ COUNT_LIMIT_EXCEEDED = "@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 # objects. A plan is immutable once built, so threads share it; bounded in bytes as well (a plan
 # keeps ~100 bytes per character of its query string).
 _plans: BoundedCache[Any] = BoundedCache(512, 64 * 2**20, text_weight(100))
+
+
+# Reads that were quick last time run on the event loop, the rest on a thread (gateway/threads.py).
+_quick = QuickInline()
 
 
 def forget_plans() -> None:
@@ -147,7 +151,7 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
         except RecursionError:
             raise BadRequest("the expression is nested too deeply; use 'in (...)' instead of long 'or' chains") from None
 
-    return await in_thread(run)
+    return await _quick.run((id(service), resource_path, request.scope["query_string"]), run)
 
 
 def _labelled(target: Target, query: RequestOptions) -> bool:
