@@ -68,6 +68,9 @@ class RowShaper:
         self.service_root = service_root
         self.links = [(name + "@odata.navigationLink", "/" + name) for name in layout.links] if self.full else []
         self._plain = None if self.full or self.labels else self._compiled()
+        # What callers apply to each row: the generated function itself where there is one (no call
+        # through __call__ per row).
+        self.shape: Callable[[Sequence[Any]], dict[str, Any]] = self._plain or self.general
 
     def _compiled(self) -> Callable[[Sequence[Any]], dict[str, Any]]:
         """The common shape (minimal metadata, no labels) as one generated function, as dataclasses
@@ -197,7 +200,8 @@ class PageReader:
             raise
 
     def _shape(self, taken: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-        shaped = [self._shaper(row) for row in taken]
+        shape = self._shaper.shape
+        shaped = [shape(row) for row in taken]
         for expand in self.plan.expands:
             _expand(self._expander(), self.context, expand, self.plan.layout, taken, shaped, self.json_format,
                     self.service_root, self.budget)
@@ -350,7 +354,8 @@ def _expand(
         if plan.mode == "ref":
             child_objects = [shaper.reference(row) for row in child_rows]
         else:
-            child_objects = [shaper(row) for row in child_rows]
+            shape = shaper.shape
+            child_objects = [shape(row) for row in child_rows]
             for nested in plan.children:
                 _expand(connection, context, nested, plan.layout, child_rows, child_objects, json_format, service_root,
                         budget, child_weights, path)

@@ -146,7 +146,9 @@ _INLINE = {
     _string: "{v} if {v}.__class__ is str or {v} is None else {c}({v})",
     _isoformat: "{v} if {v}.__class__ is str or {v} is None else {c}({v})",
     _int: "{v} if {v}.__class__ is int else {c}({v})",
-    _decimal: "{v} if {v}.__class__ is int else {c}({v})",
+    # (a fractional float within ±1e15 is written as it is: _decimal's own first case)
+    _decimal: "{v} if {v}.__class__ is int or ({v}.__class__ is float and not {v}.is_integer() and -1e15 < {v} < 1e15)"
+              " else {c}({v})",
 }
 
 
