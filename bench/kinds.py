@@ -130,6 +130,14 @@ def request_kinds(s: Samples, deep_token: str) -> list[Kind]:
     first = url("/data/SalesOrderLines", cross_company="true")
     kinds.append(Kind("first", f"first page ({DEEP_PAGE} rows, all companies)", [Request(first, prefer)],
                       [Request(url("/data/SalesOrderLines", _top=str(DEEP_PAGE)))]))
+    # The $skip page (client-driven paging, as many clients do it): 100 rows after 5,000 and more.
+    skips = [5000 + 100 * index for index in range(VARIANTS)]
+    kinds.append(Kind(
+        "skip", f"$skip page ({DEEP_PAGE} rows after {skips[0]:,}–{skips[-1]:,})",
+        [Request(url("/data/SalesOrderLines", cross_company="true", _top=str(DEEP_PAGE), _skip=str(skip)))
+         for skip in skips],
+        [Request(url("/data/SalesOrderLines", _top=str(DEEP_PAGE), _skip=str(skip))) for skip in skips],
+    ))
     deep = url("/data/SalesOrderLines", cross_company="true", _skiptoken=deep_token)
     kinds.append(Kind(
         "deep", f"deep page ({DEEP_PAGE} rows, {s.deep_offset:,} rows in)", [Request(deep, prefer)],

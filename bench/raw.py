@@ -3,11 +3,15 @@
 The SQL is captured, not re-derived: each request kind is sent once to the gateway app in this
 process (starlette's TestClient), and every statement the gateway hands to the driver is recorded
 with its parameters (SQLAlchemy's before_cursor_execute event). The baseline then replays exactly
-those statements on a plain `sqlite3` connection (the driver SQLAlchemy uses for SQLite), turns each
-row into a dict keyed by the column labels and serializes the list with orjson: no OData layer, no
-HTTP, one thread, in this process. Kinds the gateway cannot serve use hand-written SQL (Kind.raw_sql).
+those statements on a plain driver connection (`sqlite3`, or `psycopg` on PostgreSQL: the drivers
+SQLAlchemy uses), turns each row into a dict keyed by the column labels and serializes the list with
+orjson: no OData layer, no HTTP, one thread, in this process. Kinds the gateway cannot serve use
+hand-written SQL (Kind.raw_sql).
 
-Export: the first page's statement with its LIMIT lifted, fetched and serialized 10,000 rows at a time.
+Export: the first page's statement with its LIMIT lifted, fetched and serialized 10,000 rows at a time
+(from a server-side cursor on PostgreSQL).
+
+A database is a SQLite file (a Path) or a PostgreSQL SQLAlchemy URL (a str).
 """
 
 from __future__ import annotations
@@ -17,18 +21,33 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
-Statement = tuple[str, tuple[Any, ...]]
+Statement = tuple[str, Any]  # SQL and its parameters: a tuple (SQLite) or a dict (psycopg)
+Database = Path | str  # a SQLite file, or a PostgreSQL SQLAlchemy URL
 _LIMIT = re.compile(r"LIMIT \?(?P<offset> OFFSET \?)?\s*$")
+_PG_LIMIT = re.compile(r"LIMIT %\((?P<name>\w+)\)s")
+
+
+def _exact(value: Any) -> Any:
+    """A Decimal (psycopg's numeric) as its exact JSON number; orjson writes every other type itself."""
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))
+    raise TypeError(type(value).__name__)
+
+
+def url_of(database: Database) -> str:
+    """The SQLAlchemy URL the gateway is given for `database`."""
+    return f"sqlite:///{database}" if isinstance(database, Path) else database
 
 
 @contextmanager
-def gateway_app(db_file: Path) -> Iterator[tuple[Any, list[Statement]]]:
+def gateway_app(db_file: Database) -> Iterator[tuple[Any, list[Statement]]]:
     """A TestClient on the gateway app over `db_file`, and the list its statements are captured into."""
     from sqlalchemy import event
     from starlette.testclient import TestClient
@@ -37,11 +56,11 @@ def gateway_app(db_file: Path) -> Iterator[tuple[Any, list[Statement]]]:
     from gateway.app import create_app
     from gateway.settings import Settings
 
-    app = create_app(Settings(db=f"sqlite:///{db_file}", dev_key=str(BENCH_KEY), signing_key=BENCH_SIGNING_KEY))
+    app = create_app(Settings(db=url_of(db_file), dev_key=str(BENCH_KEY), signing_key=BENCH_SIGNING_KEY))
     captured: list[Statement] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        captured.append((statement, tuple(parameters or ())))
+        captured.append((statement, dict(parameters) if isinstance(parameters, dict) else tuple(parameters or ())))
 
     event.listen(app.state.engine, "before_cursor_execute", capture)
     with TestClient(app, base_url="http://127.0.0.1", headers=gateway_auth()) as client:
@@ -80,23 +99,30 @@ def deep_token(client: Any, first_path: str, headers: dict[str, str], after: tup
     return encode(SkipToken(tuple(after), payload["t"], payload["s"]), key)
 
 
-def connect(db_file: Path) -> sqlite3.Connection:
+def connect(db_file: Database) -> Any:
+    if not isinstance(db_file, Path):
+        import psycopg
+
+        # Autocommit: each statement on its own, no transaction kept open between them.
+        return psycopg.connect(db_file.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
     db = sqlite3.connect(str(db_file), check_same_thread=False)
     db.execute("PRAGMA case_sensitive_like = ON")  # as gateway.db does for every connection
     return db
 
 
-def serve_once(db: sqlite3.Connection, statements: list[Statement]) -> int:
+def serve_once(db: Any, statements: list[Statement]) -> int:
     """One request's worth of work: every statement run, its rows as dicts, serialized. Returns bytes."""
     size = 0
     for sql, params in statements:
-        cursor = db.execute(sql, params)
+        cursor = db.cursor()
+        cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
-        size += len(orjson.dumps({"value": [dict(zip(names, row)) for row in cursor.fetchall()]}))
+        size += len(orjson.dumps({"value": [dict(zip(names, row)) for row in cursor.fetchall()]}, default=_exact))
+        cursor.close()
     return size
 
 
-def replay(db_file: Path, statements: list[Statement], duration: float, max_iterations: int = 100_000) -> list[float]:
+def replay(db_file: Database, statements: list[Statement], duration: float, max_iterations: int = 100_000) -> list[float]:
     """Latencies (ms, sorted) of serving the statements again and again for `duration` seconds."""
     db = connect(db_file)
     try:
@@ -112,7 +138,7 @@ def replay(db_file: Path, statements: list[Statement], duration: float, max_iter
     return sorted(latencies)
 
 
-def replay_variants(db_file: Path, variants: list[list[Statement]], duration: float) -> list[float]:
+def replay_variants(db_file: Database, variants: list[list[Statement]], duration: float) -> list[float]:
     """As `replay`, rotating through the statements of each variant of a kind."""
     db = connect(db_file)
     try:
@@ -133,8 +159,14 @@ def replay_variants(db_file: Path, variants: list[list[Statement]], duration: fl
 
 
 def export_statement(statements: list[Statement]) -> Statement:
-    """The page statement of an export request with its LIMIT lifted (-1: no limit on SQLite)."""
+    """The page statement of an export request with its LIMIT lifted (-1: no limit on SQLite, NULL on
+    PostgreSQL)."""
     for sql, params in statements:
+        if isinstance(params, dict):
+            found = _PG_LIMIT.search(sql)
+            if found is not None:
+                return sql, {**params, found.group("name"): None}
+            continue
         match = _LIMIT.search(sql)
         if match is None:
             continue
@@ -144,16 +176,21 @@ def export_statement(statements: list[Statement]) -> Statement:
     raise ValueError("no paged statement among the captured ones")
 
 
-def replay_export(db_file: Path, statement: Statement, batch: int = 10_000) -> tuple[int, float]:
+def replay_export(db_file: Database, statement: Statement, batch: int = 10_000) -> tuple[int, float]:
     """(rows, seconds) for reading the whole result and serializing it `batch` rows at a time."""
     db = connect(db_file)
     try:
         began = time.perf_counter()
-        cursor = db.execute(*statement)
+        if isinstance(db_file, Path):
+            cursor = db.cursor()
+        else:  # a server-side cursor, as the gateway streams a large page (autocommit off for it)
+            db.autocommit = False
+            cursor = db.cursor(name="export")
+        cursor.execute(*statement)
         names = [column[0] for column in cursor.description]
         rows = 0
         while chunk := cursor.fetchmany(batch):
-            orjson.dumps({"value": [dict(zip(names, row)) for row in chunk]})
+            orjson.dumps({"value": [dict(zip(names, row)) for row in chunk]}, default=_exact)
             rows += len(chunk)
         return rows, time.perf_counter() - began
     finally:

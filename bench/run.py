@@ -1,8 +1,10 @@
 """The benchmark: the gateway against SAP CAP and against its own SQL run raw, on one demo database.
 
-    python -m bench.run [--scale 10] [--workers 2] [--concurrency 8] [--duration 3] [--rounds 3]
+    python -m bench.run [--scale 10] [--workers 2] [--concurrency 8] [--duration 3] [--rounds 3] [--db postgresql]
 
-1. builds bench/.data/fno-scale<N>.db if it is missing (and puts it in WAL mode, see below);
+1. builds bench/.data/fno-scale<N>.db if it is missing (and puts it in WAL mode, see below); with
+   `--db postgresql[+psycopg://user@host:port]` also the PostgreSQL database fno_bench_s<N> (the same
+   generator and seed: the same rows), which both servers then read instead;
 2. raw baseline, in this process, before any server runs: the gateway's captured SQL replayed through
    sqlite3 and serialized with orjson in a plain loop (bench/raw.py); the $filter front end against
    odata-query (bench/parse.py);
@@ -54,6 +56,7 @@ from bench.servers import (
 )
 
 DATA = BENCH / ".data"
+LOCAL_POSTGRESQL = "postgresql+psycopg://postgres@127.0.0.1:5432"
 RESULTS = BENCH / "results"
 
 
@@ -102,18 +105,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default="", help="comma-separated subset of request kinds")
     parser.add_argument("--no-cap", action="store_true", help="skip SAP CAP")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory phase")
-    parser.add_argument("--out", default="", help="report file (default bench/results/<date>-scale<N>.md)")
+    parser.add_argument("--out", default="", help="report file (default bench/results/<date>-scale<N>[-postgresql].md)")
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL server: 'postgresql' (the local one, "
+                        f"{LOCAL_POSTGRESQL}) or its SQLAlchemy URL without a database")
     args = parser.parse_args(argv)
 
     started = time.time()
     load_before = os.getloadavg()[0]
-    db_file = ensure_database(args.scale)
-    samples = K.samples(db_file)
-    log(f"database {db_file.name}: {samples.rows:,} sales lines")
+    sqlite_file = ensure_database(args.scale)  # the samples (keys, literals) are read from it in any case
+    samples = K.samples(sqlite_file)
+    db_file: R.Database = sqlite_file
+    if args.db != "sqlite":
+        db_file = ensure_postgresql(args.scale, LOCAL_POSTGRESQL if args.db == "postgresql" else args.db, samples.rows)
+    log(f"database {R.url_of(db_file)}: {samples.rows:,} sales lines")
 
     # -- in-process: capture the gateway's SQL, build the deep-page token, raw baseline, parse comparison
     results, export_sql = capture_all(db_file, samples, args)
-    log("raw baseline (captured SQL through sqlite3 + orjson, one thread)")
+    log("raw baseline (captured SQL through the same driver + orjson, one thread)")
     for result in results:
         variants = result.raw_variants  # type: ignore[attr-defined]
         result.raw_ms = R.replay_variants(db_file, variants, args.duration)
@@ -179,10 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     memory = {} if args.no_memory else memory_phase(db_file, args.workers)
     report = write_report(
         path=Path(args.out) if args.out else RESULTS / (f"{dt.date.today().isoformat()}-scale{args.scale:g}"
-                                                         ".md"),
+                                                         f"{'' if args.db == 'sqlite' else '-postgresql'}.md"),
         args=args, samples=samples, results=results, exports=exports, raw_export=(raw_export_rows, raw_export_seconds),
         parse=parse_result, memory=memory, server_rss=server_rss, cap_reason=cap_reason,
-        environment={**environment(), "load average (1 min) at start / end": f"{load_before:.2f} / "
+        environment={**environment(db_file), "load average (1 min) at start / end": f"{load_before:.2f} / "
                      f"{os.getloadavg()[0]:.2f} (above ~0.5 at the start: something else was running)"},
         seconds=time.time() - started,
     )
@@ -214,7 +222,7 @@ def ensure_database(scale: float) -> Path:
     return db_file
 
 
-def capture_all(db_file: Path, samples: K.Samples, args: argparse.Namespace) -> tuple[list[KindResult], R.Statement]:
+def capture_all(db_file: R.Database, samples: K.Samples, args: argparse.Namespace) -> tuple[list[KindResult], R.Statement]:
     wanted = {name.strip() for name in args.kinds.split(",") if name.strip()}
     with R.gateway_app(db_file) as (client, captured):
         first = K.Request(K.url("/data/SalesOrderLines", cross_company="true"),
@@ -332,7 +340,7 @@ class MemoryCase:
     seconds: float
 
 
-def memory_phase(db_file: Path, workers: int) -> dict[str, MemoryCase]:
+def memory_phase(db_file: R.Database, workers: int) -> dict[str, MemoryCase]:
     """A fresh gateway per case; its workers' peak RSS (VmHWM) after the case's requests."""
     cases: dict[str, MemoryCase] = {}
     plan = [
@@ -363,7 +371,32 @@ def memory_phase(db_file: Path, workers: int) -> dict[str, MemoryCase]:
     return cases
 
 
-def environment() -> dict[str, str]:
+def ensure_postgresql(scale: float, server: str, rows: int) -> str:
+    """The demo at `scale` in the database fno_bench_s<scale> of `server` (built when missing or not
+    holding the SQLite file's `rows` sales lines): its SQLAlchemy URL."""
+    import psycopg
+
+    name = "fno_bench_s" + f"{scale:g}".replace(".", "_")
+    url = f"{server.rstrip('/')}/{name}"
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(dsn) as connection:
+            if connection.execute('SELECT count(*) FROM "SALESLINE"').fetchone() == (rows,):
+                return url
+    except psycopg.Error:
+        pass
+    log(f"building {url} (scale {scale:g})")
+    with psycopg.connect(dsn.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "demo-db", "--url", url, "--scale", f"{scale:g}"],
+        cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600,
+    )
+    return url
+
+
+def environment(db_file: R.Database) -> dict[str, str]:
     def run(*command: str, cwd: Path = ROOT) -> str:
         try:
             return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=30,
@@ -386,10 +419,19 @@ def environment() -> dict[str, str]:
     dirty = " (with uncommitted changes)" if run("git", "status", "--porcelain", "--", "gateway", "grammar") else ""
     cap_version = run("node", "-p", "require('@sap/cds/package.json').version + ' / @cap-js/sqlite ' + "
                       "require('@cap-js/sqlite/package.json').version + ' / SQLite ' + "
-                      "new (require('better-sqlite3'))(':memory:').prepare('select sqlite_version() v').get().v",
+                      "new (require('better-sqlite3'))(':memory:').prepare('select sqlite_version() v').get().v + "
+                      "' / @cap-js/postgres ' + require('@cap-js/postgres/package.json').version",
                       cwd=BENCH / "cap")
+    database = f"SQLite {sqlite3.sqlite_version} file (WAL)"
+    if not isinstance(db_file, Path):
+        import psycopg
+
+        with psycopg.connect(db_file.replace("postgresql+psycopg://", "postgresql://")) as connection:
+            version = connection.execute("SHOW server_version").fetchone()
+        database = f"PostgreSQL {version[0] if version else '?'} on 127.0.0.1 (psycopg {psycopg.__version__})"
     return {
         "machine": f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}",
+        "database": database,
         "gateway": f"commit {commit}{dirty}; Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
                    f"uvicorn {uvicorn.__version__}, SQLite {sqlite3.sqlite_version}",
         "cap": f"@sap/cds {cap_version}; Node {run('node', '--version')}",

@@ -107,11 +107,12 @@ def _serves(process: psutil.Process) -> bool:
     return "resource_tracker" not in command  # multiprocessing's helper serves nothing
 
 
-def gateway_server(db_file: Path, workers: int, port: int) -> Server:
-    """`fno-gateway serve` as users run it."""
+def gateway_server(db_file: Path | str, workers: int, port: int) -> Server:
+    """`fno-gateway serve` as users run it (over a SQLite file, or a PostgreSQL SQLAlchemy URL)."""
     module = "gateway.cli"
+    url = f"sqlite:///{db_file}" if isinstance(db_file, Path) else db_file
     command = [
-        sys.executable, "-m", module, "serve", "--db", f"sqlite:///{db_file}", "--workers", str(workers),
+        sys.executable, "-m", module, "serve", "--db", url, "--workers", str(workers),
         "--port", str(port), *server_arguments(),
     ]
     return Server("gateway", command, ROOT, port, {"BENCH_WORKERS": str(workers) if workers > 1 else "0"},
@@ -129,14 +130,18 @@ def cap_available() -> str | None:
 
 def install_cap() -> None:
     """npm ci in bench/cap when its node_modules are missing (better-sqlite3 compiles: ~2 minutes)."""
-    if (CAP_DIR / "node_modules" / "@sap" / "cds").is_dir() or shutil.which("npm") is None:
+    installed = CAP_DIR / "node_modules"
+    if ((installed / "@sap" / "cds").is_dir() and (installed / "@cap-js" / "postgres").is_dir()) \
+            or shutil.which("npm") is None:
         return
     print("bench: installing SAP CAP into bench/cap (npm ci; compiles better-sqlite3)...", file=sys.stderr)
     subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CAP_DIR, check=True, timeout=900)
 
 
-def cap_server(db_file: Path, workers: int, port: int) -> Server:
-    command = ["node", str(CAP_DIR / "server.js"), str(db_file), str(port), str(workers)]
+def cap_server(db_file: Path | str, workers: int, port: int) -> Server:
+    """bench/cap/server.js over a SQLite file, or over PostgreSQL (@cap-js/postgres) given its URL."""
+    database = str(db_file) if isinstance(db_file, Path) else db_file.replace("postgresql+psycopg://", "postgres://")
+    command = ["node", str(CAP_DIR / "server.js"), database, str(port), str(workers)]
     return Server("cap", command, CAP_DIR, port, {"BENCH_WORKERS": str(workers) if workers > 1 else "0",
                                                   "NODE_ENV": "production"})
 

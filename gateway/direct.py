@@ -130,7 +130,14 @@ class DirectCursor(RowSource):
         self._prepared = prepared
         self._connection: PoolProxiedConnection | None = engine.raw_connection()
         self._cursor: DBAPICursor | None = None
+        self._autocommit = False
         try:
+            if engine.dialect.name == "postgresql" and self._connection.dbapi_connection is not None:
+                # One SELECT needs no transaction: psycopg would send BEGIN first and the pool a ROLLBACK
+                # at checkin, two round trips more than the query's own (the pool's reset then finds
+                # nothing to roll back). Restored before the connection goes back.
+                self._connection.dbapi_connection.autocommit = True  # type: ignore[attr-defined]
+                self._autocommit = True
             self._cursor = self._connection.cursor()
             statement_starting(self._connection)
             self._cursor.execute(prepared.sql, prepared.parameters)
@@ -161,6 +168,11 @@ class DirectCursor(RowSource):
         try:
             if cursor is not None:
                 cursor.close()
+            if self._autocommit and connection is not None and connection.dbapi_connection is not None:
+                try:
+                    connection.dbapi_connection.autocommit = False  # type: ignore[attr-defined]
+                except Exception:  # noqa: BLE001 - a broken connection: never back to the pool in autocommit
+                    connection.invalidate()
         finally:
             if connection is not None:
                 connection.close()

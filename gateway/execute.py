@@ -36,6 +36,9 @@ from gateway.serialize.values import JsonFormat, converter, etag, etag_expressio
 EXPAND_BATCH = 1000
 # Rows fetched from the cursor at a time (and shaped, expanded and written as one piece).
 CHUNK_ROWS = 1000
+# The most rows a server database's client-side cursor may hold at once (gateway/direct.py): a page of
+# the default size and the row after it. Larger results stream from a server-side cursor.
+HELD_ROWS = 10_001
 
 
 class RowShaper:
@@ -187,8 +190,9 @@ class PageReader:
                     self.count = counter.scalar()
                 finally:
                     counter.close()
-            # Pages too large to hold at once stream from a server-side cursor (SQLite's streams anyway).
-            stream = plan.max_rows is None or plan.max_rows > CHUNK_ROWS
+            # Results larger than a default page stream from a server-side cursor (SQLite's streams anyway);
+            # a page (of up to 10,000 rows) is held by the driver's client-side cursor: fewer round trips.
+            stream = plan.max_rows is None or plan.max_rows > HELD_ROWS
             self._rows = direct.run(engine, plan.prepared, "rows", plan.statement, stream)
             self._first = self._rows.fetchmany(CHUNK_ROWS)
             self._shaper = row_shaper(plan, context.catalog, json_format, service_root)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from gateway import direct
 from gateway.catalog.model import Catalog
 from gateway.direct import RowSource
-from gateway.execute import CHUNK_ROWS
+from gateway.execute import CHUNK_ROWS, HELD_ROWS
 from gateway.plan.apply import ApplyPlan, ResultColumn
 from gateway.serialize.values import JsonFormat, converter
 
@@ -56,7 +56,8 @@ class ApplyReader:
                     self.count = counter.scalar()
                 finally:
                     counter.close()
-            stream = plan.page_size is None or plan.page_size >= CHUNK_ROWS
+            # Pages are bounded (page size + 1 rows; without a page size, $top within it): held unless large.
+            stream = plan.page_size is not None and plan.page_size + 1 > HELD_ROWS
             self._rows = direct.run(engine, plan.prepared, "rows", plan.statement, stream)
             self._first = self._rows.fetchmany(CHUNK_ROWS)
         except BaseException:
