@@ -159,10 +159,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         edge=edge,  # outside even the 500 handler: every answer gets the request id and the headers
         lifespan=lifespan,
         # The Dataverse functions (WhoAmI, EntityDefinitions, ...) before its catch-all resource route.
-        routes=[*(function_routes(DATAVERSE_PREFIX) if dataverse_url else []),
-                # Power Automate style subscriptions, before /data's catch-all resource route.
+        # Routes are tried in order, each a regular expression: /data's first (most requests), then the
+        # Dataverse functions (WhoAmI, EntityDefinitions, ...) before its catch-all resource route.
+        routes=[# Power Automate style subscriptions, before /data's catch-all resource route.
                 *(subscription_routes(services[0].read, events) if events is not None else []),
-                *(route for service in services for route in service.routes()),
+                *services[0].routes(),
+                *(function_routes(DATAVERSE_PREFIX) if dataverse_url else []),
+                *(route for service in services[1:] for route in service.routes()),
                 # The demo's subscriber: events the demo endpoint gets, signed with its secret.
                 *([Mount(DEMO_RECEIVER_PATH, app=make_receiver(secret(DEMO_ENDPOINT), None))]
                   if settings.demo_receiver else [])],

@@ -1052,20 +1052,6 @@ def _recreate_tables(conn: Connection) -> None:
     conn.commit()
 
 
-def _analyze(conn: Connection) -> None:
-    """Statistics for the planner after the bulk load. Without them PostgreSQL guessed 126 rows for a
-    company holding 42,571 sales lines and sorted them all for a page of 100 (16 ms instead of 1 ms);
-    autovacuum gets there eventually, a freshly built database should not wait for it."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        conn.commit()
-        conn.exec_driver_sql("ANALYZE")
-    elif dialect in ("mysql", "mariadb"):
-        names = ", ".join(f"`{table.name}`" for table in schema.metadata.sorted_tables)
-        conn.exec_driver_sql(f"ANALYZE TABLE {names}").all()
-    conn.commit()
-
-
 def build_demo_database(url: str, scale: float = 1.0, seed: int = 42, progress: bool = True) -> DemoSummary:
     """Drop, re-create and fill every table of `schema.metadata` on the SQLAlchemy `url`.
 
@@ -1087,7 +1073,6 @@ def build_demo_database(url: str, scale: float = 1.0, seed: int = 42, progress: 
                 _generate(_Context(random.Random(seed), writer, _party_width(scale)), scale)
                 writer.flush_all()
                 bar.set_description("done", refresh=True)
-            _analyze(conn)
     finally:
         engine.dispose()
     return DemoSummary(rows=dict(writer.rows), seconds=time.perf_counter() - started)

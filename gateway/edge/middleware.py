@@ -65,11 +65,16 @@ class EdgeMiddleware:
 
         async def stamped(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
+                raw = message["headers"] = list(message.get("headers", ()))
+                present = {bytes(name).decode("latin-1").lower() for name, _ in raw}
                 for name, value in added.items():
-                    headers[name] = value
-                if "cache-control" not in headers:  # a handler that chose its caching keeps it
-                    headers["cache-control"] = cache
+                    if name in present:  # a handler set it: replaced (MutableHeaders puts a new list in the message)
+                        MutableHeaders(scope=message)[name] = value
+                        raw = message["headers"]
+                    else:  # the common case, without a search of the list per header
+                        raw.append((name.encode("latin-1"), value.encode("latin-1")))
+                if "cache-control" not in present:  # a handler that chose its caching keeps it
+                    raw.append((b"cache-control", cache.encode("latin-1")))
             await send(message)
 
         await self.app(scope, receive, stamped)
