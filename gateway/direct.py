@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine.interfaces import DBAPICursor
@@ -30,6 +30,7 @@ from sqlalchemy.sql import Select
 from gateway.protect.cancel import statement_starting
 
 Processor = Callable[[Any], Any]
+Processors = tuple[tuple[int, Processor], ...]  # (column, processor) where SQLAlchemy has one
 STREAM_ROWS = 1000  # rows a server-side cursor buffers (the readers fetch this many at a time)
 
 
@@ -39,7 +40,7 @@ class Prepared:
 
     sql: str
     parameters: Any  # a sequence or a mapping, as the dialect's paramstyle wants
-    processors: tuple[tuple[int, Processor], ...]  # (column, processor) where SQLAlchemy has one
+    processors: Processors
 
 
 def prepare(connection: Connection, statement: Select[Any]) -> tuple[Prepared, Any]:
@@ -67,6 +68,17 @@ def prepare(connection: Connection, statement: Select[Any]) -> tuple[Prepared, A
     return Prepared(sql, parameters, tuple(processors)), result
 
 
+def processed(rows: Sequence[Sequence[Any]], processors: Processors) -> list[list[Any]]:
+    """Driver rows with SQLAlchemy's conversions applied: the values its Result would hold."""
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, processor in processors:
+            values[index] = processor(values[index])
+        converted.append(values)
+    return converted
+
+
 class RowSource:
     """What a reader fetches rows from: a DirectCursor, or the first, recording execution."""
 
@@ -82,14 +94,23 @@ class RowSource:
 
 
 class _Recorded(RowSource):
-    """The SQLAlchemy result of the execution that prepared a statement, on its own connection."""
+    """The SQLAlchemy result of the execution that prepared a statement, on its own connection.
 
-    def __init__(self, connection: Connection, result: Any) -> None:
+    Unless it streams from a server-side cursor (SQLAlchemy buffers those), its rows are read from the
+    driver's cursor under it, with the recorded processors: the same values without a Row object each.
+    An export's every page is a new plan (its $skiptoken differs), so this is its path on every page.
+    """
+
+    def __init__(self, connection: Connection, result: Any, processors: Processors | None) -> None:
         self._connection = connection
         self._result = result
+        self._processors = processors  # None: read through SQLAlchemy's Result
 
     def fetchmany(self, size: int) -> Sequence[Sequence[Any]]:
-        return self._result.fetchmany(size)  # type: ignore[no-any-return]
+        if self._processors is None:
+            return self._result.fetchmany(size)  # type: ignore[no-any-return]
+        rows = self._result.cursor.fetchmany(size)
+        return processed(rows, self._processors) if self._processors else rows
 
     def close(self) -> None:
         self._result.close()
@@ -115,7 +136,7 @@ def run(engine: Engine, prepared: dict[str, Prepared], name: str, statement: Sel
         connection.close()
         raise
     prepared.setdefault(name, recorded)  # (threads racing here record the same thing)
-    return _Recorded(connection, result)
+    return _Recorded(connection, result, None if stream and engine.dialect.name != "sqlite" else recorded.processors)
 
 
 class DirectCursor(RowSource):
@@ -150,16 +171,7 @@ class DirectCursor(RowSource):
             rows = self._cursor.fetchmany(size)
         except BaseException as error:
             self._fail(error)
-        if not self._prepared.processors:
-            return rows
-        processors = self._prepared.processors
-        shaped = []
-        for row in rows:
-            values = list(row)
-            for index, processor in processors:
-                values[index] = processor(values[index])
-            shaped.append(values)
-        return shaped
+        return processed(rows, self._prepared.processors) if self._prepared.processors else rows
 
     def close(self) -> None:
         """Give the connection back to the pool (safe to call more than once)."""
@@ -177,7 +189,7 @@ class DirectCursor(RowSource):
             if connection is not None:
                 connection.close()
 
-    def _fail(self, error: BaseException) -> Any:
+    def _fail(self, error: BaseException) -> NoReturn:
         """Close, and raise the driver's error as SQLAlchemy would have (lost connections invalidated)."""
         dialect = self._engine.dialect
         connection, cursor = self._connection, self._cursor
