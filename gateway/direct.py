@@ -139,6 +139,15 @@ def run(engine: Engine, prepared: dict[str, Prepared], name: str, statement: Sel
     return _Recorded(connection, result, None if stream and engine.dialect.name != "sqlite" else recorded.processors)
 
 
+def scalar(engine: Engine, prepared: dict[str, Prepared], name: str, statement: Select[Any]) -> Any:
+    """The one value of `statement` (a count), as `run` executes it."""
+    source = run(engine, prepared, name, statement)
+    try:
+        return source.scalar()
+    finally:
+        source.close()
+
+
 class DirectCursor(RowSource):
     """A Prepared statement running on a pooled DBAPI connection; rows as processed tuples.
 

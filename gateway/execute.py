@@ -183,13 +183,8 @@ class PageReader:
         self._expand_connection: Connection | None = None
         self._rows: RowSource | None = None
         try:
-            self.count = None
-            if plan.count_statement is not None:
-                counter = direct.run(engine, plan.prepared, "count", plan.count_statement)
-                try:
-                    self.count = counter.scalar()
-                finally:
-                    counter.close()
+            statement = plan.count_statement
+            self.count = None if statement is None else direct.scalar(engine, plan.prepared, "count", statement)
             # Results larger than a default page stream from a server-side cursor (SQLite's streams anyway);
             # a page (of up to 10,000 rows) is held by the driver's client-side cursor: fewer round trips.
             stream = plan.max_rows is None or plan.max_rows > HELD_ROWS

@@ -49,13 +49,8 @@ class ApplyReader:
         self._shape = ResultShaper(plan.columns, catalog, json_format)
         self._rows: RowSource | None = None
         try:
-            self.count: int | None = None
-            if plan.count_statement is not None:
-                counter = direct.run(engine, plan.prepared, "count", plan.count_statement)
-                try:
-                    self.count = counter.scalar()
-                finally:
-                    counter.close()
+            statement = plan.count_statement
+            self.count: int | None = None if statement is None else direct.scalar(engine, plan.prepared, "count", statement)
             # Pages are bounded (page size + 1 rows; without a page size, $top within it): held unless large.
             stream = plan.page_size is not None and plan.page_size + 1 > HELD_ROWS
             self._rows = direct.run(engine, plan.prepared, "rows", plan.statement, stream)

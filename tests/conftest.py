@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -164,6 +165,26 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def serve_in_process(url: str, port: int, *arguments: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """`fno-gateway serve` on `url` and 127.0.0.1:`port` as a real process (this interpreter's), with
+    the suite's token key, no Dataverse side, and no FNO_GATEWAY_* settings inherited from the test
+    run; its output to `log` (else discarded). Waits until it answers."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("FNO_GATEWAY_")}
+    command = [sys.executable, "-m", "gateway.cli", "serve", "--db", url, "--port", str(port),
+               "--dataverse-db", "none", *server_arguments(), *arguments]
+    if log is None:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
+    else:
+        with log.open("wb") as sink:
+            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
+    try:
+        wait_until_serving(port)
+    except BaseException:
+        stop_process(process)
+        raise
+    return process
 
 
 def wait_until_serving(port: int, seconds: float = 30) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import psutil
 import pytest
 
 from gateway.demo.generate import build_demo_database
-from tests.conftest import bearer, free_port, server_arguments, stop_process, wait_until_serving
+from tests.conftest import bearer, free_port, serve_in_process, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -44,15 +43,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subproces
     build_demo_database(url, scale=0.05, seed=42, progress=False)
     port = free_port()
     log = folder / "server.log"
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("FNO_GATEWAY_")}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--db", url, "--port", str(port), "--workers", "2",
-             "--dataverse-db", "none", *server_arguments()],
-            stdout=sink, stderr=subprocess.STDOUT, env=environment,
-        )
+    process = serve_in_process(url, port, "--workers", "2", log=log)
     try:
-        wait_until_serving(port)
         yield process, port, log
     finally:
         stop_process(process)
@@ -99,15 +91,8 @@ def test_a_worker_that_dies_is_started_again(served: tuple[subprocess.Popen[byte
 def test_the_parent_stops_its_workers_on_sigterm(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fno.db'}"
     build_demo_database(url, scale=0.02, seed=1, progress=False)
-    port = free_port()
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("FNO_GATEWAY_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--db", url, "--port", str(port), "--workers", "2",
-         "--dataverse-db", "none", *server_arguments()],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment,
-    )
+    process = serve_in_process(url, free_port(), "--workers", "2")
     try:
-        wait_until_serving(port)
         workers = _workers(process.pid)
         assert len(workers) == 2
         process.terminate()
