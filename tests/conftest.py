@@ -180,7 +180,7 @@ def serve_in_process(url: str, port: int, *arguments: str, log: Path | None = No
         with log.open("wb") as sink:
             process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
     try:
-        wait_until_serving(port)
+        wait_until_serving(port, seconds=60)  # (several workers start in parallel: slower on a busy machine)
     except BaseException:
         stop_process(process)
         raise
