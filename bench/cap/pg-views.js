@@ -13,6 +13,8 @@ module.exports = async function createViews(db, model) {
     .map(definition => definition.name)
   const projections = cds.compile.to.sql(model, { dialect: 'postgres' }).filter(ddl => /^CREATE VIEW /i.test(ddl))
   await db.tx(async tx => {
+    // Every cluster worker runs this at start: one at a time (concurrent CREATE SCHEMA IF NOT EXISTS races).
+    await tx.run('SELECT pg_advisory_xact_lock(5407)')
     await tx.run('CREATE SCHEMA IF NOT EXISTS cap')
     for (const table of tables) {
       const columns = await tx.run(
