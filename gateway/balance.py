@@ -175,7 +175,7 @@ class HandedServer(uvicorn.Server):
 
         def create_protocol() -> asyncio.Protocol:
             # As uvicorn.Server.startup makes it for a listening socket.
-            return config.http_protocol_class(  # type: ignore[call-arg,no-any-return]
+            return config.http_protocol_class(  # type: ignore[call-arg]
                 config=config, server_state=self.server_state, app_state=self.lifespan.state, _loop=loop)
 
         try:

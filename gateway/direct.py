@@ -166,7 +166,7 @@ class DirectCursor(RowSource):
                 # One SELECT needs no transaction: psycopg would send BEGIN first and the pool a ROLLBACK
                 # at checkin, two round trips more than the query's own (the pool's reset then finds
                 # nothing to roll back). Restored before the connection goes back.
-                self._connection.dbapi_connection.autocommit = True  # type: ignore[attr-defined]
+                self._connection.dbapi_connection.autocommit = True
                 self._autocommit = True
             self._cursor = self._connection.cursor()
             statement_starting(self._connection)
@@ -191,7 +191,7 @@ class DirectCursor(RowSource):
                 cursor.close()
             if self._autocommit and connection is not None and connection.dbapi_connection is not None:
                 try:
-                    connection.dbapi_connection.autocommit = False  # type: ignore[attr-defined]
+                    connection.dbapi_connection.autocommit = False
                 except Exception:  # noqa: BLE001 - a broken connection: never back to the pool in autocommit
                     connection.invalidate()
         finally:
@@ -205,7 +205,7 @@ class DirectCursor(RowSource):
         if not isinstance(error, dialect.loaded_dbapi.Error):
             self.close()
             raise error
-        lost = connection is not None and dialect.is_disconnect(error, connection.dbapi_connection, cursor)  # type: ignore[arg-type]
+        lost = connection is not None and dialect.is_disconnect(error, connection.dbapi_connection, cursor)
         if lost and connection is not None:
             connection.invalidate(error)
         self.close()

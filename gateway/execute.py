@@ -142,7 +142,7 @@ def row_shaper(plan: ReadPlan, catalog: Catalog, json_format: JsonFormat, servic
     shaper = plan.shapers.get(key)
     if shaper is None:
         shaper = plan.shapers[key] = RowShaper(plan.entity, plan.layout, catalog, json_format, service_root)
-    return shaper  # type: ignore[no-any-return]
+    return shaper
 
 
 def read_one(

@@ -142,7 +142,7 @@ def converter(type_name: str, catalog: Catalog, json_format: JsonFormat) -> Conv
 # For generated row shapers (gateway/execute.py): an expression that gives what `convert(v)` gives
 # without the call when the driver already returns the wire form, and calls it otherwise. {v} is a
 # local variable holding the value, {c} the converter's name.
-_INLINE = {
+_INLINE: dict[Converter, str] = {
     _string: "{v} if {v}.__class__ is str or {v} is None else {c}({v})",
     _isoformat: "{v} if {v}.__class__ is str or {v} is None else {c}({v})",
     _int: "{v} if {v}.__class__ is int else {c}({v})",
