@@ -78,13 +78,18 @@ def serve(host: str, port: int, workers: int) -> int:
     The workers read their settings from the environment (gateway.cli.app_from_environment)."""
     listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
                                     backlog=BACKLOG)
-    pool = [_Worker(index) for index in range(workers)]
-    for worker in pool:
-        if not worker.ready():
-            print(f"fno-gateway: worker {worker.index} did not start (exit code {worker.process.wait()})",
-                  file=sys.stderr)
-            _stop(pool)
-            return 1
+    # The first worker alone, until it serves: starting the app creates what a new database lacks (the
+    # audit log, the events' tables, ...), and two workers doing that at once race (table exists). The
+    # others then start together and find it all there.
+    pool = [_Worker(0)]
+    failed = None if pool[0].ready() else pool[0]
+    if failed is None:
+        pool += [_Worker(index) for index in range(1, workers)]
+        failed = next((worker for worker in pool[1:] if not worker.ready()), None)
+    if failed is not None:
+        print(f"fno-gateway: worker {failed.index} did not start (exit code {failed.process.wait()})", file=sys.stderr)
+        _stop(pool)
+        return 1
     stopping = False
 
     def stop(_signal: int, _frame: Any) -> None:

@@ -101,16 +101,24 @@ class _Recorded(RowSource):
     An export's every page is a new plan (its $skiptoken differs), so this is its path on every page.
     """
 
-    def __init__(self, connection: Connection, result: Any, processors: Processors | None) -> None:
+    def __init__(self, connection: Connection, result: Any, prepared: Prepared, through_result: bool) -> None:
         self._connection = connection
         self._result = result
-        self._processors = processors  # None: read through SQLAlchemy's Result
+        self._prepared = prepared
+        self._through_result = through_result
 
     def fetchmany(self, size: int) -> Sequence[Sequence[Any]]:
-        if self._processors is None:
+        if self._through_result:
             return self._result.fetchmany(size)  # type: ignore[no-any-return]
-        rows = self._result.cursor.fetchmany(size)
-        return processed(rows, self._processors) if self._processors else rows
+        dialect = self._connection.dialect
+        try:
+            rows = self._result.cursor.fetchmany(size)
+        except dialect.loaded_dbapi.Error as error:  # (SQLite runs the query as it is fetched: timeouts land here)
+            lost = dialect.is_disconnect(error, self._connection.connection.dbapi_connection, self._result.cursor)
+            if lost:
+                self._connection.invalidate(error)
+            raise sqlalchemy_error(dialect, self._prepared, error, lost) from error
+        return processed(rows, self._prepared.processors) if self._prepared.processors else rows
 
     def close(self) -> None:
         self._result.close()
@@ -136,7 +144,7 @@ def run(engine: Engine, prepared: dict[str, Prepared], name: str, statement: Sel
         connection.close()
         raise
     prepared.setdefault(name, recorded)  # (threads racing here record the same thing)
-    return _Recorded(connection, result, None if stream and engine.dialect.name != "sqlite" else recorded.processors)
+    return _Recorded(connection, result, recorded, through_result=stream and engine.dialect.name != "sqlite")
 
 
 def scalar(engine: Engine, prepared: dict[str, Prepared], name: str, statement: Select[Any]) -> Any:
@@ -209,5 +217,11 @@ class DirectCursor(RowSource):
         if lost and connection is not None:
             connection.invalidate(error)
         self.close()
-        raise DBAPIError.instance(self._prepared.sql, self._prepared.parameters, error, dialect.loaded_dbapi.Error,
-                                  connection_invalidated=lost, dialect=dialect) from error
+        raise sqlalchemy_error(dialect, self._prepared, error, lost) from error
+
+
+def sqlalchemy_error(dialect: Any, prepared: Prepared, error: BaseException, lost: bool) -> DBAPIError:
+    """The driver's `error` as SQLAlchemy raises it (the app's error handlers answer those)."""
+    translated = DBAPIError.instance(prepared.sql, prepared.parameters, error,  # type: ignore[arg-type]
+                                     dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect)
+    return translated  # type: ignore[return-value]

@@ -67,10 +67,6 @@ COUNT_LIMIT_EXCEEDED = "@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 _plans: BoundedCache[Any] = BoundedCache(512, 64 * 2**20, text_weight(100))
 
 
-# Reads that were quick last time run on the event loop, the rest on a thread (gateway/threads.py).
-_quick = QuickInline()
-
-
 def forget_plans() -> None:
     """Drop every cached read plan (their next requests plan and prepare again)."""
     _plans.clear()
@@ -120,6 +116,9 @@ class ReadService:
     # Another service whose tables this one's navigation may $expand to (virtual tables' lookups to
     # native tables): that service, and {entity set here: {navigation name: navigation}}.
     foreign: tuple[ReadService, Mapping[str, Mapping[str, Navigation]]] | None = None
+    # Which of its reads were quick last time: those run on the event loop (gateway/threads.py). Per
+    # service: one app's measurements say nothing about another's database.
+    quick: QuickInline = field(default_factory=QuickInline, compare=False, repr=False)
 
 
 async def handle_read(service: ReadService, request: Request, resource_path: str) -> Response:
@@ -151,7 +150,7 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
         except RecursionError:
             raise BadRequest("the expression is nested too deeply; use 'in (...)' instead of long 'or' chains") from None
 
-    return await _quick.run((id(service), resource_path, request.scope["query_string"]), run)
+    return await service.quick.run((resource_path, request.scope["query_string"]), run)
 
 
 def _labelled(target: Target, query: RequestOptions) -> bool:
