@@ -222,6 +222,6 @@ class DirectCursor(RowSource):
 
 def sqlalchemy_error(dialect: Any, prepared: Prepared, error: BaseException, lost: bool) -> DBAPIError:
     """The driver's `error` as SQLAlchemy raises it (the app's error handlers answer those)."""
-    translated = DBAPIError.instance(prepared.sql, prepared.parameters, error,  # type: ignore[arg-type]
+    translated = DBAPIError.instance(prepared.sql, prepared.parameters, error,
                                      dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect)
     return translated  # type: ignore[return-value]
