@@ -1,10 +1,11 @@
 """Several worker processes behind one port, connections dealt out to them in turn.
 
 With `uvicorn --workers N` every worker accepts on one shared socket, and whichever wakes first
-takes what is waiting: eight keep-alive connections opened at once ended up six on one worker and
-two on the other, and stayed so, one core saturated while the other idled (bench/results/
-2026-12-07-scale10.md). SO_REUSEPORT does not cure it either: the kernel spreads connections by a
-hash of their addresses, so eight connections split 4/4 only about one time in four.
+takes what is waiting and keeps it (keep-alive): the first benchmark saw one worker at 57 % CPU and
+the other at 18 % (README, 2026-11-21); dealing connections out instead took key lookups at
+concurrency 8 from 939 to 1,588 req/s (2 workers, 2026-12-07). SO_REUSEPORT would not cure it: the
+kernel spreads connections by a hash of their addresses, and by arithmetic eight connections split
+4/4 only 70 times in 256.
 
 This is what Node's cluster module does by default (and so SAP CAP with N workers): the parent
 process alone accepts, and hands each new connection's socket to the next worker over a Unix socket

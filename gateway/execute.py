@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import binascii
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -45,7 +45,8 @@ class RowShaper:
     """Turns one result row into the JSON object of an entity, as the layout says."""
 
     def __init__(
-        self, entity: Entity, layout: Layout, catalog: Catalog, json_format: JsonFormat, service_root: str = ""
+        self, entity: Entity, layout: Layout, catalog: Catalog, json_format: JsonFormat, service_root: str = "",
+        generated: bool = False,
     ) -> None:
         self.entity = entity
         self.names = layout.visible
@@ -70,7 +71,9 @@ class RowShaper:
         self.key_positions = [(name, layout.read.index(name)) for name in entity.key]
         self.service_root = service_root
         self.links = [(name + "@odata.navigationLink", "/" + name) for name in layout.links] if self.full else []
-        self._plain = None if self.full or self.labels else self._compiled()
+        # Generating the function costs a compile: worth it for a shaper kept with a plan (shaper_for), not
+        # for one row (read_one after a write).
+        self._plain = self._compiled() if generated and not self.full and not self.labels else None
         # What callers apply to each row: the generated function itself where there is one (no call
         # through __call__ per row).
         self.shape: Callable[[Sequence[Any]], dict[str, Any]] = self._plain or self.general
@@ -101,9 +104,7 @@ class RowShaper:
         return {"@odata.id": f"{self.service_root}{self.entity.entity_set}{key}"}
 
     def __call__(self, row: Sequence[Any]) -> dict[str, Any]:
-        if self._plain is not None:
-            return self._plain(row)
-        return self.general(row)
+        return self.shape(row)
 
     def general(self, row: Sequence[Any]) -> dict[str, Any]:
         """Every shape, property by property (the generated function's reference)."""
@@ -136,12 +137,13 @@ class RowShaper:
         return shaped
 
 
-def row_shaper(plan: ReadPlan, catalog: Catalog, json_format: JsonFormat, service_root: str) -> RowShaper:
-    """The plan's shaper for this output format, made once per cached plan."""
+def shaper_for(shapers: dict[Hashable, Any], entity: Entity, layout: Layout, catalog: Catalog,
+               json_format: JsonFormat, service_root: str) -> RowShaper:
+    """The shaper of a plan (`shapers`: the plan's own) for this output format, made once per cached plan."""
     key = (json_format, service_root)
-    shaper = plan.shapers.get(key)
+    shaper = shapers.get(key)
     if shaper is None:
-        shaper = plan.shapers[key] = RowShaper(plan.entity, plan.layout, catalog, json_format, service_root)
+        shaper = shapers[key] = RowShaper(entity, layout, catalog, json_format, service_root, generated=True)
     return shaper
 
 
@@ -190,7 +192,8 @@ class PageReader:
             stream = plan.max_rows is None or plan.max_rows > HELD_ROWS
             self._rows = direct.run(engine, plan.prepared, "rows", plan.statement, stream)
             self._first = self._rows.fetchmany(CHUNK_ROWS)
-            self._shaper = row_shaper(plan, context.catalog, json_format, service_root)
+            self._shaper = shaper_for(plan.shapers, plan.entity, plan.layout, context.catalog, json_format,
+                                      service_root)
             # The first chunk is expanded now, so that a refused expansion is still an error response.
             room = len(self._first) if plan.page_size is None else plan.page_size
             self._first_shaped = self._shape(self._first[:room]) if plan.expands and self._first else None
@@ -333,10 +336,7 @@ def _expand(
     unique_links = list(dict.fromkeys(links))
     children: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     counts: dict[tuple[Any, ...], int] = {}
-    shaper = plan.shapers.get((json_format, service_root))
-    if shaper is None:
-        shaper = plan.shapers[(json_format, service_root)] = RowShaper(plan.target, plan.layout, context.catalog,
-                                                                       json_format, service_root)
+    shaper = shaper_for(plan.shapers, plan.target, plan.layout, context.catalog, json_format, service_root)
     link_start = plan.layout.etag_start + plan.layout.etag_width
     with_count = plan.mode == "count" or bool(plan.options.count)
     for start in range(0, len(unique_links), EXPAND_BATCH):

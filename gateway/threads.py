@@ -2,7 +2,7 @@
 
 Starlette's `run_in_threadpool` goes through anyio: it asks sniffio which library runs the loop,
 takes a capacity-limiter token and opens a cancel scope on every call, which was a tenth of the
-event loop's time for a key lookup (py-spy, bench/results/2026-12-07-scale10.md). This is the
+event loop's busy time for a key lookup (py-spy on a served worker, 2026-12-07). This is the
 plain asyncio way: the loop's `run_in_executor` on one pool per process, the caller's context
 variables carried into the thread (the request's QueryGuard lives in one), and, as anyio does, a
 cancelled caller still waits for its thread to finish, so a request never ends while its SQL runs.

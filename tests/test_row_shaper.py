@@ -45,7 +45,7 @@ def test_generated_shaper_equals_the_general_loop(entity_set: str, json_format: 
     entity: Entity = CATALOG.entities[entity_set]
     names = tuple(entity.properties)
     layout = Layout(visible=names, read=names, etag_width=2, sort_width=0)
-    shaper = RowShaper(entity, layout, CATALOG, json_format)
+    shaper = RowShaper(entity, layout, CATALOG, json_format, generated=True)
     assert shaper._plain is not None  # the generated path is the one under test
     row = data.draw(st.lists(values, min_size=len(names) + 2, max_size=len(names) + 2))
     try:
@@ -65,7 +65,8 @@ def test_a_typical_row_is_written_as_before() -> None:
     """Spelled out: what SQLite hands over for a sales line, and what goes on the wire."""
     entity = CATALOG.entities["SalesOrderLines"]
     names = ("dataAreaId", "InventoryLotId", "LineAmount", "OrderedSalesQuantity", "SalesOrderLineStatus")
-    shaper = RowShaper(entity, Layout(visible=names, read=names, etag_width=2, sort_width=0), CATALOG, JsonFormat())
+    shaper = RowShaper(entity, Layout(visible=names, read=names, etag_width=2, sort_width=0), CATALOG, JsonFormat(),
+                       generated=True)
     shaped = shaper(("usmf", "LOT-1", 1188.42, 47, 1, 5637144576, 3))
     assert orjson.dumps(shaped) == (
         b'{"@odata.etag":"W/\\"NTYzNzE0NDU3Niwz\\"","dataAreaId":"usmf","InventoryLotId":"LOT-1",'
