@@ -70,7 +70,7 @@ from gateway.protect.limits import ProtectionLimits
 from gateway.protect.middleware import ProtectionMiddleware
 from gateway.read import ReadService, handle_read
 from gateway.serialize.csdl import metadata_json, metadata_xml
-from gateway.settings import Settings, dataverse_db_url
+from gateway.settings import Settings, dataverse_db_url, for_catalog
 from gateway.virtual.available import ENTITY_SET as AVAILABLE_SET
 from gateway.virtual.available import AvailableTable, ensure_rows, with_available_table
 from gateway.virtual.service import VirtualTables, first_segment
@@ -89,7 +89,7 @@ _ALL_METHODS = ["GET", "HEAD", "OPTIONS", *_WRITE_METHODS]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings()
+    settings = for_catalog(settings or Settings())
     build_parser()  # the grammar's tables are built at start-up, not on the first request
     catalog = load_catalog(settings.entities)
     engine = make_engine(settings.db)

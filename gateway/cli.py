@@ -11,7 +11,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from gateway.settings import DEFAULT_DEMO_DB, HELP, Settings
+from gateway.settings import DEFAULT_DEMO_DB, HELP, Settings, for_catalog
 
 # Uvicorn's worker processes rebuild the app from these environment variables.
 DEMO_ANONYMOUS_ROLE = "DataReader"  # the demo lets anyone read; writes need a token
@@ -44,7 +44,7 @@ def _add_settings(parser: argparse.ArgumentParser, overrides: dict[str, str] | N
 
 
 def _settings(arguments: argparse.Namespace) -> Settings:
-    return Settings(**{field.name: getattr(arguments, field.name) for field in fields(Settings)})
+    return for_catalog(Settings(**{field.name: getattr(arguments, field.name) for field in fields(Settings)}))
 
 
 def settings_from_environment() -> Settings:
@@ -54,7 +54,7 @@ def settings_from_environment() -> Settings:
         if raw is not None:
             kind: type = type(field.default)
             values[field.name] = raw.lower() in ("1", "true") if kind is bool else kind(raw)
-    return Settings(**values)
+    return for_catalog(Settings(**values))
 
 
 def app_from_environment():  # type: ignore[no-untyped-def]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 from gateway.catalog.load import DEFAULT_CATALOG
 from gateway.identity.config import DEFAULT_SECURITY
@@ -143,6 +144,22 @@ HELP = {
     "signing_key": "secret that signs $skiptoken values (empty: a random key per start, shared by the --workers of "
     "one serve; gateways behind one load balancer need the same key)",
 }
+
+
+def for_catalog(settings: Settings) -> Settings:
+    """The settings with the F&O companions switched off for a catalog a user brings.
+
+    The Dataverse side, the dual-write maps and the business event definitions shipped beside the F&O
+    catalog name its entity sets: with another `--entities` folder they cannot apply, so unless they are
+    given explicitly the gateway serves the user's catalog alone (the admin service stays)."""
+    if Path(settings.entities).resolve() == DEFAULT_CATALOG.resolve():
+        return settings
+    changes = {
+        name: "none"
+        for name, default in (("dataverse_db", ""), ("dualwrite_maps", str(DEFAULT_MAPS)), ("events", str(DEFAULT_EVENTS)))
+        if getattr(settings, name) == default
+    }
+    return replace(settings, **changes) if changes else settings
 
 
 def setting_names() -> list[str]:
