@@ -60,6 +60,8 @@ from gateway.identity.config import load_security
 from gateway.identity.tokens import TokenPolicy, TokenVerifier, ensure_dev_key
 from gateway.identity.visible import PerAccess
 from gateway.negotiate import json_format, metadata_format
+from gateway.operations.serve import handle_operation
+from gateway.operations.target import find_operation
 from gateway.options import parse_query
 from gateway.principal import principal_of
 from gateway.protect import signing
@@ -68,9 +70,10 @@ from gateway.protect.cancel import install as install_protection
 from gateway.protect.expressions import ExpressionLimits
 from gateway.protect.limits import ProtectionLimits
 from gateway.protect.middleware import ProtectionMiddleware
-from gateway.read import ReadService, handle_read
+from gateway.read import ReadService, _parse_path, handle_read
 from gateway.serialize.csdl import metadata_json, metadata_xml
 from gateway.settings import Settings, dataverse_db_url, for_catalog
+from gateway.versions import ODataVersionMiddleware
 from gateway.virtual.available import ENTITY_SET as AVAILABLE_SET
 from gateway.virtual.available import AvailableTable, ensure_rows, with_available_table
 from gateway.virtual.service import VirtualTables, first_segment
@@ -170,7 +173,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 *([Mount(DEMO_RECEIVER_PATH, app=make_receiver(secret(DEMO_ENDPOINT), None))]
                   if settings.demo_receiver else [])],
         middleware=[Middleware(AuthenticationMiddleware, authenticator=authenticator, prefixes=prefixes),
-                    Middleware(ProtectionMiddleware, limits=limits, prefixes=prefixes)],
+                    Middleware(ProtectionMiddleware, limits=limits, prefixes=prefixes),
+                    Middleware(ODataVersionMiddleware, prefixes=prefixes)],  # OData-(Max)Version: 400s
         exception_handlers={
             ODataError: _error_response,
             DBAPIError: _error_response,
@@ -259,8 +263,8 @@ class _Service:
         body: dict[str, Any] = {"@odata.context": base + "$metadata"} if fmt.annotations else {}
         access = self.access(request)
         catalog = self.virtual.served().merged if self.virtual is not None else self.read.catalog
-        body["value"] = [{"name": name, "kind": "EntitySet", "url": name} for name in catalog.entities
-                         if access.visible(name)]
+        body["value"] = [{"name": name, "kind": "Singleton" if entity.singleton else "EntitySet", "url": name}
+                         for name, entity in catalog.entities.items() if access.visible(name)]
         return Response(orjson.dumps(body), media_type="application/json", headers={"OData-Version": "4.0"})
 
     async def metadata(self, request: Request) -> Response:
@@ -283,6 +287,10 @@ class _Service:
         read, served = self.read, None
         if self.virtual is not None:
             served, read = self.virtual.route(path)
+        if read.catalog.operations and any(name in path for name in read.catalog.operations):
+            operation = find_operation(read.catalog, _parse_path(path))
+            if operation is not None:  # a function or action call
+                return await handle_operation(read, request, path, operation)
         if request.method in _WRITE_METHODS:
             if served is not None and read is served.read:  # a virtual table: the F&O entity's write path
                 assert self.virtual is not None

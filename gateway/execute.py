@@ -173,9 +173,10 @@ class PageReader:
 
     def __init__(
         self, engine: Engine, context: PlanContext, plan: ReadPlan, json_format: JsonFormat, service_root: str = "",
-        budget: ExpandBudget | None = None,
+        budget: ExpandBudget | None = None, references: bool = False,
     ) -> None:
         self.plan = plan
+        self.references = references  # .../$ref: each row as its entity reference ({"@odata.id": ...})
         self.budget = budget
         self.context = context
         self.json_format = json_format
@@ -202,7 +203,7 @@ class PageReader:
             raise
 
     def _shape(self, taken: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-        shape = self._shaper.shape
+        shape = self._shaper.reference if self.references else self._shaper.shape
         shaped = [shape(row) for row in taken]
         for expand in self.plan.expands:
             _expand(self._expander(), self.context, expand, self.plan.layout, taken, shaped, self.json_format,
@@ -327,7 +328,7 @@ def _expand(
             _expand(other, plan.elsewhere.context, replace(plan, elsewhere=None), parent_layout, parent_rows,
                     parent_objects, json_format, service_root, budget, weights, path)
         return
-    positions = [parent_layout.read.index(name) for name in plan.nav.link]
+    positions = [parent_layout.read.index(name) for name in plan.nav.link_properties]
     links = [tuple(row[position] for position in positions) for row in parent_rows]
     path = f"{path}/{plan.nav.name}" if path else plan.nav.name
     link_weights: dict[tuple[Any, ...], int] = defaultdict(int)

@@ -16,24 +16,45 @@ from gateway import direct
 from gateway.catalog.model import Catalog
 from gateway.direct import RowSource
 from gateway.execute import CHUNK_ROWS, HELD_ROWS
-from gateway.plan.apply import ApplyPlan, ResultColumn
+from gateway.plan.apply import ApplyPlan, ResultColumn, RowShape
 from gateway.serialize.values import JsonFormat, converter
 
 
 class ResultShaper:
-    """One result row → its JSON object, nested along the columns' paths."""
+    """One result row → its JSON object, nested along the columns' paths.
 
-    def __init__(self, columns: Sequence[ResultColumn], catalog: Catalog, json_format: JsonFormat) -> None:
+    Rows of concat (and rollup) differ in structure: a row leaves out the properties its variant
+    does not have. After outerjoin, an alias whose marker column is null is written as null.
+    """
+
+    def __init__(self, columns: Sequence[ResultColumn], catalog: Catalog, json_format: JsonFormat,
+                 shape: RowShape | None = None) -> None:
         self.columns = [(column.path, converter(column.type, catalog, json_format)) for column in columns]
+        self.shape = shape or RowShape()
 
     def __call__(self, row: Sequence[Any]) -> dict[str, Any]:
         shaped: dict[str, Any] = {}
-        for (path, convert), value in zip(self.columns, row):
+        shape = self.shape
+        present = None if shape.variant_column is None else shape.variants[int(row[shape.variant_column])]
+        nulls = [prefix for prefix, column in shape.null_groups if row[column] is None]
+        for index, ((path, convert), value) in enumerate(zip(self.columns, row)):
+            if present is not None and index not in present:
+                continue
+            null_prefix = next((prefix for prefix in nulls if path[: len(prefix)] == prefix), None)
+            if null_prefix is not None:
+                path, value, convert = null_prefix, None, _none
             target = shaped
             for name in path[:-1]:
                 target = target.setdefault(name, {})
-            target[path[-1]] = convert(value)
+                if target is None:  # below an alias that is null
+                    break
+            else:
+                target[path[-1]] = convert(value)
         return shaped
+
+
+def _none(value: Any) -> None:
+    return None
 
 
 class ApplyReader:
@@ -46,7 +67,7 @@ class ApplyReader:
     def __init__(self, engine: Engine, catalog: Catalog, plan: ApplyPlan, json_format: JsonFormat) -> None:
         self.plan = plan
         self.next_skip: int | None = None
-        self._shape = ResultShaper(plan.columns, catalog, json_format)
+        self._shape = ResultShaper(plan.columns, catalog, json_format, plan.shape)
         self._rows: RowSource | None = None
         try:
             statement = plan.count_statement

@@ -22,7 +22,7 @@ SYSTEM_OPTIONS = (
     "filter", "select", "expand", "orderby", "top", "skip", "count", "search", "format",
     "skiptoken", "compute", "apply", "levels", "schemaversion", "deltatoken", "id", "index",
 )
-_NOT_YET = ("deltatoken", "id", "index", "schemaversion")
+_NOT_YET = ("deltatoken", "index", "schemaversion")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class RequestOptions:
     aliases: dict[str, Any] = field(default_factory=dict)
     raw: tuple[tuple[str, str], ...] = ()  # every pair as given, for building nextLinks
     apply_text: str = ""  # the text of $apply, so that errors can point into it
+    id: str | None = None  # $id: an entity id (/$entity?$id=..., DELETE .../$ref?$id=...; gateway/refs.py)
 
 
 # Parsed query strings with their limits checked: a repeated request (a dashboard's refresh, a client's
@@ -102,7 +103,7 @@ def _parse_query(query_string: str, limits: ExpressionLimits) -> RequestOptions:
     )
     return RequestOptions(
         options, texts, system.get("format"), system.get("skiptoken"), custom, aliases, tuple(pairs),
-        apply_text=system.get("apply", ""),
+        apply_text=system.get("apply", ""), id=system.get("id"),
     )
 
 

@@ -16,6 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from gateway import direct
 from gateway.audit.trail import Auditor
 from gateway.catalog.model import Catalog, Entity, Navigation
+from gateway.conditional import not_modified
 from gateway.errors import BadRequest, InvalidQueryOption, NotFound, SyntaxError_, caret
 from gateway.execute import PageReader
 from gateway.execute_apply import ApplyReader
@@ -27,15 +28,17 @@ from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
 from gateway.plan.query import Layout, plan_read
 from gateway.plan.scope import Elsewhere, EntityScope, PlanContext
+from gateway.plan.within import Within
 from gateway.principal import company_scope, current_company, principal_of, user_id
 from gateway.protect import signing
 from gateway.protect.budget import ExpandBudget
 from gateway.protect.cost import check_options
 from gateway.protect.expressions import ExpressionLimits
 from gateway.protect.limits import RequestLimits
+from gateway.refs import check_reference_options, entity_by_id, missing_reference, reference_context
 from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
-from gateway.serialize.values import JsonFormat, converter
+from gateway.serialize.values import JsonFormat, converter, etag
 from gateway.threads import QuickInline
 from gateway.write.unit import CommitHook, EventStamp
 from grammar import ast
@@ -80,11 +83,12 @@ def _plan_key(
     fixed: Fixed,
     context: PlanContext,
     page_size: int | None,
+    within: Within | None = None,
 ) -> Hashable:
     """Everything a plan depends on: the query string holds the options, aliases and skiptoken; the
     caller's companies and privileges decide what the plan may reach."""
     return (kind, id(service), request.scope["query_string"], entity_set, fixed, context.companies,
-            context.access.access.key, page_size)
+            context.access.access.key, page_size, within)
 
 
 def _cacheable(request: Request) -> bool:
@@ -121,10 +125,17 @@ class ReadService:
     quick: QuickInline = field(default_factory=QuickInline, compare=False, repr=False)
 
 
-async def handle_read(service: ReadService, request: Request, resource_path: str) -> Response:
+# Finds the target of a read in place of the resource path (a function call: gateway/operations/).
+TargetResolver = Callable[[PlanContext, RequestOptions], Target]
+
+
+async def handle_read(service: ReadService, request: Request, resource_path: str,
+                      resolver: TargetResolver | None = None) -> Response:
     timings = Timings()
     query = parse_query(request.scope["query_string"].decode("latin-1"), service.expression_limits)
-    segments = _parse_path(resource_path)
+    segments = _parse_path(resource_path) if resolver is None else ()
+    if resolver is None:
+        segments = entity_by_id(segments, query.id, service.prefix)  # /$entity?$id=Products(x) (gateway/refs.py)
     check_options(query.options, service.limits)
     timings.mark("parse")
     if resource_path.rstrip("/").endswith(("/$count", "/$value")):  # a raw number or value, as text/plain
@@ -140,7 +151,8 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
 
     def run() -> Response:
         try:
-            target = resolve(service.catalog, segments, query.aliases, lookup_on(service.engine, context))
+            target = (resolver(context, query) if resolver is not None
+                      else resolve(service.catalog, segments, query.aliases, lookup_on(service.engine, context)))
             timings.mark("bind")
             response = _respond(service, context, target, query, fmt, preferences.max_page_size, base, request,
                                 timings)
@@ -222,6 +234,8 @@ def _respond(
     request: Request,
     timings: Timings,
 ) -> Response:
+    if target.reference:
+        check_reference_options(query.options)  # (gateway/refs.py)
     if query.options.apply is not None:
         return _respond_apply(service, context, target, query, fmt, max_page_size, base, request, timings)
     entity = target.entity
@@ -231,13 +245,14 @@ def _respond(
     headers = {"OData-Version": "4.0"}
     if target.kind == "count":
         plan = _plans.get(
-            _plan_key("count", service, request, entity.entity_set, target.fixed, context, None),
-            lambda: plan_read(context, entity, _count_only(query.options), query.texts, target.fixed),
+            _plan_key("count", service, request, entity.entity_set, target.fixed, context, None, target.within),
+            lambda: plan_read(context, entity, _count_only(query.options), query.texts, target.fixed,
+                              within=target.within),
             cacheable=_cacheable(request),
         )
         return _count_response(service, plan.prepared, plan.count_statement, headers, timings)
     if target.kind in ("property", "value"):
-        return _property(service, context, target, fmt, base, headers, timings)
+        return _property(service, context, target, fmt, base, headers, timings, request)
     single = target.kind == "entity"
     page_size = None
     if not single:
@@ -248,29 +263,35 @@ def _respond(
     options = query.options if not single else _single_options(query.options)
     plan = _plans.get(
         _plan_key("entity" if single else "page", service, request, entity.entity_set, target.fixed,
-                  context, page_size),
+                  context, page_size, target.within),
         lambda: plan_read(
-            context, entity, options, query.texts, target.fixed, page_size, query.skiptoken if not single else None
+            context, entity, options, query.texts, target.fixed, page_size, query.skiptoken if not single else None,
+            target.within,
         ),
         cacheable=_cacheable(request),
     )
     timings.mark("plan")
-    reader = PageReader(service.engine, context, plan, fmt, base, ExpandBudget(service.limits.expanded_rows))
+    reader = PageReader(service.engine, context, plan, fmt, base, ExpandBudget(service.limits.expanded_rows),
+                        references=target.reference)
     timings.mark("db")  # the count and the first chunk; the rest streams after the headers
     headers["Server-Timing"] = timings.header()
     headers["Content-Type"] = content_type(fmt)
     context_url = base + "$metadata#" + entity.entity_set + _context_projection(plan.layout, options)
+    if target.reference:
+        context_url = reference_context(base, single)
     if single:
         rows = reader.all_rows()
         if not rows:
-            raise NotFound(f"no {entity.entity_type} with key {target.key_text}")
+            raise NotFound(missing_reference(target) if target.reference
+                           else f"no {entity.entity_type} with key {target.key_text}")
+        if target.reference:
+            return Response(entity_body(rows[0], fmt, context_url), headers=headers, media_type=None)
         if "@odata.etag" in rows[0]:
             headers["ETag"] = rows[0]["@odata.etag"]
-            unchanged = request.headers.get("if-none-match")
-            tags = [tag.strip() for tag in unchanged.split(",")] if unchanged is not None else []
-            if "*" in tags or headers["ETag"] in tags:
-                return Response(status_code=304, headers={"ETag": headers["ETag"], "OData-Version": "4.0"})
-        return Response(entity_body(rows[0], fmt, context_url + "/$entity"), headers=headers, media_type=None)
+        if not_modified(request.headers, headers.get("ETag")):  # (a 412 for an If-Match it fails)
+            return _not_modified(headers)
+        entity_context = context_url if entity.singleton else context_url + "/$entity"  # ($metadata#Company)
+        return Response(entity_body(rows[0], fmt, entity_context), headers=headers, media_type=None)
 
     def next_link() -> str | None:
         token = reader.next_skiptoken
@@ -359,12 +380,15 @@ def _property(
     base: str,
     headers: dict[str, str],
     timings: Timings,
+    request: Request,
 ) -> Response:
     entity = target.entity
     assert target.property is not None
     prop = entity.properties[target.property]
     scope = EntityScope(entity, context)
-    statement = select(scope.column(prop.name)).select_from(scope.from_clause())
+    # With the entity's row versions: a property has its entity's ETag (for If-None-Match / If-Match).
+    versions = scope.etag_columns()
+    statement = select(scope.column(prop.name), *versions).select_from(scope.from_clause())
     statement = statement.where(scope.where(target.fixed))
     with service.engine.connect() as connection:
         row = connection.execute(statement.limit(1)).first()
@@ -372,6 +396,15 @@ def _property(
     headers["Server-Timing"] = timings.header()
     if row is None:
         raise NotFound(f"no {entity.entity_type} with key {target.key_text}")
+    if versions:
+        headers["ETag"] = etag(tuple(row[1:]))
+    if not_modified(request.headers, headers.get("ETag")):
+        return _not_modified(headers)
+    if target.kind == "value" and prop.type == "Edm.Binary":
+        # Part 1 §11.2.4.1: a binary property's raw value is its bytes, as application/octet-stream.
+        if row[0] is None:
+            return Response(status_code=204, headers=headers)
+        return Response(bytes(row[0]), media_type="application/octet-stream", headers=headers)
     if target.kind == "value":
         # Raw values are text: decimals and 64-bit integers exactly as their IEEE754-compatible strings.
         raw = converter(prop.type, service.catalog, JsonFormat(ieee754_compatible=True))(row[0])
@@ -385,6 +418,12 @@ def _property(
     context_url = f"{base}$metadata#{entity.entity_set}{target.key_text}/{prop.name}"
     headers["Content-Type"] = content_type(fmt)
     return Response(property_body(prop.name, value, fmt, context_url), headers=headers, media_type=None)
+
+
+def _not_modified(headers: dict[str, str]) -> Response:
+    """304: the client's copy is current (no body; the ETag again, RFC 9110 §15.4.5)."""
+    kept = {name: value for name, value in headers.items() if name == "ETag"}
+    return Response(status_code=304, headers={**kept, "OData-Version": "4.0"})
 
 
 def _count_only(options: ast.QueryOptions) -> ast.QueryOptions:

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from gateway.catalog.model import Catalog, Entity
+from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.errors import (
     BadRequest,
     NotFound,
-    NotImplemented_,
     UnknownEntitySet,
     UnknownProperty,
     did_you_mean,
 )
 from gateway.plan.keys import Fixed, key_values
+from gateway.plan.through import RELATED, Related
+from gateway.plan.within import Within
 from grammar import ast
 
 # Reads the given properties of the one row of `entity` matching `fixed`, or None when there is none.
@@ -36,6 +37,18 @@ class Target:
     fixed: Fixed = ()
     property: str | None = None
     key_text: str = ""  # the key predicate as a canonical URL fragment, for context URLs
+    within: Within | None = None  # the rows a function call returned (gateway/operations/)
+    reference: bool = False  # .../$ref: entity references (their ids), not the entities
+    via: Via | None = None  # the navigation the path ends with: how a $ref write changes the relation
+
+
+@dataclass(frozen=True)
+class Via:
+    """The last navigation of a path: from which row (`parent`, `parent_fixed`) along which `nav`."""
+
+    parent: Entity
+    parent_fixed: Fixed
+    nav: Navigation
 
 
 def resolve(
@@ -52,7 +65,16 @@ def resolve(
     fixed: Fixed = ()
     single = False
     key_text = ""
-    if first.key is not None:
+    via: Via | None = None
+    if entity.singleton:  # /Company: its one row, addressed without a key
+        if first.key is not None:
+            raise BadRequest(f"{first.name} is a singleton: address it without a key")
+        row = lookup(entity, (), tuple(entity.key))
+        if row is None:
+            raise NotFound(f"the singleton {first.name} has no row")
+        fixed = tuple(zip(entity.key, row))
+        single = True
+    elif first.key is not None:
         fixed = key_values(catalog, entity, first.key, aliases)
         if {name for name, _ in fixed} != set(entity.key):  # an alternate key: find the row's own key
             row = lookup(entity, fixed, tuple(entity.key))
@@ -67,7 +89,10 @@ def resolve(
             if segment.kind == "$count" and not single and not rest:
                 return Target("count", entity, fixed)
             if segment.kind == "$ref":
-                raise NotImplemented_("$ref is not supported yet")
+                if rest:
+                    raise BadRequest("$ref must be the last segment of the path")
+                return Target("entity" if single else "collection", entity, fixed, None, key_text,
+                              reference=True, via=via)
             raise BadRequest(f"{segment.kind if segment.kind != 'type' else segment.name} is not allowed here")
         if not single:
             raise BadRequest(f"{segment.name}: address one entity with a key before navigating or reading a property")
@@ -87,9 +112,13 @@ def resolve(
                 + did_you_mean(segment.name, [*entity.properties, *entity.navigation]),
                 target=segment.name,
             )
-        parent_values = _require_row(lookup, entity, fixed, tuple(nav.link))
+        parent_values = _require_row(lookup, entity, fixed, nav.link_properties)
+        via = Via(entity, fixed, nav)
         target_entity = catalog.entities[nav.target]
-        fixed = tuple(zip(nav.link.values(), parent_values))
+        if nav.through is not None:  # many-to-many: the rows a join row pairs with this one
+            fixed = ((RELATED, Related(entity.entity_set, nav.name, tuple(parent_values))),)
+        else:
+            fixed = tuple(zip(nav.link.values(), parent_values))
         entity = target_entity
         single = not nav.collection
         if segment.key is not None:
@@ -99,14 +128,23 @@ def resolve(
             fixed = _merge(fixed, own)
             single = True
         key_text = canonical_key(entity, dict(fixed)) if single else ""
-        if single and not nav.collection:
+        ends_in_ref = len(rest) == 1 and isinstance(rest[0], ast.SpecialSegment) and rest[0].kind == "$ref"
+        if single and nav.through is not None and not ends_in_ref:
+            # Related(y) of a many-to-many: the row itself from here on, once it is known to be related.
+            row = lookup(entity, fixed, tuple(entity.key))
+            if row is None:
+                raise NotFound(f"{key_text} is not one of the {nav.name} of this {via.parent.entity_type}")
+            fixed = tuple(zip(entity.key, row))
+        if single and not nav.collection and ends_in_ref:
+            key_text = ""  # Nav/$ref of a row whose link is empty: a write may set it; a read answers 404
+        elif single and not nav.collection:
             key_text = ""
             row = lookup(entity, fixed, tuple(entity.key))
             if row is None:
                 raise NotFound(f"{nav.name} of this {entity.entity_type} does not exist")
             fixed = tuple(zip(entity.key, row))
             key_text = canonical_key(entity, dict(fixed))
-    return Target("entity" if single else "collection", entity, fixed, None, key_text)
+    return Target("entity" if single else "collection", entity, fixed, None, key_text, via=via)
 
 
 def _require_row(lookup: RowLookup, entity: Entity, fixed: Fixed, names: tuple[str, ...] = ()) -> tuple[Any, ...]:

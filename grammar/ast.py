@@ -204,10 +204,19 @@ class ApplyAggregate:
 
 
 @dataclass(frozen=True)
+class Rollup:
+    """rollup(p1,p2,...) in groupby: groupings by p1..pk, p1..pk-1, ..., p1 (rollupLevels). A single
+    one-step path names a leveled hierarchy (rollupNamedHier)."""
+
+    paths: tuple[MemberPath, ...]
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class ApplyGroupBy:
     """groupby((properties), then): `then` is applied to each group (None: the distinct groups)."""
 
-    properties: tuple[MemberPath, ...]
+    properties: tuple[MemberPath | Rollup, ...]
     then: tuple[ApplyStep, ...] | None = None
     pos: int = field(default=0, compare=False)
 
@@ -269,9 +278,20 @@ class ApplyRanked:
     pos: int = field(default=0, compare=False)
 
 
+@dataclass(frozen=True)
+class ApplyJoin:
+    """join(Nav as Alias, then) or outerjoin(...): one row per related instance (after `then`)."""
+
+    path: tuple[str, ...]  # the collection-valued property, then an optional type cast
+    alias: str
+    then: tuple[ApplyStep, ...] | None = None
+    outer: bool = False
+    pos: int = field(default=0, compare=False)
+
+
 ApplyStep = Union[
     ApplyAggregate, ApplyGroupBy, ApplyFilter, ApplyCompute, ApplyOrderBy, ApplyTop, ApplySkip,
-    ApplyIdentity, ApplySearch, ApplyConcat, ApplyRanked,
+    ApplyIdentity, ApplySearch, ApplyConcat, ApplyRanked, ApplyJoin,
 ]
 
 

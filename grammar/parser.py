@@ -646,6 +646,21 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
         kind, n, value = children
         return ast.ApplyRanked(str(kind), n, value, _pos(meta))
 
+    def apply_join(self, meta: Meta, children: list[Any]) -> ast.ApplyJoin:
+        kind, path, alias, then = children
+        return ast.ApplyJoin(path, str(alias), then, str(kind) == "outerjoin", _pos(meta))
+
+    def join_property(self, meta: Meta, children: list[Token | None]) -> tuple[str, ...]:
+        return tuple(str(child) for child in children if child is not None)
+
+    def rollup(self, meta: Meta, children: list[Any]) -> ast.Rollup:
+        _, *paths = children
+        if len(paths) == 1 and len(paths[0].steps) > 1:
+            raise ODataSyntaxError(
+                "rollup needs two or more grouping paths, or the name of a leveled hierarchy", "", paths[0].pos
+            )
+        return ast.Rollup(tuple(paths), _pos(meta))
+
     def aggregate_with(self, meta: Meta, children: list[Any]) -> ast.AggregateItem:
         expr, method, from_, alias = children
         return ast.AggregateItem(expr, method, str(alias), from_ or (), _pos(meta))

@@ -16,7 +16,9 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, create_engine, insert
 
-from examples.product_catalog.schema import CATEGORY, PRODUCT, metadata
+from examples.product_catalog.relations import fill_relations
+from examples.product_catalog.schema import CATEGORY, COMPANY, PRODUCT, metadata
+from gateway.edm import to_single
 
 CATEGORY_NAMES = ("Beverages", "Books", "Cameras", "Garden", "Kitchen", "Music", "Outdoor", "Toys")
 ADJECTIVES = ("Classic", "Compact", "Deluxe", "Eco", "Mini", "Pro", "Smart", "Ultra")
@@ -36,11 +38,17 @@ def build_catalog_database(url: str, products: int = 200, seed: int = 7) -> None
         metadata.create_all(engine)
         with engine.begin() as connection:
             _fill(connection, random.Random(seed), products)
+            fill_relations(connection, random.Random(seed * 7919 + 1))  # (relations.py)
     finally:
         engine.dispose()
 
 
+COMPANY_ID = "7f0c9a52-3b1e-4d6a-9c2f-1e5b8d4a6c01"
+
+
 def _fill(connection: Connection, rng: random.Random, products: int) -> None:
+    connection.execute(insert(COMPANY), [{"company_id": COMPANY_ID, "name": "Contoso Supplies",
+                                          "currency_code": "EUR", "vat_rate": Decimal("0.2"), "row_version": 1}])
     categories = [{"category_id": _guid(rng), "name": name, "row_version": 1} for name in CATEGORY_NAMES]
     connection.execute(insert(CATEGORY), categories)
     rows = []
@@ -56,7 +64,33 @@ def _fill(connection: Connection, rng: random.Random, products: int) -> None:
             "category_id": None if rng.random() < 0.05 else category["category_id"],
             "row_version": 1,
         })
+    _add_typed_values(rows, random.Random(seed_of_types(rng)))
     connection.execute(insert(PRODUCT), rows)
+
+
+def seed_of_types(rng: random.Random) -> int:
+    """The seed of the typed columns' own generator: drawn after every other value, so adding those
+    columns changed none of the values the rows had before."""
+    return rng.getrandbits(32)
+
+
+def _add_typed_values(rows: list[dict[str, object]], rng: random.Random) -> None:
+    """One value of each remaining primitive type per product (Int16 to Binary, a flags enum)."""
+    for index, row in enumerate(rows):
+        row.update({
+            "stock_level": rng.randrange(-20, 3000),  # Int16: a backorder is negative
+            "rating": None if rng.random() < 0.1 else rng.randrange(0, 6),  # Byte
+            "min_temperature": rng.randrange(-40, 30),  # SByte, in degrees
+            # Single: rounded to binary32 here, so SQLite's 8-byte REAL holds what a 4-byte one would.
+            "weight": None if rng.random() < 0.1 else to_single(rng.randrange(1, 5000) / 100),
+            "shelf_life": None if rng.random() < 0.2  # Duration, in seconds, some to the millisecond
+            else Decimal(rng.randrange(3600, 3 * 365 * 86400)) + Decimal(rng.choice((0, 0, 250, 500))) / 1000,
+            "thumbnail": None if rng.random() < 0.3 else rng.randbytes(rng.randrange(0, 24)),
+            "opens_at": None if rng.random() < 0.2 else dt.time(rng.randrange(6, 11), rng.choice((0, 15, 30, 45))),
+            "sku": f"SKU-{index + 1:06d}",  # the Sku type definition: at most 12 characters
+            # ProductStatus flags: InStock=1, OnSale=2, Discontinued=4 (0: none, 3: in stock and on sale)
+            "status": rng.choice((0, 1, 1, 1, 2, 3, 3, 4, 5)),
+        })
 
 
 def main() -> None:

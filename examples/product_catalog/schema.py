@@ -8,7 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index, MetaData, Numeric, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Time,
+)
 
 metadata = MetaData()
 
@@ -40,7 +55,50 @@ PRODUCT = Table(
     Column("release_date", Date),
     Column("modified_at", DateTime),
     Column("category_id", GUID),
+    # One column of each remaining primitive type; defaults keep inserts that do not name them valid.
+    Column("stock_level", SmallInteger, nullable=False, server_default="0"),
+    Column("rating", SmallInteger),
+    Column("min_temperature", SmallInteger, nullable=False, server_default="0"),
+    Column("weight", Float(24)),  # binary32: REAL on PostgreSQL, FLOAT on MariaDB
+    Column("shelf_life", Numeric(15, 3)),  # seconds
+    Column("thumbnail", LargeBinary),
+    Column("opens_at", Time),
+    Column("sku", String(12), nullable=False, server_default=""),
+    Column("status", Integer, nullable=False, server_default="0"),  # ProductStatus flags
     _row_version(),
     Index("ix_product_category", "category_id"),
+    **TABLE_OPTIONS,
+)
+
+# The one row behind the Company singleton.
+COMPANY = Table(
+    "company_profile",
+    metadata,
+    Column("company_id", GUID, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("currency_code", String(3), nullable=False),
+    Column("vat_rate", Numeric(5, 4), nullable=False),
+    _row_version(),
+    **TABLE_OPTIONS,
+)
+
+# Descriptions per language: a composite key (a product's Guid and a language code) in a Guid service.
+PRODUCT_DESCRIPTION = Table(
+    "product_description",
+    metadata,
+    Column("product_id", GUID, primary_key=True),
+    Column("language_code", String(10), primary_key=True),
+    Column("text", String(2000), nullable=False),
+    _row_version(),
+    **TABLE_OPTIONS,
+)
+
+# Related products: a join table, one row per (product, related product) pair (Products.RelatedProducts).
+RELATED_PRODUCT = Table(
+    "related_product",
+    metadata,
+    Column("product_id", GUID, primary_key=True),
+    Column("related_product_id", GUID, primary_key=True),
+    Index("ix_related_product_related", "related_product_id"),
     **TABLE_OPTIONS,
 )

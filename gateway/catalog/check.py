@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect
+from typing import Any
+
+from sqlalchemy import Engine, column, inspect, select, table
 from sqlalchemy import types as sqltypes
 
 from gateway.catalog.model import Catalog
@@ -19,6 +21,13 @@ _COMPATIBLE: dict[str, tuple[type, ...]] = {
     "Edm.Date": (sqltypes.Date, sqltypes.DateTime),
     "Edm.DateTimeOffset": (sqltypes.DateTime,),
     "Edm.TimeOfDay": (sqltypes.Time,),
+    "Edm.Int16": (sqltypes.Integer,),
+    "Edm.Byte": (sqltypes.Integer,),
+    "Edm.SByte": (sqltypes.Integer,),
+    "Edm.Single": (sqltypes.Float, sqltypes.Numeric),
+    "Edm.Duration": (sqltypes.Integer, sqltypes.Numeric),  # seconds (gateway/edm.py)
+    # BLOB, bytea, VARBINARY, MariaDB's LONGBLOB (which is not a LargeBinary): every bytes type.
+    "Edm.Binary": (sqltypes._Binary,),
 }
 
 
@@ -37,8 +46,11 @@ def check_catalog(catalog: Catalog, engine: Engine) -> list[str]:
                 continue
             if actual not in columns_of:
                 columns_of[actual] = {column["name"].upper(): column["type"] for column in inspector.get_columns(actual)}
-            versions = (catalog.row_id(entity, source), catalog.service.row_version) if catalog.service.row_version else ()
+            versions = ((*catalog.row_id_columns(entity, source), catalog.service.row_version)
+                        if catalog.service.row_version else ())
             needed = {*versions, *source.link, *source.where}
+            if entity.writable:  # the columns its creates and updates fill without a property
+                needed |= {*source.defaults, *source.on_update, *source.sequences}
             for name in sorted(needed):
                 if name.upper() not in columns_of[actual]:
                     problems.append(f"{where}: column {source.table}.{name} does not exist")
@@ -63,4 +75,56 @@ def check_catalog(catalog: Catalog, engine: Engine) -> list[str]:
                     f"{where}.{prop.name}: MaxLength {prop.max_length} exceeds {source.table}.{prop.column_name} "
                     f"length {length}"
                 )
+    sequences = catalog.service.sequences
+    if sequences is not None and any(entity.writable for entity in catalog.entities.values()):
+        actual = tables.get(sequences.table.upper())
+        if actual is None:
+            problems.append(f"service: the sequence table {sequences.table} does not exist (writes take row ids from it)")
+        else:
+            present = {column["name"].upper() for column in inspector.get_columns(actual)}
+            missing = [name for name in (sequences.name_column, sequences.value_column) if name.upper() not in present]
+            problems.extend(f"service: column {sequences.table}.{name} of the sequence table does not exist"
+                            for name in missing)
+            if not missing:
+                problems.extend(_missing_sequences(catalog, engine, actual))
+    problems.extend(_join_table_problems(catalog, inspector, tables))
+    return problems
+
+
+def _missing_sequences(catalog: Catalog, engine: Engine, actual: str) -> list[str]:
+    """The sequences writes number from (RECID, and each source's own) that have no row to count in."""
+    spec = catalog.service.sequences
+    assert spec is not None
+    wanted: dict[str, str] = {}  # sequence name -> the entity set that needs it
+    for entity in catalog.entities.values():
+        if not entity.writable:
+            continue
+        for index, source in enumerate(entity.sources):
+            if not (catalog.service.row_ids == "guid" and index == 0):
+                wanted.setdefault("RECID", entity.entity_set)
+            for numbered in source.sequences.values():
+                wanted.setdefault(numbered.name, entity.entity_set)
+    sequence_table = table(actual, column(spec.name_column))
+    with engine.connect() as connection:
+        present = {str(name) for name in connection.execute(select(sequence_table.c[spec.name_column])).scalars()}
+    return [f"{entity_set}: the sequence table {spec.table} has no row {name!r} (its creates number from it)"
+            for name, entity_set in sorted(wanted.items()) if name not in present]
+
+
+def _join_table_problems(catalog: Catalog, inspector: Any, tables: dict[str, str]) -> list[str]:
+    """Many-to-many navigation: its join table and the columns it pairs rows by must exist."""
+    problems: list[str] = []
+    for entity in catalog.entities.values():
+        for nav in entity.navigation.values():
+            if nav.through is None:
+                continue
+            where = f"{entity.entity_set}.{nav.name}"
+            actual = tables.get(nav.through.table.upper())
+            if actual is None:
+                problems.append(f"{where}: join table {nav.through.table} does not exist")
+                continue
+            present = {column["name"].upper() for column in inspector.get_columns(actual)}
+            needed = {*nav.through.link.values(), *nav.through.target_link.values(), *nav.through.where}
+            problems.extend(f"{where}: column {nav.through.table}.{name} does not exist"
+                            for name in sorted(needed) if name.upper() not in present)
     return problems

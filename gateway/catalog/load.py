@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from gateway.catalog.model import PRIMITIVE_TYPES, Catalog, Entity, Service
+from gateway.catalog.model import PRIMITIVE_TYPES, Catalog, Entity, Navigation, Operation, Service
+from gateway.catalog.typedefs import check_service_types, resolve_types
+from gateway.catalog.writes import check_entity_writes, check_service
 
 DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "entities" / "fno"
 
@@ -112,7 +115,10 @@ def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
     service_path = root / "service.yaml"
     if not service_path.is_file():
         raise CatalogError([CatalogProblem(str(service_path), 1, "service.yaml is missing")])
-    service = validate_document(Service, load_document(service_path, problems), problems)
+    service_document = load_document(service_path, problems)
+    service = validate_document(Service, service_document, problems)
+    if service is not None and service_document is not None:
+        problems.extend(check_service_types(service, service_document))
     entities: dict[str, Entity] = {}
     documents: dict[str, Document] = {}
     broken: set[str] = set()  # entity sets whose file has mistakes: not reported again as unknown targets
@@ -128,7 +134,22 @@ def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
             problems.append(document.problem(("entity_set",), f"entity set {entity.entity_set} is defined twice"))
             continue
         entities[entity.entity_set] = _named(entity)
+        if service is not None:  # a property of a type definition: its underlying type from here on
+            entities[entity.entity_set] = resolve_types(entities[entity.entity_set], service, document, problems)
         documents[entity.entity_set] = document
+    operations: dict[str, Operation] = {}
+    for path in sorted((root / "operations").glob("*.yaml")):
+        document = load_document(path, problems)
+        operation = validate_document(Operation, document, problems)
+        if operation is None or document is None:
+            continue
+        if operation.name in operations or operation.name in entities:
+            problems.append(document.problem(("name",), f"{operation.name} is defined twice (operations and entity "
+                                                        "sets share one namespace)"))
+            continue
+        operations[operation.name] = _named_parameters(operation)
+        if service is not None:
+            problems.extend(check_operation(operations[operation.name], service, entities, document))
     if service is not None:
         for name, entity in entities.items():
             problems.extend(
@@ -136,10 +157,14 @@ def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
                 for problem in _check_entity(entity, service, entities, documents[name])
                 if not any(f"unknown entity set {set_name}" in problem.message for set_name in broken)
             )
+    if service is not None and service_document is not None:  # what reads and writes need (writes.py)
+        problems.extend(check_service(service, entities, service_document, documents))
+        for name, entity in entities.items():
+            problems.extend(check_entity_writes(entity, service, documents[name]))
     if problems:
         raise CatalogError(problems)
     assert service is not None
-    return Catalog(service=service, entities=entities, folder=str(root))
+    return Catalog(service=service, entities=entities, folder=str(root), operations=operations)
 
 
 def _named(entity: Entity) -> Entity:
@@ -147,6 +172,16 @@ def _named(entity: Entity) -> Entity:
     properties = {name: prop.model_copy(update={"name": name}) for name, prop in entity.properties.items()}
     navigation = {name: nav.model_copy(update={"name": name}) for name, nav in entity.navigation.items()}
     return entity.model_copy(update={"properties": properties, "navigation": navigation})
+
+
+def _named_parameters(operation: Operation) -> Operation:
+    parameters = {name: parameter.model_copy(update={"name": name}) for name, parameter in operation.parameters.items()}
+    return operation.model_copy(update={"parameters": parameters})
+
+
+def known_type(type_name: str, service: Service) -> bool:
+    """Whether a property or parameter may have this type: a primitive the gateway serves or an enum."""
+    return type_name in PRIMITIVE_TYPES or type_name in service.enums
 
 
 def _check_entity(
@@ -172,7 +207,7 @@ def _check_entity(
             yield document.problem(
                 ("properties", name, "column"), f"{name}: '{prop.column}' must be alias.COLUMN of a source"
             )
-        if prop.type not in PRIMITIVE_TYPES and prop.type not in service.enums:
+        if not known_type(prop.type, service):
             known = ", ".join([*PRIMITIVE_TYPES, *service.enums])
             yield document.problem(("properties", name, "type"), f"{name}: unknown type {prop.type} (known: {known})")
     for index, key in enumerate(entity.key):
@@ -189,9 +224,8 @@ def _check_entity(
     for name, prop in entity.properties.items():
         if prop.labels and prop.type not in ("Edm.Int32", "Edm.Boolean"):
             yield document.problem(("properties", name, "labels"), f"{name}: labels need an Edm.Int32 or Edm.Boolean")
-    if service.row_ids == "guid" and (len(entity.key) != 1 or entity.properties.get(entity.key[0]) is None
-                                      or entity.properties[entity.key[0]].type != "Edm.Guid"):
-        yield document.problem(("key",), "with row_ids: guid the key is one Edm.Guid property")
+    if service.row_ids == "guid":
+        yield from _check_guid_key(entity, document)
     for index, name in enumerate(entity.searchable):
         if name not in entity.properties:
             yield document.problem(("searchable", index), f"searchable property {name} is not a property")
@@ -202,6 +236,11 @@ def _check_entity(
         if target is None:
             yield document.problem(("navigation", name, "target"), f"{name}: unknown entity set {nav.target}")
             continue
+        if nav.through is not None:
+            yield from _check_through(entity, name, nav, target, document)
+            continue
+        if not nav.link:
+            yield document.problem(("navigation", name), f"{name}: give 'link' (or 'through' for many-to-many)")
         for mine, theirs in nav.link.items():
             if mine not in entity.properties:
                 yield document.problem(("navigation", name, "link", mine), f"{name}: {mine} is not a property here")
@@ -209,3 +248,91 @@ def _check_entity(
                 yield document.problem(
                     ("navigation", name, "link", mine), f"{name}: {theirs} is not a property of {nav.target}"
                 )
+
+
+def _check_guid_key(entity: Entity, document: Document) -> Iterator[CatalogProblem]:
+    """With row_ids: guid the key identifies the first table's row: its properties live there, and a
+    single key is the Guid the writer makes (a composite key, given in full by the client, may mix types)."""
+    first = entity.sources[0].alias
+    for index, name in enumerate(entity.key):
+        prop = entity.properties.get(name)
+        if prop is not None and prop.alias != first:
+            yield document.problem(("key", index), f"with row_ids: guid the key property {name} must be a "
+                                                    f"column of the first source ({first})")
+    prop = entity.properties.get(entity.key[0])
+    if len(entity.key) == 1 and prop is not None and prop.type != "Edm.Guid":
+        yield document.problem(("key",), "with row_ids: guid a single key is an Edm.Guid property "
+                                         "(a composite key may mix types)")
+
+
+def _check_through(
+    entity: Entity, name: str, nav: Navigation, target: Entity, document: Document
+) -> Iterator[CatalogProblem]:
+    """A many-to-many navigation: a collection, paired through its join table's columns."""
+    assert nav.through is not None
+    at = ("navigation", name, "through")
+    if nav.link:
+        yield document.problem(("navigation", name, "link"), f"{name}: give either 'link' or 'through', not both")
+    if not nav.collection:
+        yield document.problem(("navigation", name), f"{name}: a navigation through a join table needs "
+                                                     "'collection: true'")
+    if not nav.through.table:
+        yield document.problem((*at, "table"), f"{name}: the join table has no name")
+    sides = (("link", entity, entity.entity_set), ("target_link", target, nav.target))
+    for field, owner, owner_set in sides:
+        for prop, column in getattr(nav.through, field).items():
+            if prop not in owner.properties:
+                yield document.problem((*at, field, prop), f"{name}: {prop} is not a property of {owner_set}")
+            if not column:
+                yield document.problem((*at, field, prop), f"{name}: {prop} names no column of the join table")
+
+
+def check_operation(
+    operation: Operation, service: Service, entities: dict[str, Entity], document: Document
+) -> Iterator[CatalogProblem]:
+    """What a function or action needs to be served: known types and sets, one implementation that loads."""
+    for name, parameter in operation.parameters.items():
+        if not known_type(parameter.type, service):
+            yield document.problem(("parameters", name, "type"), f"{name}: unknown type {parameter.type}")
+    binding = operation.binding
+    if binding is not None:
+        bound = entities.get(binding.entity_set)
+        if bound is None:
+            yield document.problem(("binding", "entity_set"), f"unknown entity set {binding.entity_set}")
+        elif operation.sql is not None and not binding.collection:
+            for name in set(bound.key) & set(operation.parameters):
+                yield document.problem(("parameters", name), f"{name} is a key property of {binding.entity_set}: "
+                                                             "the SQL gets it as :" + name + " already")
+    returns = operation.returns
+    if returns is None and operation.kind == "function":
+        yield document.problem(("returns",), "a function must return something (give returns:)")
+    if returns is not None:
+        if (returns.entity_set is None) == (returns.type is None):
+            yield document.problem(("returns",), "returns: give either entity_set or type")
+        elif returns.entity_set is not None and returns.entity_set not in entities:
+            yield document.problem(("returns", "entity_set"), f"unknown entity set {returns.entity_set}")
+        elif returns.type is not None and not known_type(returns.type, service):
+            yield document.problem(("returns", "type"), f"unknown type {returns.type}")
+    if (operation.sql is None) == (operation.python is None):
+        yield document.problem(("name",), "give one implementation: sql or python")
+    if operation.sql is not None and operation.kind == "action":
+        yield document.problem(("sql",), "an action changes data through entities (authorized, audited, evented, "
+                                         "dual-written): implement it with python:, not sql:")
+    if operation.python is not None:
+        problem = _python_problem(operation.python)
+        if problem is not None:
+            yield document.problem(("python",), problem)
+
+
+def _python_problem(reference: str) -> str | None:
+    """Why "module:function" cannot be called, or None when it can."""
+    module_name, _, function_name = reference.partition(":")
+    if not module_name or not function_name:
+        return f"python: '{reference}' must be module:function"
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # noqa: BLE001 - any import failure makes the catalog unservable
+        return f"python: cannot import {module_name}: {type(error).__name__}: {error}"
+    if not callable(getattr(module, function_name, None)):
+        return f"python: {module_name} has no function {function_name}"
+    return None

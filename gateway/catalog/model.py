@@ -24,6 +24,13 @@ PRIMITIVE_TYPES = (
     "Edm.DateTimeOffset",
     "Edm.TimeOfDay",
     "Edm.Guid",
+    # Stored as SMALLINT (any integer column); a write outside the type's range is refused.
+    "Edm.Int16",
+    "Edm.Byte",
+    "Edm.SByte",
+    "Edm.Single",  # binary32: values are rounded to it (gateway/edm.py)
+    "Edm.Duration",  # seconds in an integer or decimal column, written as P1DT2H (gateway/edm.py)
+    "Edm.Binary",  # bytes (BLOB, bytea, LONGBLOB), written base64url
 )
 
 
@@ -72,6 +79,9 @@ class Property(_Frozen):
     default: bool | int | str | None = None
     # Option-set labels of an integer (or boolean) column: the FormattedValue annotation's text.
     labels: dict[int, str] = Field(default_factory=dict)
+    # The service's type definition this property was declared with (`type: Sku`); the loader sets it,
+    # and `type` to the definition's underlying type, which is all the rest of the gateway sees.
+    type_definition: str | None = None
     # A Guid made from this entity number (first 4 bytes) and the row id in `column` (last 8 bytes):
     # a virtual table's primary key (gateway/virtual/rowguid.py). Compares and sorts as the row id.
     row_guid: int | None = None
@@ -98,12 +108,32 @@ class LookupSpec(_Frozen):
     match: dict[str, str]
 
 
+class Through(_Frozen):
+    """The join table of a many-to-many navigation: one row per related pair (related products)."""
+
+    table: str
+    # {property of this entity: column of the join table}
+    link: dict[str, str] = Field(min_length=1)
+    # {property of the target: column of the join table}
+    target_link: dict[str, str] = Field(min_length=1)
+    # Constant restrictions on the join table's rows, also written into the rows a new link adds
+    # (one join table holding several kinds of relation, e.g. {kind: accessory}).
+    where: dict[str, int | str] = Field(default_factory=dict)
+
+
 class Navigation(_Frozen):
     name: str = ""
     target: str  # entity set name
     collection: bool = False
-    # {property of this entity: property of the target}
-    link: dict[str, str]
+    # {property of this entity: property of the target}; empty with `through`
+    link: dict[str, str] = Field(default_factory=dict)
+    # Many-to-many: the rows of the target that rows of the join table pair with this row.
+    through: Through | None = None
+
+    @property
+    def link_properties(self) -> tuple[str, ...]:
+        """This entity's properties the navigation starts from (what a parent row must read)."""
+        return tuple(self.through.link if self.through is not None else self.link)
 
 
 class Entity(_Frozen):
@@ -137,10 +167,54 @@ class Entity(_Frozen):
     # Its creates, updates and deletes can be activated as data events (gateway/events/); False for the
     # events' own configuration (catalog, endpoints, activations).
     data_events: bool = True
+    # A singleton (OData §11.2.3): `entity_set` names one entity, read and updated at /Name without a
+    # key; its row is the one row its sources (and their `where`) select.
+    singleton: bool = False
 
     @cached_property
     def source_by_alias(self) -> dict[str, Source]:
         return {source.alias: source for source in self.sources}
+
+
+class OperationParameter(_Frozen):
+    name: str = ""  # filled from the mapping key by the loader
+    type: str  # an Edm primitive or an enum of the service
+    nullable: bool = False
+    collection: bool = False  # Collection(type): a JSON array in an action's body
+
+
+class OperationReturn(_Frozen):
+    """What an operation returns: entities of an entity set (composable: the caller's query options
+    apply to them) or values of a primitive or enum type."""
+
+    entity_set: str | None = None
+    type: str | None = None
+    collection: bool = False
+    nullable: bool = True
+
+
+class OperationBinding(_Frozen):
+    entity_set: str
+    collection: bool = False  # bound to the whole set, e.g. Products/NS.MostExpensive()
+
+
+class Operation(_Frozen):
+    """A function (no side effects, GET) or an action (POST), bound to an entity or unbound (then
+    served as a function or action import at the service root)."""
+
+    name: str
+    kind: Literal["function", "action"]
+    binding: OperationBinding | None = None
+    parameters: dict[str, OperationParameter] = Field(default_factory=dict)
+    returns: OperationReturn | None = None  # actions may return nothing (204)
+    # The implementation, one of the two. `sql`: a SELECT whose named parameters (:name) are the
+    # operation's parameters and, when bound to an entity, its key properties; it returns the
+    # returned entities' key columns (in key order) or the returned values. `python`: "module:function",
+    # called with a gateway.operations.call.OperationCall; actions write through it, so every change
+    # is authorized, audited, evented and dual-written like a request's.
+    sql: str | None = None
+    python: str | None = None
+    description: str = ""
 
 
 class CompanyTable(_Frozen):
@@ -159,14 +233,27 @@ class Service(_Frozen):
     companies: CompanyTable | None = None
     # {enum name: {stored integer: member name}}
     enums: dict[str, dict[int, str]] = Field(default_factory=dict)
+    # The enums whose values combine members bitwise (CSDL IsFlags): `has` tests bits, values like
+    # "InStock,OnSale" read and write as one integer.
+    flags_enums: list[str] = Field(default_factory=list)
+    # {name: a primitive type with facets}, usable as a property's type (CSDL TypeDefinition).
+    type_definitions: dict[str, TypeDefinition] = Field(default_factory=dict)
     # Writes: where RECIDs and other numbers come from (like F&O's SYSTEMSEQUENCES).
     sequences: SequenceTable | None = None
     # Every physical table's row id and row version columns (F&O: RECID, RECVERSION).
     row_id: str = "RECID"
     row_version: str = "RECVERSION"
-    # "sequence": row ids come from the sequence table (F&O). "guid": the key is a Guid that is
-    # also the first table's row id (Dataverse: accountid), made by the writer unless given.
+    # "sequence": row ids come from the sequence table (F&O). "guid": the key identifies the first
+    # table's row (Dataverse: accountid): a single Guid key is made by the writer unless given; a
+    # composite key (ProductID + LanguageCode) is given in full by the client.
     row_ids: Literal["sequence", "guid"] = "sequence"
+
+
+class TypeDefinition(_Frozen):
+    underlying: str  # an Edm primitive type
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
 
 
 class SequenceTable(_Frozen):
@@ -177,8 +264,9 @@ class SequenceTable(_Frozen):
 
 class Catalog(_Frozen):
     service: Service
-    entities: dict[str, Entity]  # by entity set name
+    entities: dict[str, Entity]  # by entity set name (and singleton name)
     folder: str = ""
+    operations: dict[str, Operation] = Field(default_factory=dict)  # functions and actions, by name
 
     @cached_property
     def entity_types(self) -> dict[str, Entity]:
@@ -190,8 +278,17 @@ class Catalog(_Frozen):
     def is_enum(self, type_name: str) -> bool:
         return type_name in self.service.enums
 
+    def is_flags(self, type_name: str) -> bool:
+        return type_name in self.service.flags_enums
+
     def row_id(self, entity: Entity, source: Source) -> str:
-        """The row id column of one of an entity's tables (a Guid key is its first table's row id)."""
+        """The row id column of one of an entity's tables (a Guid key is its first table's row id);
+        the first of them where a composite key identifies the first table's row (row_id_columns)."""
+        return self.row_id_columns(entity, source)[0]
+
+    def row_id_columns(self, entity: Entity, source: Source) -> tuple[str, ...]:
+        """The columns that identify the row of one of an entity's tables: RECID; with row_ids: guid,
+        the first table's key columns (one Guid, or every part of a composite key)."""
         if self.service.row_ids == "guid" and source is entity.sources[0]:
-            return entity.properties[entity.key[0]].column_name
-        return self.service.row_id
+            return tuple(entity.properties[name].column_name for name in entity.key)
+        return (self.service.row_id,)

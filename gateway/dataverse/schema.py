@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Engine,
+    Float,
     Index,
     MetaData,
     Numeric,
@@ -37,6 +38,10 @@ def column_type(prop: Property, catalog: Catalog) -> TypeEngine[Any]:
         return String(prop.max_length or 4000)
     if prop.type == "Edm.Decimal":
         return Numeric(prop.precision or 32, prop.scale or 6)
+    if prop.type == "Edm.Duration":  # seconds: whole, or with `precision` fractional digits (gateway/edm.py)
+        return Numeric(18 + prop.precision, prop.precision) if prop.precision else BigInteger()
+    if prop.type == "Edm.Single":
+        return Float(24)  # binary32: REAL on PostgreSQL, FLOAT on MariaDB
     return sql_type(prop.type, catalog)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Text, cast, func, insert, literal, literal_column, select, text
@@ -131,7 +132,10 @@ def _record(catalog: Catalog, entity: Entity, alias: str, row: str, dialect: str
     scope = EntityScope(entity, plan, substitutes={alias: the_row})
     primary = entity.sources[0]
     restrictions = [scope.tables[primary.alias].c[name] == value for name, value in primary.where.items()]
-    every: list[ColumnElement[Any]] = [cast(scope.tables[source.alias].c[catalog.row_id(entity, source)], Text()) for source in entity.sources]
+    every: list[ColumnElement[Any]] = []
+    for source in entity.sources:  # (a composite Guid-service key: its parts joined with '|')
+        parts = [cast(scope.tables[source.alias].c[name], Text()) for name in catalog.row_id_columns(entity, source)]
+        every.append(reduce(lambda joined, part: joined.concat("|").concat(part), parts[1:], parts[0]))
     rids = every[0]
     for more in every[1:]:
         rids = rids.concat(":").concat(func.coalesce(more, ""))

@@ -6,9 +6,9 @@ distinct access (a handful of role sets), not per request.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
-from gateway.catalog.model import Catalog
+from gateway.catalog.model import Catalog, Operation
 from gateway.identity.access import ServiceAccess
 from grammar.cache import BoundedCache
 
@@ -27,7 +27,20 @@ def visible_catalog(catalog: Catalog, access: ServiceAccess) -> Catalog:
         # Capabilities annotations tell a client what it may do: no write privilege, not insertable.
         writable = entity.writable and any(access.may(name, op) for op in ("create", "update", "delete"))
         entities[name] = entity.model_copy(update={"navigation": navigation, "writable": writable})
-    return catalog.model_copy(update={"entities": entities})
+    # Operations the caller may call, whose bound and returned entity sets it sees.
+    operations = {
+        name: operation for name, operation in catalog.operations.items()
+        if access.may(name, operation_privilege(operation))
+        and all(used in shown for used in (operation.binding.entity_set if operation.binding else None,
+                                           operation.returns.entity_set if operation.returns else None) if used)
+    }
+    return catalog.model_copy(update={"entities": entities, "operations": operations})
+
+
+def operation_privilege(operation: Operation) -> Literal["read", "update"]:
+    """What a role must grant on an operation's name to call it: read for a function (it changes
+    nothing), update for an action; the entities it reads and writes are checked on their own too."""
+    return "read" if operation.kind == "function" else "update"
 
 
 class PerAccess(Generic[T]):

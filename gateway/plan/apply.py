@@ -22,8 +22,8 @@ decimal property of known scale is summed as an integer count of its smallest un
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -37,9 +37,8 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.sql.selectable import FromClause
 
 from gateway.catalog.model import Entity
 from gateway.errors import (
@@ -49,10 +48,12 @@ from gateway.errors import (
     NotImplemented_,
     TypeMismatch,
     UnknownProperty,
-    caret,
     did_you_mean,
 )
-from gateway.plan import paging
+from gateway.plan import apply_join, apply_union, apply_windows, paging
+from gateway.plan.apply_stage import NULL_MARK, VARIANT, Output, Stage, Units, check_alias, names
+from gateway.plan.apply_stage import at as _at
+from gateway.plan.apply_stage import pos as _pos
 from gateway.plan.expressions import ExpressionCompiler
 from gateway.plan.paging import SortKey
 from gateway.plan.query import AnySelect, OptionTexts
@@ -74,8 +75,21 @@ class ResultColumn:
 
 
 @dataclass(frozen=True)
+class RowShape:
+    """Which columns a row has, where rows differ (concat, rollup, outerjoin): read from extra
+    columns the statement has after the ResultColumns."""
+
+    # After concat: the column holding each row's variant, and the ResultColumns (by index) present
+    # in each variant. Absent properties are left out of the row's JSON object.
+    variant_column: int | None = None
+    variants: tuple[frozenset[int], ...] = ()
+    # After outerjoin: (alias path, column) pairs; where the column is null, the alias is null.
+    null_groups: tuple[tuple[tuple[str, ...], int], ...] = ()
+
+
+@dataclass(frozen=True)
 class ApplyPlan:
-    statement: AnySelect  # one column per ResultColumn, in order
+    statement: AnySelect  # one column per ResultColumn, in order (then the columns of `shape`)
     count_statement: AnySelect | None
     columns: tuple[ResultColumn, ...]
     projection: str  # for the context URL: "(ItemNumber,Total)", "" for plain entity rows
@@ -84,6 +98,7 @@ class ApplyPlan:
     remaining_top: int | None  # what is left of $top after this page, for the nextLink
     # The statements as the driver runs them, recorded on first use (gateway/direct.py).
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    shape: RowShape = RowShape()
 
 
 def plan_apply(
@@ -101,6 +116,7 @@ def plan_apply(
     planner = _Planner(context)
     stage = planner.base(entity, fixed)
     stage = planner.run(stage, options.apply or (), apply_text)
+    expanded = _expanded(stage, options.expand)
     if options.compute:
         stage = planner.step(stage, ast.ApplyCompute(options.compute), texts.compute)
     if options.filter is not None:
@@ -120,11 +136,13 @@ def plan_apply(
     if paged:
         assert page_size is not None
         stage = replace(stage, limit=page_size + 1)  # one row more shows whether a next page exists
-    visible = _visible(stage, options.select, texts.select)
-    statement = planner.select(stage, visible, ordered=True)
+    visible = _visible(stage, options.select, texts.select, expanded)
+    shape, extra = _row_shape(stage, visible)
+    statement = planner.select(stage, (*visible, *extra), ordered=True)
     columns = tuple(ResultColumn(output.path, output.type) for output in visible)
     plain = stage.entity_rows and [column.path for column in columns] == [(name,) for name in entity.properties]
-    projection = "" if plain else _projection([column.path for column in columns])
+    whole = {alias for alias, chosen in expanded.items() if chosen is None}
+    projection = "" if plain else _projection([column.path for column in columns], whole)
     remaining = None if options.top is None or not paged else options.top - page_size  # type: ignore[operator]
     return ApplyPlan(
         statement,
@@ -134,50 +152,61 @@ def plan_apply(
         page_size if paged else None,
         (options.skip or 0) + (page_size or 0),
         remaining,
+        shape=shape,
     )
 
 
 def _reject_unsupported(options: ast.QueryOptions, skiptoken: str | None) -> None:
     if skiptoken is not None:
         raise InvalidSkipToken("results of $apply are paged with $skip, not $skiptoken; follow @odata.nextLink as given")
-    for name, value in (("$expand", options.expand), ("$search", options.search)):
-        if value is not None:
-            raise NotImplemented_(f"{name} together with $apply is not supported yet; use the transformations of $apply")
+    if options.search is not None:
+        raise NotImplemented_("$search together with $apply is not supported yet; use the transformations of $apply")
     if options.levels is not None:
         raise InvalidQueryOption("$levels belongs inside $expand, e.g. $expand=Nav($levels=2)")
 
 
-# ---------------------------------------------------------------------- stages
+def _expanded(stage: Stage, items: tuple[ast.ExpandItem, ...] | None) -> dict[str, frozenset[str] | None]:
+    """The join aliases $expand names (a join's alias is a navigation property, shown only when
+    expanded), each with the properties its nested $select keeps (None: all of them)."""
+    expanded: dict[str, frozenset[str] | None] = {}
+    for item in items or ():
+        name = item.path[0] if len(item.path) == 1 and not item.star else None
+        if name is None or name not in stage.dynamic:
+            raise NotImplemented_(
+                "$expand together with $apply is supported for the aliases of join(...) and outerjoin(...) "
+                "only; use the transformations of $apply"
+                + (f" (this result's aliases: {', '.join(sorted(stage.dynamic))})" if stage.dynamic else "")
+            )
+        options = item.options or ast.QueryOptions()
+        if item.ref or item.count or item.levels is not None or replace(options, select=None) != ast.QueryOptions():
+            raise NotImplemented_(f"$expand={name}: only $select is supported inside the expansion of a join alias")
+        chosen = None
+        if options.select and not any(select_item.star for select_item in options.select):
+            chosen = frozenset(select_item.path[0] for select_item in options.select)
+        expanded[name] = chosen
+    return expanded
 
 
-@dataclass(frozen=True)
-class _Output:
-    """A column of a stage: `sql` is its value in expressions, `read` what the SELECT reads."""
-
-    path: tuple[str, ...]
-    type: str
-    nullable: bool
-    sql: ColumnElement[Any]
-    read: ColumnElement[Any]
-    identity: bool = False  # part of what tells the rows apart (entity key, grouping properties)
-    scale: int | None = None  # decimal places of a decimal value, when known
-    units: bool = False  # `read` is an integer count of 10**-scale (an exact sum on SQLite)
-
-
-@dataclass(frozen=True)
-class _Stage:
-    scope: EntityScope  # what expressions of the next steps are compiled against
-    outputs: tuple[_Output, ...]
-    where: tuple[ColumnElement[bool], ...] = ()
-    order: tuple[SortKey, ...] = ()
-    offset: int = 0
-    limit: int | None = None
-    group_by: tuple[ColumnElement[Any], ...] | None = None  # () aggregates the whole input
-    entity_rows: bool = False  # the rows are still instances of the entity (nothing aggregated)
-
-    @property
-    def limited(self) -> bool:
-        return self.limit is not None or self.offset > 0
+def _row_shape(stage: Stage, visible: tuple[Output, ...]) -> tuple[RowShape, tuple[Output, ...]]:
+    """How rows differ in structure, and the hidden columns the statement reads for it."""
+    extra: list[Output] = []
+    variant_column = None
+    variants: tuple[frozenset[int], ...] = ()
+    if stage.variants is not None:
+        variant_column = len(visible) + len(extra)
+        extra.append(stage.output(VARIANT))
+        variants = tuple(
+            frozenset(index for index, output in enumerate(visible) if output.path in variant)
+            for variant in stage.variants
+        )
+    shown = {output.path[: len(output.path) - 1] for output in visible}
+    null_groups = []
+    for output in stage.outputs:
+        prefix = output.path[1:]
+        if output.hidden and output.path[0] == NULL_MARK and any(path[: len(prefix)] == prefix for path in shown):
+            null_groups.append((prefix, len(visible) + len(extra)))
+            extra.append(output)
+    return RowShape(variant_column, variants, tuple(null_groups)), tuple(extra)
 
 
 class _Planner:
@@ -185,63 +214,92 @@ class _Planner:
         self.context = context
 
     # ------------------------------------------------------------------ building SELECTs
-    def base(self, entity: Entity, fixed: tuple[tuple[str, object], ...]) -> _Stage:
+    def base(self, entity: Entity, fixed: tuple[tuple[str, object], ...]) -> Stage:
         scope = EntityScope(entity, self.context)
         outputs = tuple(
-            _Output((name,), prop.type, prop.nullable, scope.column(name), scope.column(name), name in entity.key, prop.scale)
+            Output((name,), prop.type, prop.nullable, scope.column(name), scope.column(name), name in entity.key, prop.scale)
             for name, prop in entity.properties.items()
         )
-        return _Stage(scope, outputs, (scope.where(fixed),), entity_rows=True)
+        return Stage(scope, outputs, (scope.where(fixed),), entity_rows=True)
 
-    def select(self, stage: _Stage, outputs: tuple[_Output, ...] | None = None, ordered: bool = False) -> AnySelect:
+    def select(self, stage: Stage, outputs: tuple[Output, ...] | None = None, ordered: bool = False) -> AnySelect:
         chosen = stage.outputs if outputs is None else outputs
         columns = [output.read.label(f"c{index}") for index, output in enumerate(chosen)]
         statement = select(*columns).select_from(stage.scope.from_clause()).where(*stage.where)
         if stage.group_by:
             statement = statement.group_by(*stage.group_by)
         if ordered or stage.limited:
-            statement = statement.order_by(*paging.order_by(self._total_order(stage), self.context.dialect))
+            statement = statement.order_by(*self.order_by(stage))
         if stage.offset:
             statement = statement.offset(stage.offset)
         if stage.limit is not None:
             statement = statement.limit(stage.limit)
         return statement
 
-    def _total_order(self, stage: _Stage) -> list[SortKey]:
+    def total_order(self, stage: Stage) -> list[SortKey]:
         """The stage's ORDER BY, then what tells rows apart: the same rows come in the same order."""
         keys = list(stage.order)
         keys += [SortKey(output.sql, False, output.nullable) for output in stage.outputs if output.identity]
         return keys
 
-    def close(self, stage: _Stage) -> _Stage:
-        """The stage as the FROM subquery of a new stage (its ORDER BY kept as hidden columns)."""
+    def order_by(self, stage: Stage, first: tuple[SortKey, ...] = ()) -> list[ColumnElement[Any]]:
+        """ORDER BY clauses of `first`, then the stage's total order (also for window functions)."""
+        return paging.order_by([*first, *self.total_order(stage)], self.context.dialect)
+
+    def closing(self, stage: Stage) -> AnySelect:
+        """The SELECT that closes `stage` (its ORDER BY kept as hidden columns o0, o1, ...)."""
         hidden = [key.sql.label(f"o{index}") for index, key in enumerate(stage.order)]
-        statement = self.select(stage).add_columns(*hidden)
-        subquery = statement.subquery(self.context.unique("apply"))
+        return self.select(stage).add_columns(*hidden)
+
+    def close(self, stage: Stage) -> Stage:
+        """The stage as the FROM subquery of a new stage."""
+        return self.reopen(stage, self.closing(stage).subquery(self.context.unique("apply")))
+
+    def reopen(self, stage: Stage, from_: FromClause) -> Stage:
+        """A new stage reading `from_`, a subquery (or CTE) of `closing(stage)`."""
         outputs = []
         for index, output in enumerate(stage.outputs):
-            column = subquery.c[f"c{index}"]
+            column = from_.c[f"c{index}"]
             value: ColumnElement[Any] = column
             if output.units:
                 assert output.scale is not None
                 value = cast(type_coerce(column, BigInteger()), Double()) / literal(float(10**output.scale), Double())
             outputs.append(replace(output, sql=value, read=column))
         order = tuple(
-            SortKey(subquery.c[f"o{index}"], key.descending, key.nullable) for index, key in enumerate(stage.order)
+            SortKey(from_.c[f"o{index}"], key.descending, key.nullable) for index, key in enumerate(stage.order)
         )
+        return Stage(
+            self.scope(from_, outputs, stage),
+            tuple(outputs),
+            order=order,
+            entity_rows=stage.entity_rows,
+            partition=stage.partition,
+            variants=stage.variants,
+            dynamic=stage.dynamic,
+            domain=stage.domain,
+        )
+
+    def scope(self, from_: FromClause, outputs: Sequence[Output], stage: Stage) -> RelationScope:
+        """What expressions see of `from_`: the visible outputs, and the entity's navigation while the
+        rows are its instances."""
         entity = stage.scope.entity if stage.entity_rows else None
-        scope = relation_scope(self.context, subquery, tuple(outputs), entity)
-        return _Stage(scope, tuple(outputs), order=order, entity_rows=stage.entity_rows)
+        return relation_scope(self.context, from_, [output for output in outputs if not output.hidden], entity)
+
+    def scale(self, scope: EntityScope, node: ast.Expr | None) -> int | None:
+        """The scale of the decimal property a path names (None for other expressions)."""
+        return _scale(scope, node)
 
     # ------------------------------------------------------------------ transformations
-    def run(self, stage: _Stage, steps: tuple[ast.ApplyStep, ...], text: str) -> _Stage:
+    def run(self, stage: Stage, steps: tuple[ast.ApplyStep, ...], text: str) -> Stage:
         for step in steps:
             stage = self.step(stage, step, text)
         return stage
 
-    def step(self, stage: _Stage, step: ast.ApplyStep, text: str) -> _Stage:
+    def step(self, stage: Stage, step: ast.ApplyStep, text: str) -> Stage:
         if isinstance(step, ast.ApplyIdentity):
             return stage
+        if isinstance(step, (ast.ApplyTop, ast.ApplySkip)) and stage.partition:
+            return apply_windows.top_or_skip(self, stage, step)  # per group: numbered rows, not LIMIT
         if isinstance(step, ast.ApplyTop):
             return replace(stage, limit=step.count if stage.limit is None else min(stage.limit, step.count))
         if isinstance(step, ast.ApplySkip):
@@ -259,83 +317,115 @@ class _Planner:
                 keys.append(SortKey(typed.sql, item.descending, typed.nullable))
             return replace(stage, order=(*keys, *stage.order))
         if isinstance(step, ast.ApplyCompute):
-            return self.close(replace(stage, outputs=(*stage.outputs, *self._computed(compiler, stage, step))))
+            computed = self._computed(compiler, stage, step)
+            stage = stage.with_visible([output.path for output in computed])
+            return self.close(replace(stage, outputs=(*stage.outputs, *computed)))
         if isinstance(step, ast.ApplyAggregate):
             return self._aggregate(compiler, stage, (), step, text)
         if isinstance(step, ast.ApplyGroupBy):
             return self._groupby(compiler, stage, step, text)
-        name = step.kind if isinstance(step, ast.ApplyRanked) else type(step).__name__.removeprefix("Apply").lower()
-        raise NotImplemented_(_at(text, step.pos, f"the transformation {name}(...) is not supported yet"))
+        if isinstance(step, ast.ApplyRanked):
+            return apply_windows.ranked(self, compiler, stage, step, text)
+        if isinstance(step, ast.ApplyConcat):
+            branches = [self.run(stage, steps, text) for steps in step.branches]
+            return apply_union.union(self, stage, branches, text, step.pos)
+        if isinstance(step, ast.ApplyJoin):
+            return apply_join.join(self, stage, step, text)
+        raise NotImplemented_(_at(text, step.pos, "the transformation search(...) is not supported yet; use filter(...)"))
 
-    def _computed(self, compiler: ExpressionCompiler, stage: _Stage, step: ast.ApplyCompute) -> list[_Output]:
-        taken = _names(stage)
+    def _computed(self, compiler: ExpressionCompiler, stage: Stage, step: ast.ApplyCompute) -> list[Output]:
+        taken = names(stage)
         outputs = []
         for item in step.items:
             typed = compiler.compile(item.expr)
-            _check_alias(item.name, taken, compiler.text, _pos(item.expr))
+            check_alias(item.name, taken, compiler.text, _pos(item.expr))
             if typed.type == "null" or typed.type_name is not None:
                 raise TypeMismatch(_at(compiler.text, _pos(item.expr), f"{item.name} has no type (null or a type name)"))
             taken.add(item.name)
-            outputs.append(_Output((item.name,), typed.type, typed.nullable, typed.sql, typed.sql))
+            outputs.append(Output((item.name,), typed.type, typed.nullable, typed.sql, typed.sql))
         return outputs
 
-    def _groupby(self, compiler: ExpressionCompiler, stage: _Stage, step: ast.ApplyGroupBy, text: str) -> _Stage:
-        groups: dict[tuple[str, ...], _Output] = {}
+    def _groupby(self, compiler: ExpressionCompiler, stage: Stage, step: ast.ApplyGroupBy, text: str) -> Stage:
+        if any(isinstance(item, ast.Rollup) for item in step.properties):
+            return apply_union.rollup(self, stage, step, text)  # a concat of groupbys, one per level
+        groups: dict[tuple[str, ...], Output] = {}
         for path in step.properties:
+            assert isinstance(path, ast.MemberPath)
             for expanded in _grouping_paths(stage.scope, path, text):
                 typed = compiler.compile(expanded)
-                names = tuple(s.name for s in expanded.steps if isinstance(s, ast.PropertyStep))
+                names_ = tuple(s.name for s in expanded.steps if isinstance(s, ast.PropertyStep))
                 scale = _scale(stage.scope, expanded)
-                groups.setdefault(names, _Output(names, typed.type, typed.nullable, typed.sql, typed.sql, True, scale))
+                groups.setdefault(names_, Output(names_, typed.type, typed.nullable, typed.sql, typed.sql, True, scale))
         then = step.then or ()
         aggregate = then[0] if then and isinstance(then[0], ast.ApplyAggregate) else None
         rest = then[1:] if aggregate is not None else then
-        unsupported: list[ast.ApplyStep] = [
-            s for s in rest if not isinstance(s, (ast.ApplyFilter, ast.ApplyCompute, ast.ApplyIdentity))
+        if not then or (aggregate is not None and all(
+            isinstance(s, (ast.ApplyFilter, ast.ApplyCompute, ast.ApplyIdentity)) for s in rest
+        )):
+            # One GROUP BY: what most requests ask for (and all that groupby did before partitions).
+            result = self._aggregate(compiler, stage, tuple(groups.values()), aggregate, text)
+            return self.run(result, rest, text)
+        return self._grouped(stage, tuple(groups.values()), then, text)
+
+    def _grouped(self, stage: Stage, groups: tuple[Output, ...], then: tuple[ast.ApplyStep, ...], text: str) -> Stage:
+        """groupby((G),T) for any T: T runs on the rows with the grouping values as hidden partition
+        columns (each transformation of T works per group), then the values come back under their
+        paths (the spec's Pi_G: every row of a group's result gets its grouping properties)."""
+        hidden = [replace(group, path=(self.context.unique("$g"),), hidden=True, identity=False) for group in groups]
+        inner = self.close(replace(stage, outputs=(*stage.outputs, *hidden)))
+        inner = replace(inner, partition=(*stage.partition, *(output.path for output in hidden)), domain=None)
+        result = self.close(self.run(inner, then, text))
+        kept = {output.path for output in result.outputs if not output.hidden}
+        shown = [
+            replace(result.output(secret.path), path=group.path, hidden=False, identity=True)
+            for group, secret in zip(groups, hidden)
+            if group.path not in kept  # rows that are still entities have the property already
         ]
-        if unsupported or (then and aggregate is None):
-            position = (unsupported or [*then])[0].pos
-            raise NotImplemented_(
-                _at(
-                    text,
-                    position,
-                    "inside groupby only aggregate(...), optionally followed by filter(...) or compute(...), "
-                    "is supported yet; write other transformations after the groupby",
-                )
-            )
-        result = self._aggregate(compiler, stage, tuple(groups.values()), aggregate, text)
-        return self.run(result, rest, text)
+        secrets = {secret.path for secret in hidden}
+        outputs = (*shown, *(output for output in result.outputs if output.path not in secrets))
+        by_path = {output.path: output for output in outputs if not output.hidden}
+        order = tuple(SortKey(by_path[group.path].sql, False, group.nullable) for group in groups)  # group by group
+        grouped = replace(
+            result, outputs=outputs, order=(*order, *result.order), partition=stage.partition, domain=stage.domain
+        ).with_visible([output.path for output in shown])
+        return replace(grouped, scope=self.scope(result.scope.from_clause(), outputs, grouped))
 
     def _aggregate(
         self,
         compiler: ExpressionCompiler,
-        stage: _Stage,
-        groups: tuple[_Output, ...],
+        stage: Stage,
+        groups: tuple[Output, ...],
         step: ast.ApplyAggregate | None,
         text: str,
-    ) -> _Stage:
+    ) -> Stage:
         taken = {output.path[0] for output in groups}
-        outputs = list(groups)
+        partition = [replace(stage.output(path), identity=True) for path in stage.partition]
+        outputs = [*partition, *groups]
         for item in step.items if step is not None else ():
-            _check_alias(item.alias, taken, text, item.pos)
+            check_alias(item.alias, taken, text, item.pos)
             taken.add(item.alias)
             outputs.append(self._aggregated(compiler, stage, item, text))
-        group_by = tuple(output.sql for output in groups)
-        closing = replace(stage, outputs=tuple(outputs), order=(), group_by=group_by, entity_rows=False)
+        group_by = tuple(output.sql for output in (*partition, *groups))
+        closing = replace(
+            stage, outputs=tuple(outputs), order=(), group_by=group_by, entity_rows=False, variants=None,
+            dynamic=frozenset(),
+        )
+        if stage.domain is not None and not groups:
+            return apply_join.aggregate_every_row(self, closing, stage.domain)
         return self.close(closing)
 
-    def _aggregated(self, compiler: ExpressionCompiler, stage: _Stage, item: ast.AggregateItem, text: str) -> _Output:
+    def _aggregated(self, compiler: ExpressionCompiler, stage: Stage, item: ast.AggregateItem, text: str) -> Output:
         path = (item.alias,)
         if item.from_:
             raise NotImplemented_(_at(text, item.pos, "aggregate(... from ...) is not supported yet"))
         if item.expr is None:  # $count
             count = func.count()
-            return _Output(path, COUNT_TYPE, False, count, count)
+            return Output(path, COUNT_TYPE, False, count, count)
         collection = _collection_step(stage.scope, item.expr)
         if item.method is None:  # Path/$count: the related entities of every row, summed per group
             typed = compiler.compile(item.expr)
             total = func.coalesce(func.sum(typed.sql), 0)
-            return _Output(path, COUNT_TYPE, False, total, total)
+            return Output(path, COUNT_TYPE, False, total, total)
         if collection is not None:
             raise NotImplemented_(
                 _at(text, collection.pos, f"aggregating values through the collection {collection.name} is not "
@@ -357,17 +447,18 @@ class _Planner:
         return _METHODS[item.method](self, typed, item, _scale(stage.scope, item.expr), text)
 
     # ------------------------------------------------------------------ aggregation methods
-    def _sum(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> _Output:
+    def _sum(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> Output:
         _numeric(typed, item, text)
         path = (item.alias,)
         if typed.type == "Edm.Decimal" and scale is not None and not self.context.dialect.native_decimal:
             # No decimal type in the database: sum whole units of the last decimal place, exactly.
             units = func.sum(cast(func.round(typed.sql * literal(10**scale)), BigInteger()))
-            read = type_coerce(units, _Units(scale))
-            return _Output(path, "Edm.Decimal", True, read, read, scale=scale, units=True)
-        result = "Edm.Int64" if typed.type in ("Edm.Int32", "Edm.Int64") else typed.type
+            read = type_coerce(units, Units(scale))
+            return Output(path, "Edm.Decimal", True, read, read, scale=scale, units=True)
+        whole = ("Edm.SByte", "Edm.Byte", "Edm.Int16", "Edm.Int32", "Edm.Int64")
+        result = "Edm.Int64" if typed.type in whole else typed.type
         total = func.sum(typed.sql, type_=self._number_type(result))
-        return _Output(path, result, True, total, total, scale=scale)
+        return Output(path, result, True, total, total, scale=scale)
 
     def _number_type(self, edm_type: str) -> Any:
         """How a computed number is read: a database without a decimal type hands back its own float
@@ -376,26 +467,26 @@ class _Planner:
             return Float()
         return sql_type(edm_type, self.context.catalog)
 
-    def _average(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> _Output:
+    def _average(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> Output:
         _numeric(typed, item, text)
         # Averaged as doubles (DOUBLE: MariaDB's FLOAT is single precision) on every database: no
         # integer division, no DECIMAL rounded to 4 more places (MariaDB), the same digits everywhere.
         # Decimals stay Edm.Decimal (written with 15 significant digits).
         average: ColumnElement[Any] = func.avg(cast(typed.sql, Double()), type_=Double())
         result = "Edm.Decimal" if typed.type == "Edm.Decimal" else "Edm.Double"
-        return _Output((item.alias,), result, True, average, average)
+        return Output((item.alias,), result, True, average, average)
 
-    def _extreme(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> _Output:
+    def _extreme(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> Output:
         if typed.type == "Edm.Boolean":
             raise TypeMismatch(
                 _at(text, _pos(item.expr), f"{item.method} needs values that can be ordered, not {typed.type}")
             )
         extreme = (func.min if item.method == "min" else func.max)(typed.sql)
-        return _Output((item.alias,), typed.type, True, extreme, extreme, scale=scale)
+        return Output((item.alias,), typed.type, True, extreme, extreme, scale=scale)
 
-    def _countdistinct(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> _Output:
+    def _countdistinct(self, typed: Typed, item: ast.AggregateItem, scale: int | None, text: str) -> Output:
         count = func.count(distinct(typed.sql))
-        return _Output((item.alias,), COUNT_TYPE, False, count, count)
+        return Output((item.alias,), COUNT_TYPE, False, count, count)
 
 
 _METHODS = {
@@ -405,20 +496,6 @@ _METHODS = {
     "max": _Planner._extreme,
     "countdistinct": _Planner._countdistinct,
 }
-
-
-class _Units(TypeDecorator[Decimal]):
-    """An integer count of 10**-scale read back as the exact Decimal it stands for."""
-
-    impl = BigInteger
-    cache_ok = True
-
-    def __init__(self, scale: int) -> None:
-        super().__init__()
-        self.scale = scale
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        return None if value is None else Decimal(int(value)).scaleb(-self.scale)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -497,53 +574,52 @@ def _numeric(typed: Typed, item: ast.AggregateItem, text: str) -> None:
         raise TypeMismatch(_at(text, _pos(item.expr), f"{item.method} needs numbers, not {typed.type}"))
 
 
-def _names(stage: _Stage) -> set[str]:
-    return {output.path[0] for output in stage.outputs} | set(stage.scope.entity.navigation)
+def _visible(
+    stage: Stage,
+    select: tuple[ast.SelectItem, ...] | None,
+    text: str,
+    expanded: dict[str, frozenset[str] | None],
+) -> tuple[Output, ...]:
+    """The outputs $select asks for (every one without $select), and the expanded join aliases."""
+    shown = [output for output in stage.visible() if output.path[0] not in stage.dynamic]
+    if select and not any(item.star and not item.path for item in select):
+        chosen: set[str] = set()
+        names_ = list(dict.fromkeys(output.path[0] for output in shown))
+        for item in select:
+            if item.star:
+                continue
+            if item.options is not None or len(item.path) > 1:
+                raise NotImplemented_("$select with $apply takes top-level names of the result only")
+            if item.path[0] in expanded and len(item.path) == 1:
+                continue  # selecting an expanded navigation property keeps the expansion
+            if item.path[0] not in names_:
+                raise UnknownProperty(
+                    f"$select: the $apply result has no property {item.path[0]}." + did_you_mean(item.path[0], names_),
+                    target=item.path[0],
+                )
+            chosen.add(item.path[0])
+        shown = [output for output in shown if output.path[0] in chosen]
+    for alias, properties in expanded.items():
+        columns = [output for output in stage.visible() if output.path[0] == alias]
+        if properties is not None:
+            known = {output.path[1] for output in columns if len(output.path) > 1}
+            for name in sorted(properties - known):
+                raise UnknownProperty(
+                    f"$expand={alias}($select=...): {alias} has no property {name}." + did_you_mean(name, sorted(known)),
+                    target=name,
+                )
+            columns = [output for output in columns if len(output.path) > 1 and output.path[1] in properties]
+        shown += columns
+    return tuple(shown)
 
 
-def _check_alias(alias: str, taken: set[str], text: str, position: int) -> None:
-    if alias in taken:
-        raise BadRequest(
-            _at(text, position, f"the alias {alias} is already a property of the result; choose another name"),
-            target=alias,
-        )
-
-
-def _visible(stage: _Stage, select: tuple[ast.SelectItem, ...] | None, text: str) -> tuple[_Output, ...]:
-    """The outputs $select asks for (every one without $select)."""
-    if not select or any(item.star and not item.path for item in select):
-        return stage.outputs
-    chosen: set[str] = set()
-    names = list(dict.fromkeys(output.path[0] for output in stage.outputs))
-    for item in select:
-        if item.star:
-            continue
-        if item.options is not None or len(item.path) > 1:
-            raise NotImplemented_("$select with $apply takes top-level names of the result only")
-        if item.path[0] not in names:
-            raise UnknownProperty(
-                f"$select: the $apply result has no property {item.path[0]}." + did_you_mean(item.path[0], names),
-                target=item.path[0],
-            )
-        chosen.add(item.path[0])
-    return tuple(output for output in stage.outputs if output.path[0] in chosen)
-
-
-def _projection(paths: list[tuple[str, ...]]) -> str:
-    """The select list of a context URL: (ItemNumber,Total), (SalesOrderHeader(OrderingCustomerAccountNumber),N)."""
+def _projection(paths: list[tuple[str, ...]], whole: Collection[str] = ()) -> str:
+    """The select list of a context URL: (ItemNumber,Total), (SalesOrderHeader(OrderingCustomerAccountNumber),N);
+    an expanded navigation property shown whole is Name() (OData 4.01 JSON Format, 10.9)."""
     grouped: dict[str, list[tuple[str, ...]]] = {}
     for path in paths:
         grouped.setdefault(path[0], [])
         if len(path) > 1:
             grouped[path[0]].append(path[1:])
-    parts = [name + (_projection(rest) if rest else "") for name, rest in grouped.items()]
+    parts = [name + ("()" if name in whole else _projection(rest) if rest else "") for name, rest in grouped.items()]
     return "(" + ",".join(parts) + ")"
-
-
-def _pos(node: Any) -> int:
-    return getattr(node, "pos", 0)
-
-
-def _at(text: str, position: int, message: str) -> str:
-    return f"{message} (at position {position})\n{caret(text, position)}" if text else message
-

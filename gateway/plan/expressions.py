@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     Double,
+    Integer,
     and_,
     cast,
     exists,
@@ -32,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter, ColumnElement, Null
 from sqlalchemy.types import NullType
 
+from gateway.edm import SINGLE_MAX, SMALL_INTEGERS, parse_duration, to_single
 from gateway.errors import (
     BadRequest,
     NotImplemented_,
@@ -47,7 +49,15 @@ from gateway.plan.functions import CANONICAL_FUNCTIONS, FUNCTIONS
 from gateway.plan.keys import key_values
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.plan.typed import BOOLEAN, STRING, TYPE_NAME_PREFIX, Typed
-from gateway.plan.types import INTEGER_RANGES, comparable, is_numeric, is_primitive, sql_type, wider_numeric
+from gateway.plan.types import (
+    INTEGER_RANGES,
+    Single,
+    comparable,
+    is_numeric,
+    is_primitive,
+    sql_type,
+    wider_numeric,
+)
 from grammar import ast
 
 
@@ -100,7 +110,10 @@ class ExpressionCompiler:
             return Typed(null(), "null", True, node)
         if expected is not None and self.catalog.is_enum(expected) and node.type == STRING:
             # OData 4.01: an enum member may be written as a plain string where the type is known.
-            return self._enum_value(node, expected, (str(node.value),))
+            return self._enum_value(node, expected, tuple(part.strip() for part in str(node.value).split(",")))
+        if node.type == "Edm.Duration" or expected == "Edm.Duration" and node.type == STRING:
+            # (4.01: 'P1D' where a duration is expected is a duration, as duration'P1D' is)
+            return self._duration(node)
         value: object = node.value
         if node.type == "Edm.Decimal" and not self.context.dialect.native_decimal:
             value = float(node.value)  # type: ignore[arg-type]
@@ -117,6 +130,17 @@ class ExpressionCompiler:
             return Typed(literal(str(node.value), NullType()), node.type, False, node)
         return Typed(literal(value, sql_type(node.type, self.catalog)), node.type, False, node)
 
+    def _duration(self, node: ast.Literal) -> Typed:
+        """A duration literal as the number of seconds the column stores (gateway/edm.py)."""
+        try:
+            seconds = parse_duration(str(node.value))
+        except ValueError:
+            raise self._mismatch(node, f"'{node.value}' is not a duration like P1DT2H30M (days, hours, minutes, "
+                                       "seconds)") from None
+        value: object = seconds if self.context.dialect.native_decimal else float(seconds)
+        return Typed(literal(value, sql_type("Edm.Duration", self.catalog)), "Edm.Duration", False,
+                     replace(node, value=seconds, type="Edm.Duration"))
+
     def _enum_literal(self, node: ast.EnumLiteral, expected: str | None) -> Typed:
         namespace = self.catalog.service.namespace
         name = node.type_name.removeprefix(namespace + ".")
@@ -130,6 +154,8 @@ class ExpressionCompiler:
 
     def _enum_value(self, node: Any, enum_name: str, members: tuple[str, ...]) -> Typed:
         values = {member: value for value, member in self.catalog.service.enums[enum_name].items()}
+        if len(members) > 1 and not self.catalog.is_flags(enum_name):
+            raise self._mismatch(node, f"{enum_name} is not a flags enum: give one member, not {len(members)}")
         total = 0
         for member in members:
             if member in values:
@@ -251,7 +277,10 @@ class ExpressionCompiler:
         if node.op == "has":
             if not self.catalog.is_enum(left.type):
                 raise self._mismatch(node, "'has' needs an enum value on its left")
-            # The catalog's enums are not flags, so 'has' is membership of that one value.
+            if self.catalog.is_flags(left.type):
+                # Every bit of the right side is set on the left: (Status & 3) = 3 (all three databases have &).
+                return Typed(_two_valued(left.sql.op("&")(right.sql) == right.sql, left), BOOLEAN, False)
+            # An enum that is not flags: its values are single members, so 'has' is equality.
             return Typed(_two_valued(left.sql == right.sql, left), BOOLEAN, False)
         return self._arithmetic(node, left, right)
 
@@ -265,7 +294,7 @@ class ExpressionCompiler:
             right = self.compile(right_node, left.type)
         self._fits(left, right)
         self._fits(right, left)
-        return left, right
+        return _as_single(left, right), _as_single(right, left)
 
     def _fits(self, value: Typed, other: Typed) -> None:
         """A number literal beside a numeric expression must be a value of that expression's type:
@@ -277,9 +306,9 @@ class ExpressionCompiler:
         assert isinstance(number, (int, float, Decimal))
         shown = _number_text(number)
         if not math.isfinite(number):
-            if other.type != "Edm.Double":
+            if other.type not in ("Edm.Double", "Edm.Single"):
                 raise self._mismatch(node, f"the literal {shown} is not a value of {other.type} (only Edm.Double "
-                                           "has NaN and INF)")
+                                           "and Edm.Single have NaN and INF)")
             return
         bounds = INTEGER_RANGES.get(other.type)
         if bounds is not None and not bounds[0] <= number <= bounds[1]:
@@ -290,6 +319,8 @@ class ExpressionCompiler:
                                        "point that this decimal property holds")
         if other.type == "Edm.Double" and abs(number) > sys.float_info.max:
             raise self._mismatch(node, f"the literal {shown} is beyond the range of Edm.Double")
+        if other.type == "Edm.Single" and abs(number) > SINGLE_MAX:
+            raise self._mismatch(node, f"the literal {shown} is beyond the range of Edm.Single (about ±3.4e38)")
 
     def _comparison(self, node: ast.BinaryOp, left: Typed, right: Typed) -> Typed:
         left = _typed_like(left, right)  # `<guid> eq Column`: the Guid binds as the column's type
@@ -327,6 +358,8 @@ class ExpressionCompiler:
         return escaped.replace("*", "%")
 
     def _arithmetic(self, node: ast.BinaryOp, left: Typed, right: Typed) -> Typed:
+        if "Edm.Duration" in (left.type, right.type) and node.op in ("add", "sub"):
+            return self._duration_arithmetic(node, left, right)
         if not (is_numeric(left.type) or left.type == "null") or not (is_numeric(right.type) or right.type == "null"):
             raise self._mismatch(
                 node, f"'{node.op}' needs numbers, not {_describe(left.type)} and {_describe(right.type)}"
@@ -335,6 +368,9 @@ class ExpressionCompiler:
             return Typed(null(), "null")
         result_type = wider_numeric(left.type, right.type)
         a, b = left.sql, right.sql
+        if result_type in SMALL_INTEGERS:
+            # Computed as Int32: PostgreSQL's smallint + smallint fails past 32767 where OData means a number.
+            result_type, a, b = "Edm.Int32", cast(a, Integer()), cast(b, Integer())
         if node.op == "add":
             sql = a + b
         elif node.op == "sub":
@@ -355,6 +391,16 @@ class ExpressionCompiler:
             sql = func.round(sql, 10)
         return Typed(sql, result_type, left.nullable or right.nullable)
 
+    def _duration_arithmetic(self, node: ast.BinaryOp, left: Typed, right: Typed) -> Typed:
+        """Duration add/sub duration: the stored seconds added (date + duration: not supported)."""
+        if {left.type, right.type} - {"Edm.Duration", "null"}:
+            raise self._mismatch(node, f"'{node.op}' with a duration needs two durations, not {_describe(left.type)} "
+                                       f"and {_describe(right.type)} (date/time arithmetic is not supported)")
+        if "null" in (left.type, right.type):
+            return Typed(null(), "null")
+        sql = left.sql + right.sql if node.op == "add" else left.sql - right.sql
+        return Typed(sql, "Edm.Duration", left.nullable or right.nullable)
+
     def _in(self, node: ast.In, expected: str | None) -> Typed:
         operand = self.compile(node.operand)
         items = node.collection.items if isinstance(node.collection, ast.ListExpr) else (node.collection,)
@@ -363,6 +409,7 @@ class ExpressionCompiler:
             if not comparable(operand.type, value.type):
                 raise self._mismatch(item, f"cannot compare {_describe(operand.type)} with {_describe(value.type)}")
             self._fits(value, operand)
+        values = [_as_single(value, operand) for value in values]
         non_null = [_typed_like(value, operand).sql for value in values if value.type != "null"]
         condition: ColumnElement[bool] = _two_valued(operand.sql.in_(non_null), operand) if non_null else false()
         if len(non_null) < len(values):
@@ -373,7 +420,7 @@ class ExpressionCompiler:
         if node.op == "not":
             return Typed(not_(self.predicate(node.operand)), BOOLEAN, False)
         operand = self.compile(node.operand)
-        if not is_numeric(operand.type):
+        if not is_numeric(operand.type) and operand.type != "Edm.Duration":
             raise self._mismatch(node, f"cannot negate {_describe(operand.type)}")
         return Typed(-operand.sql, operand.type, operand.nullable)
 
@@ -462,6 +509,16 @@ def _typed_like(value: Typed, other: Typed) -> Typed:
     if isinstance(value.sql, BindParameter) and value.sql.type._isnull and not other.sql.type._isnull:
         return replace(value, sql=literal(value.sql.value, other.sql.type))
     return value
+
+
+def _as_single(value: Typed, other: Typed) -> Typed:
+    """A number literal beside an Edm.Single expression, rounded to binary32 as OData's promotion to
+    Single does: `Weight eq 1.1` then matches the 1.1 a REAL column holds (1.100000023841858)."""
+    node = value.literal
+    if other.type != "Edm.Single" or node is None or not is_numeric(node.type) or other.literal is not None:
+        return value
+    number = to_single(float(node.value))  # type: ignore[arg-type]
+    return Typed(literal(number, Single()), "Edm.Single", False, replace(node, value=number, type="Edm.Single"))
 
 
 def _two_valued(condition: ColumnElement[bool], *operands: Typed) -> ColumnElement[bool]:

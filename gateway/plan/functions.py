@@ -37,7 +37,8 @@ CANONICAL_FUNCTIONS = (
 _DATES = ("Edm.Date", "Edm.DateTimeOffset")
 MAX_PATTERN = 1000  # characters of a matchesPattern regular expression
 _TIMES = ("Edm.DateTimeOffset", "Edm.TimeOfDay")
-_NUMBERS = ("Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double")
+_WHOLE = ("Edm.SByte", "Edm.Byte", "Edm.Int16", "Edm.Int32", "Edm.Int64")
+_NUMBERS = (*_WHOLE, "Edm.Decimal", "Edm.Single", "Edm.Double")
 
 
 def _nullable(args: list[Typed]) -> bool:
@@ -136,10 +137,10 @@ def _rounding(operation: str) -> Builder:
         if _has_null(args):
             return Typed(null(), "null")
         kind = args[0].type
-        if kind in ("Edm.Int32", "Edm.Int64"):
+        if kind in _WHOLE:
             return args[0]  # already whole
         sql = compiler.context.dialect.sql(operation)(args[0].sql)
-        return Typed(sql if kind == "Edm.Double" else cast(sql, Numeric()), kind, args[0].nullable)
+        return Typed(sql if kind in ("Edm.Double", "Edm.Single") else cast(sql, Numeric()), kind, args[0].nullable)
 
     return build
 
@@ -150,6 +151,13 @@ def _totaloffsetminutes(compiler: ExpressionCompiler, node: ast.FunctionCall, ar
         return Typed(null(), "Edm.Int32")
     # Values are stored in UTC, so every offset is 0 (null stays null).
     return Typed(case((args[0].sql.is_(None), null()), else_=literal(0)), "Edm.Int32", args[0].nullable)
+
+
+def _totalseconds(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
+    compiler.expect(node, args, ("Edm.Duration",))
+    if _has_null(args):
+        return Typed(null(), "Edm.Decimal")
+    return Typed(args[0].sql, "Edm.Decimal", args[0].nullable)  # a duration is stored as its seconds
 
 
 def _constant_datetime(value: Callable[[], dt.datetime]) -> Builder:
@@ -234,6 +242,7 @@ FUNCTIONS: dict[str, tuple[tuple[int, ...], Builder]] = {
     "date": ((1,), _dialect("date", ("Edm.DateTimeOffset",), "Edm.Date")),
     "time": ((1,), _dialect("time", ("Edm.DateTimeOffset",), "Edm.TimeOfDay")),
     "totaloffsetminutes": ((1,), _totaloffsetminutes),
+    "totalseconds": ((1,), _totalseconds),
     "now": ((0,), _constant_datetime(_utc_now)),
     "maxdatetime": ((0,), _constant_datetime(lambda: dt.datetime(9999, 12, 31, 23, 59, 59))),
     "mindatetime": ((0,), _constant_datetime(lambda: dt.datetime(1, 1, 1))),

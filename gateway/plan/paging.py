@@ -129,6 +129,12 @@ _ACCEPTED: dict[str, tuple[type, ...]] = {
     "Edm.DateTimeOffset": _TEMPORAL,
     "Edm.Date": _TEMPORAL,
     "Edm.TimeOfDay": _TEMPORAL,
+    "Edm.Int16": _NUMBERS,
+    "Edm.Byte": _NUMBERS,
+    "Edm.SByte": _NUMBERS,
+    "Edm.Single": _NUMBERS,
+    "Edm.Duration": _NUMBERS,  # seconds
+    "Edm.Binary": (bytes,),
 }
 _ANY = (int, float, Decimal, str, dt.date, dt.time)  # an enum (an int), 'null', an unknown type
 
@@ -163,6 +169,8 @@ def tag(value: object) -> list[object]:
         return ["a", value.isoformat()]
     if isinstance(value, dt.time):
         return ["h", value.isoformat()]
+    if isinstance(value, bytes):
+        return ["x", value.hex()]
     return ["s", str(value)]
 
 
@@ -174,6 +182,7 @@ _UNTAG: dict[str, Callable[[Any], object]] = {
     "t": dt.datetime.fromisoformat,
     "a": dt.date.fromisoformat,
     "h": dt.time.fromisoformat,
+    "x": bytes.fromhex,
     "s": str,
 }
 

@@ -34,7 +34,9 @@ from gateway.plan import paging
 from gateway.plan.expressions import ExpressionCompiler
 from gateway.plan.paging import SkipToken, SortKey
 from gateway.plan.scope import Elsewhere, EntityScope, PlanContext
+from gateway.plan.through import join_through
 from gateway.plan.typed import Typed
+from gateway.plan.within import Within
 from grammar import ast
 
 # A SELECT of any columns (SQLAlchemy 2.1 types a Select by the tuple of its column types).
@@ -115,12 +117,16 @@ def plan_read(
     fixed: tuple[tuple[str, object], ...] = (),
     page_size: int | None = None,
     skiptoken: str | None = None,
+    within: Within | None = None,
 ) -> ReadPlan:
-    """The statement for one page of `entity` under `options`, restricted by `fixed` equalities."""
+    """The statement for one page of `entity` under `options`, restricted by `fixed` equalities (and to
+    the rows a function call returned, `within`)."""
     _reject_unsupported(options)
     scope = EntityScope(entity, context, keyset=skiptoken is not None)
     computed = _computed(context, scope, options, texts)
     conditions = [scope.where(fixed)]
+    if within is not None:
+        conditions.append(within.condition(scope))
     conditions.extend(_filters(context, scope, options, texts, computed))
     sort_keys = _sort_keys(context, scope, options, texts, computed)
     expands = plan_expands(context, entity, options.expand, texts.expand)
@@ -134,6 +140,7 @@ def plan_read(
         texts.compute,
         ",".join(context.companies),
         repr(fixed),
+        *([repr(within)] if within is not None else []),
     )
     top = options.top
     if skiptoken is not None:
@@ -213,8 +220,6 @@ def _as_read(context: PlanContext, typed: Typed) -> ColumnElement[Any]:
 
 
 def _reject_unsupported(options: ast.QueryOptions, nested: bool = False) -> None:
-    if nested and options.compute is not None:
-        raise NotImplemented_("$compute inside $expand is not supported yet")
     if not nested and options.levels is not None:
         raise InvalidQueryOption("$levels belongs inside $expand, e.g. $expand=Nav($levels=2)")
 
@@ -290,7 +295,7 @@ def _layout(
     computed = computed or {}
     visible = select_properties(entity, options.select, texts.select, tuple(computed))
     read = list(visible)
-    needed = list(entity.key) + [name for plan in expands for name in plan.nav.link]
+    needed = list(entity.key) + [name for plan in expands for name in plan.nav.link_properties]
     read += [name for name in dict.fromkeys(needed) if name not in read]
     types = {name: typed.type for name, typed in computed.items() if name in read}
     links = selected_navigation(entity, options.select)
@@ -385,12 +390,15 @@ def plan_expand(context: PlanContext, entity: Entity, item: ast.ExpandItem, text
     _reject_unsupported(options, nested=True)
     if not nav.collection and (options.top is not None or options.skip is not None or options.orderby):
         raise InvalidQueryOption(f"$expand={name}: $top, $skip and $orderby apply to collections only")
-    texts = OptionTexts(filter=text, orderby=text, select=text, expand=text, search=text)
+    texts = OptionTexts(filter=text, orderby=text, select=text, expand=text, search=text, compute=text)
     children = plan_expands(context, target, _with_next_level(item, nav, target, options), text)
     scope = EntityScope(target, context)
-    sort_keys = _sort_keys(context, scope, options, texts)
+    # $compute inside $expand (4.01): its aliases are properties of the expanded entities, usable in
+    # the nested $select, $filter and $orderby (compiled again per statement, on its own scope).
+    computed = _computed(context, scope, options, texts)
+    sort_keys = _sort_keys(context, scope, options, texts, computed)
     mode = "ref" if item.ref else "count" if item.count else "entities"
-    layout = _layout(target, options, texts, sort_keys, children, scope)
+    layout = _layout(target, options, texts, sort_keys, children, scope, computed)
     plan = ExpandPlan(nav, target, options, texts, layout, children, mode, elsewhere)
     child_statement(context, plan, [])  # compile once now so that mistakes surface before any row is read
     return plan
@@ -443,7 +451,7 @@ def _with_links(
     (the company, mostly) decides its shape: `DATAAREAID = :link0 AND SALESID IN (:links)` uses the
     index where a tuple IN would scan the company. A shape with at most one varying part is built
     once per plan; several varying parts (a tuple IN, rare) are built per batch."""
-    width = len(plan.nav.link)
+    width = len(plan.nav.link_properties)
     shared = tuple(i for i in range(width) if parent_links and len({v[i] for v in parent_links}) == 1)
     varying = [i for i in range(width) if i not in shared]
     parameters: dict[str, Any] = {f"link{i}": parent_links[0][i] for i in shared}
@@ -453,7 +461,10 @@ def _with_links(
     statement = plan.templates.get((kind, shared)) if reusable else None
     if statement is None:
         scope = EntityScope(plan.target, context)
-        links = [scope.link_column(theirs) for theirs in plan.nav.link.values()]
+        if plan.nav.through is not None:  # many-to-many: the join table's columns say which parent
+            links = join_through(scope, plan.nav)
+        else:
+            links = [scope.link_column(theirs) for theirs in plan.nav.link.values()]
         conditions: list[ColumnElement[bool]] = [
             links[i] == bindparam(f"link{i}", type_=links[i].type) for i in shared]
         if not parent_links:
@@ -472,10 +483,14 @@ def _with_links(
 def _child_rows(context: PlanContext, plan: ExpandPlan, scope: EntityScope, links: list[ColumnElement[Any]],
                 link_match: ColumnElement[bool]) -> AnySelect:
     options = plan.options
-    conditions = [scope.where(), link_match, *_filters(context, scope, options, plan.texts)]
-    sort_keys = _sort_keys(context, scope, options, plan.texts)
+    computed = _computed(context, scope, options, plan.texts)
+    conditions = [scope.where(), link_match, *_filters(context, scope, options, plan.texts, computed)]
+    sort_keys = _sort_keys(context, scope, options, plan.texts, computed)
     ordering = paging.order_by(sort_keys, context.dialect)
-    columns = [read_column(scope, name).label(f"p{index}") for index, name in enumerate(plan.layout.read)]
+    columns = [
+        (_as_read(context, computed[name]) if name in computed else read_column(scope, name)).label(f"p{index}")
+        for index, name in enumerate(plan.layout.read)
+    ]
     columns += [col.label(f"e{index}") for index, col in enumerate(scope.etag_columns())]
     columns += [col.label(f"l{index}") for index, col in enumerate(links)]
     windowed = options.top is not None or bool(options.skip)
@@ -495,5 +510,6 @@ def _child_rows(context: PlanContext, plan: ExpandPlan, scope: EntityScope, link
 
 def _child_count(context: PlanContext, plan: ExpandPlan, scope: EntityScope, links: list[ColumnElement[Any]],
                  link_match: ColumnElement[bool]) -> AnySelect:
-    conditions = [scope.where(), link_match, *_filters(context, scope, plan.options, plan.texts)]
+    computed = _computed(context, scope, plan.options, plan.texts)
+    conditions = [scope.where(), link_match, *_filters(context, scope, plan.options, plan.texts, computed)]
     return select(*links, func.count()).select_from(scope.from_clause()).where(*conditions).group_by(*links)

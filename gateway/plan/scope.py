@@ -34,6 +34,7 @@ from sqlalchemy.types import TypeEngine
 from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.identity.access import SYSTEM, ServiceAccess
 from gateway.plan.dialects import DialectTraits
+from gateway.plan.through import RELATED, Related, related_condition, through_exists
 from gateway.plan.types import sql_type
 from gateway.protect import signing
 from gateway.virtual.rowguid import RowGuid
@@ -90,6 +91,7 @@ class EntityScope:
         self._keyset = keyset  # this use reads a page after a $skiptoken position
         self.tables: dict[str, TableClause] = {}
         self._nav_joins: dict[str, tuple[EntityScope, ColumnElement[bool]]] = {}
+        self._inner_joins: list[tuple[FromClause, ColumnElement[bool]]] = []  # a many-to-many's join table
         columns_by_alias = _columns_by_alias(entity, context.catalog)
         base: FromClause | None = None
         self.conditions: list[ColumnElement[bool]] = []
@@ -169,15 +171,24 @@ class EntityScope:
 
     def where(self, fixed: tuple[tuple[str, object], ...] = ()) -> ColumnElement[bool]:
         """The entity's own restrictions (source filters, company scope) plus `property = value` pairs."""
-        conditions = [*self.conditions, *(self.column(name) == value for name, value in fixed)]
+        conditions = [*self.conditions, *(
+            related_condition(self, value) if name == RELATED and isinstance(value, Related)  # (through.py)
+            else self.column(name) == value
+            for name, value in fixed)]
         return and_(true(), *conditions) if conditions else true()
 
     def from_clause(self) -> FromClause:
         """The entity's tables plus every navigation join that expressions asked for."""
         result = self._base_from
+        for joined, on in self._inner_joins:
+            result = result.join(joined, on)
         for target, onclause in self._nav_joins.values():
             result = result.join(target.from_clause(), onclause, isouter=True)
         return result
+
+    def join_inner(self, joined: FromClause, onclause: ColumnElement[bool]) -> None:
+        """Join another table into this scope's FROM (an $expand's join table, gateway/plan/through.py)."""
+        self._inner_joins.append((joined, onclause))
 
     def navigate(self, nav: Navigation) -> EntityScope:
         """The scope of a single-valued navigation target, LEFT JOINed into this scope (once per name)."""
@@ -187,6 +198,9 @@ class EntityScope:
         return self._nav_joins[nav.name][0]
 
     def link_condition(self, nav: Navigation, target: EntityScope) -> ColumnElement[bool]:
+        if nav.through is not None:  # many-to-many: a join row pairs the two
+            parent = {name: self.column(name) for name in nav.through.link}
+            return through_exists(nav, parent, target, self.context.unique("through"))
         return and_(*(self.column(mine) == target.column(theirs) for mine, theirs in nav.link.items()))
 
     def etag_columns(self) -> list[ColumnElement[object]]:
@@ -199,7 +213,8 @@ class EntityScope:
             return columns
         for source in self.entity.sources:
             aliased = self.tables[source.alias]
-            columns.extend((aliased.c[catalog.row_id(self.entity, source)], aliased.c[version]))
+            ids = catalog.row_id_columns(self.entity, source)  # (a composite Guid-service key: all its parts)
+            columns.extend((*(aliased.c[name] for name in ids), aliased.c[version]))
         return columns
 
 
@@ -215,7 +230,8 @@ def _columns_by_alias(entity: Entity, catalog: Catalog) -> dict[str, list[Column
     """The lightweight column list of each source table: what properties, links and filters use."""
     service = catalog.service
     names: dict[str, dict[str, TypeEngine[Any]]] = {
-        source.alias: {catalog.row_id(entity, source): BigInteger(), service.row_version: Integer()}
+        source.alias: {**dict.fromkeys(catalog.row_id_columns(entity, source), BigInteger()),
+                       service.row_version: Integer()}
         if service.row_version else {}
         for source in entity.sources
     }

@@ -20,7 +20,7 @@ from grammar import ast
 # one subquery deeper in SQL although the AST holds them side by side.
 _SEQUENCED = (
     ast.ApplyAggregate, ast.ApplyGroupBy, ast.ApplyFilter, ast.ApplyCompute, ast.ApplyOrderBy, ast.ApplyTop,
-    ast.ApplySkip, ast.ApplyIdentity, ast.ApplySearch, ast.ApplyConcat, ast.ApplyRanked,
+    ast.ApplySkip, ast.ApplyIdentity, ast.ApplySearch, ast.ApplyConcat, ast.ApplyRanked, ast.ApplyJoin,
 )
 
 

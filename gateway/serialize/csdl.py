@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from gateway.catalog.model import Catalog, Entity, Property
+from gateway.catalog.model import Catalog, Entity, Operation, Property, TypeDefinition
 
 CORE = "Org.OData.Core.V1"
 CAPABILITIES = "Org.OData.Capabilities.V1"
@@ -23,7 +23,7 @@ FILTER_FUNCTIONS = (
 )
 
 
-def _facets(prop: Property, catalog: Catalog) -> dict[str, Any]:
+def _facets(prop: Property | TypeDefinition, catalog: Catalog) -> dict[str, Any]:
     facets: dict[str, Any] = {}
     if prop.max_length is not None:
         facets["MaxLength"] = prop.max_length
@@ -31,13 +31,23 @@ def _facets(prop: Property, catalog: Catalog) -> dict[str, Any]:
         facets["Precision"] = prop.precision
     if prop.scale is not None:
         facets["Scale"] = prop.scale
-    if prop.type == "Edm.DateTimeOffset":
+    if isinstance(prop, Property) and prop.type == "Edm.DateTimeOffset":
         facets["Precision"] = 0
+    if isinstance(prop, Property) and prop.type_definition is not None:
+        # CSDL: a facet its type definition gives is not re-specified on the property.
+        given = _facets(catalog.service.type_definitions[prop.type_definition], catalog)
+        facets = {name: value for name, value in facets.items() if name not in given}
     return facets
 
 
 def _type_name(type_name: str, catalog: Catalog) -> str:
-    return catalog.qualified(type_name) if catalog.is_enum(type_name) else type_name
+    schema_type = catalog.is_enum(type_name) or type_name in catalog.service.type_definitions
+    return catalog.qualified(type_name) if schema_type else type_name
+
+
+def _declared_type(prop: Property) -> str:
+    """The type a property was declared with: its type definition's name, or its primitive or enum."""
+    return prop.type_definition or prop.type
 
 
 def _entity_set_annotations(entity: Entity) -> list[tuple[str, Any]]:
@@ -67,16 +77,22 @@ def metadata_xml(catalog: Catalog) -> bytes:
     services = ET.SubElement(root, "edmx:DataServices")
     schema = ET.SubElement(services, "Schema", {"Namespace": catalog.service.namespace, "xmlns": edm_ns})
     for name, members in catalog.service.enums.items():
-        enum = ET.SubElement(schema, "EnumType", {"Name": name, "UnderlyingType": "Edm.Int32"})
+        enum_attributes = {"Name": name, "UnderlyingType": "Edm.Int32"}
+        if catalog.is_flags(name):
+            enum_attributes["IsFlags"] = "true"
+        enum = ET.SubElement(schema, "EnumType", enum_attributes)
         for value, member in members.items():
             ET.SubElement(enum, "Member", {"Name": member, "Value": str(value)})
+    for name, definition in catalog.service.type_definitions.items():
+        ET.SubElement(schema, "TypeDefinition", {"Name": name, "UnderlyingType": definition.underlying,
+                                                 **{key: str(value) for key, value in _facets(definition, catalog).items()}})
     for entity in catalog.entities.values():
         entity_type = ET.SubElement(schema, "EntityType", {"Name": entity.entity_type})
         key = ET.SubElement(entity_type, "Key")
         for name in entity.key:
             ET.SubElement(key, "PropertyRef", {"Name": name})
         for prop in entity.properties.values():
-            attributes = {"Name": prop.name, "Type": _type_name(prop.type, catalog)}
+            attributes = {"Name": prop.name, "Type": _type_name(_declared_type(prop), catalog)}
             attributes.update({name: str(value) for name, value in _facets(prop, catalog).items()})
             if not prop.nullable:
                 attributes["Nullable"] = "false"
@@ -94,21 +110,103 @@ def metadata_xml(catalog: Catalog) -> bytes:
                 if not any("/" in theirs for theirs in nav.link.values()):
                     for mine, theirs in nav.link.items():
                         ET.SubElement(element, "ReferentialConstraint", {"Property": mine, "ReferencedProperty": theirs})
+    for operation in catalog.operations.values():
+        _xml_operation(schema, operation, catalog)
     container = ET.SubElement(schema, "EntityContainer", {"Name": catalog.service.container})
     for entity in catalog.entities.values():
-        entity_set = ET.SubElement(
-            container, "EntitySet", {"Name": entity.entity_set, "EntityType": catalog.qualified(entity.entity_type)}
-        )
+        if entity.singleton:
+            entity_set = ET.SubElement(
+                container, "Singleton", {"Name": entity.entity_set, "Type": catalog.qualified(entity.entity_type)}
+            )
+        else:
+            entity_set = ET.SubElement(
+                container, "EntitySet", {"Name": entity.entity_set, "EntityType": catalog.qualified(entity.entity_type)}
+            )
         for nav in entity.navigation.values():
             ET.SubElement(entity_set, "NavigationPropertyBinding", {"Path": nav.name, "Target": nav.target})
-        for term, value in _entity_set_annotations(entity):
-            entity_set.append(_xml_annotation(term, value))
+        if not entity.singleton:
+            for term, value in _entity_set_annotations(entity):
+                entity_set.append(_xml_annotation(term, value))
+    for operation in catalog.operations.values():
+        if operation.binding is None:
+            kind = "Function" if operation.kind == "function" else "Action"
+            attributes = {"Name": operation.name, kind: catalog.qualified(operation.name)}
+            if operation.returns is not None and operation.returns.entity_set is not None:
+                attributes["EntitySet"] = operation.returns.entity_set
+            ET.SubElement(container, kind + "Import", attributes)
     container.append(_xml_annotation(f"{CAPABILITIES}.FilterFunctions", list(FILTER_FUNCTIONS)))
     container.append(_xml_annotation(f"{CAPABILITIES}.KeyAsSegmentSupported", False))
     container.append(_xml_annotation(f"{CORE}.ODataVersions", "4.0"))
     ET.indent(root)
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
+
+
+def _operation_type(type_name: str | None, entity_set: str | None, collection: bool,
+                    catalog: Catalog) -> dict[str, Any]:
+    """$Type (and $Collection) of a parameter or return type, JSON-CSDL shaped."""
+    if entity_set is not None:
+        name = catalog.qualified(catalog.entities[entity_set].entity_type)
+    else:
+        assert type_name is not None
+        name = _type_name(type_name, catalog)
+    return {"$Collection": True, "$Type": name} if collection else {"$Type": name}
+
+
+def _operation_members(operation: Operation, catalog: Catalog) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The parameters (the binding parameter first) and the return type, as JSON-CSDL members."""
+    parameters: list[dict[str, Any]] = []
+    if operation.binding is not None:
+        binding = operation.binding
+        parameters.append({"$Name": "bindingParameter", "$Nullable": False,
+                           **_operation_type(None, binding.entity_set, binding.collection, catalog)})
+    for parameter in operation.parameters.values():
+        member: dict[str, Any] = {"$Name": parameter.name,
+                                  **_operation_type(parameter.type, None, parameter.collection, catalog)}
+        if not parameter.nullable:
+            member["$Nullable"] = False
+        if parameter.type == "Edm.Decimal":
+            member["$Scale"] = "variable"  # (CSDL 4.0's default scale is 0: 0.2 would round away)
+        parameters.append(member)
+    returns = operation.returns
+    if returns is None:
+        return parameters, None
+    result: dict[str, Any] = _operation_type(returns.type, returns.entity_set, returns.collection, catalog)
+    if not returns.nullable or returns.collection:
+        result["$Nullable"] = False
+    if returns.type == "Edm.Decimal":
+        result["$Scale"] = "variable"
+    return parameters, result
+
+
+def _composable(operation: Operation) -> bool:
+    """Functions returning entities take further query options and /$count (gateway/operations/)."""
+    returns = operation.returns
+    return operation.kind == "function" and returns is not None and returns.entity_set is not None
+
+
+def _xml_operation(schema: ET.Element, operation: Operation, catalog: Catalog) -> None:
+    attributes = {"Name": operation.name}
+    if operation.binding is not None:
+        attributes["IsBound"] = "true"
+    if _composable(operation):
+        attributes["IsComposable"] = "true"
+    element = ET.SubElement(schema, "Function" if operation.kind == "function" else "Action", attributes)
+    parameters, result = _operation_members(operation, catalog)
+    for parameter in parameters:
+        ET.SubElement(element, "Parameter", _xml_facets(parameter, {"Name": parameter["$Name"]}))
+    if result is not None:
+        ET.SubElement(element, "ReturnType", _xml_facets(result, {}))
+
+
+def _xml_facets(member: dict[str, Any], attributes: dict[str, str]) -> dict[str, str]:
+    """A JSON-CSDL member's facets as XML attributes ($Collection becomes Type="Collection(...)")."""
+    for name, value in member.items():
+        if name == "$Type" and member.get("$Collection"):
+            attributes["Type"] = f"Collection({value})"
+        elif name not in ("$Name", "$Collection"):
+            attributes[name[1:]] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return attributes
 
 
 def _xml_annotation(term: str, value: Any) -> ET.Element:
@@ -141,14 +239,19 @@ def metadata_json(catalog: Catalog) -> dict[str, Any]:
     schema: dict[str, Any] = {}
     for name, members in catalog.service.enums.items():
         enum: dict[str, Any] = {"$Kind": "EnumType", "$UnderlyingType": "Edm.Int32"}
+        if catalog.is_flags(name):
+            enum["$IsFlags"] = True
         enum.update({member: value for value, member in members.items()})
         schema[name] = enum
+    for name, definition in catalog.service.type_definitions.items():
+        schema[name] = {"$Kind": "TypeDefinition", "$UnderlyingType": definition.underlying,
+                        **{f"${key}": value for key, value in _facets(definition, catalog).items()}}
     for entity in catalog.entities.values():
         entity_type: dict[str, Any] = {"$Kind": "EntityType", "$Key": list(entity.key)}
         for prop in entity.properties.values():
             member: dict[str, Any] = {}
-            if prop.type != "Edm.String":
-                member["$Type"] = _type_name(prop.type, catalog)
+            if _declared_type(prop) != "Edm.String":
+                member["$Type"] = _type_name(_declared_type(prop), catalog)
             if prop.nullable:
                 member["$Nullable"] = True
             member.update({f"${name}": value for name, value in _facets(prop, catalog).items()})
@@ -164,14 +267,36 @@ def metadata_json(catalog: Catalog) -> dict[str, Any]:
                     nav_member["$ReferentialConstraint"] = dict(nav.link)
             entity_type[nav.name] = nav_member
         schema[entity.entity_type] = entity_type
+    for operation in catalog.operations.values():
+        overload: dict[str, Any] = {"$Kind": "Function" if operation.kind == "function" else "Action"}
+        if operation.binding is not None:
+            overload["$IsBound"] = True
+        if _composable(operation):
+            overload["$IsComposable"] = True
+        parameters, result = _operation_members(operation, catalog)
+        if parameters:
+            overload["$Parameter"] = parameters
+        if result is not None:
+            overload["$ReturnType"] = result
+        schema[operation.name] = [overload]
     container: dict[str, Any] = {"$Kind": "EntityContainer"}
     for entity in catalog.entities.values():
-        entity_set: dict[str, Any] = {"$Collection": True, "$Type": catalog.qualified(entity.entity_type)}
+        entity_set: dict[str, Any] = {"$Type": catalog.qualified(entity.entity_type)}
+        if not entity.singleton:
+            entity_set = {"$Collection": True, **entity_set}
         if entity.navigation:
             entity_set["$NavigationPropertyBinding"] = {nav.name: nav.target for nav in entity.navigation.values()}
-        for term, value in _entity_set_annotations(entity):
-            entity_set[f"@{term}"] = value
+        if not entity.singleton:
+            for term, value in _entity_set_annotations(entity):
+                entity_set[f"@{term}"] = value
         container[entity.entity_set] = entity_set
+    for operation in catalog.operations.values():
+        if operation.binding is None:
+            kind = "$Function" if operation.kind == "function" else "$Action"
+            imported: dict[str, Any] = {kind: catalog.qualified(operation.name)}
+            if operation.returns is not None and operation.returns.entity_set is not None:
+                imported["$EntitySet"] = operation.returns.entity_set
+            container[operation.name] = imported
     container[f"@{CAPABILITIES}.FilterFunctions"] = list(FILTER_FUNCTIONS)
     container[f"@{CAPABILITIES}.KeyAsSegmentSupported"] = False
     container[f"@{CORE}.ODataVersions"] = "4.0"

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from gateway.catalog.model import Catalog
+from gateway.edm import binary_text, duration_text, flags_text, single_value
 
 Converter = Callable[[Any], Any]
 
@@ -114,6 +115,29 @@ def _string(value: Any) -> Any:
     return str(value)
 
 
+def _single(value: Any) -> Any:
+    """Edm.Single: the shortest number that is the same binary32 (a REAL read as a double is 1.100000023841858)."""
+    if value is None:
+        return None
+    value = float(value)
+    return _double(value) if not math.isfinite(value) else single_value(value)
+
+
+def _duration(value: Any) -> Any:
+    return None if value is None else duration_text(value)
+
+
+def _binary(value: Any) -> Any:
+    return None if value is None else binary_text(value)
+
+
+def _flags(members: dict[int, str]) -> Converter:
+    def convert(value: Any) -> Any:
+        return None if value is None else flags_text(int(value), members)
+
+    return convert
+
+
 def _enum(members: dict[int, str]) -> Converter:
     def convert(value: Any) -> Any:
         if value is None:
@@ -125,13 +149,21 @@ def _enum(members: dict[int, str]) -> Converter:
 
 def converter(type_name: str, catalog: Catalog, json_format: JsonFormat) -> Converter:
     if catalog.is_enum(type_name):
+        if catalog.is_flags(type_name):
+            return _flags(catalog.service.enums[type_name])
         return _enum(catalog.service.enums[type_name])
     ieee = json_format.ieee754_compatible
     return {
         "Edm.Decimal": _decimal_string if ieee else _decimal,
         "Edm.Int64": _int_string if ieee else _int,
         "Edm.Int32": _int,
+        "Edm.Int16": _int,
+        "Edm.Byte": _int,
+        "Edm.SByte": _int,
         "Edm.Double": _double,
+        "Edm.Single": _single,
+        "Edm.Duration": _duration,
+        "Edm.Binary": _binary,
         "Edm.Boolean": _bool,
         "Edm.Date": _isoformat,
         "Edm.TimeOfDay": _isoformat,

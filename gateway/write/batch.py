@@ -1,21 +1,22 @@
 """$batch: multipart/mixed (OData 4.0) and JSON (4.01) batches over the service's own handlers.
 
-Each operation is dispatched to the application itself as an in-process ASGI request, so it gets
-exactly the behaviour of a single request. A change set (multipart) or atomicity group (JSON)
-shares one WriteUnit: all of its writes commit together or none does. `$1`-style Content-ID
-references in later URLs of the same change set resolve to the entity an earlier request created.
+The whole batch is read and checked first (batch_parse.py): an invalid one is a 400 and none of it
+runs. Each operation is then dispatched to the application itself as an in-process ASGI request, so
+it gets exactly the behaviour of a single request. A change set (multipart) or atomicity group
+(JSON) shares one WriteUnit: all of its writes commit together or none does. `$1` references (in
+URLs, If-Match and `@odata.bind` values) stand for the entity an earlier request created or returned
+(batch_refs.py). A request that depends on one that failed (dependsOn, or a reference) is not run:
+424 Failed Dependency.
 """
 
 from __future__ import annotations
 
-import re
+import itertools
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from email import message_from_bytes
-from email.message import Message
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import anyio
 import orjson
@@ -32,10 +33,12 @@ from gateway.edge.request_id import (
     client_request_id_of,
     request_id_of,
 )
-from gateway.errors import BadRequest, BatchTooLarge, ODataError, UnsupportedMediaType
+from gateway.errors import BatchTooLarge, ODataError, UnsupportedMediaType
 from gateway.principal import PRINCIPAL_SCOPE_KEY, request_principal
-from gateway.serialize.json import dumps
 from gateway.threads import in_thread
+from gateway.versions import accepts_401
+from gateway.write.batch_parse import Operation, parse_json, parse_multipart
+from gateway.write.batch_refs import References
 from gateway.write.http import write_preferences
 from gateway.write.unit import CommitHook, EventStamp, WriteUnit
 
@@ -45,17 +48,7 @@ _REASONS = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified", 4
             409: "Conflict", 412: "Precondition Failed", 415: "Unsupported Media Type", 424: "Failed Dependency",
             428: "Precondition Required", 500: "Internal Server Error", 501: "Not Implemented"}
 
-
-
-@dataclass
-class Operation:
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes
-    id: str | None = None  # Content-ID (multipart) or id (JSON)
-    group: str | None = None  # change set / atomicity group
-    depends_on: list[str] = field(default_factory=list)
+__all__ = ["BatchProcessor", "Operation", "Outcome"]
 
 
 @dataclass
@@ -64,6 +57,7 @@ class Outcome:
     status: int
     headers: dict[str, str]
     body: bytes
+    path: str = ""  # the path the operation was sent to, its references resolved
 
 
 class BatchProcessor:
@@ -91,9 +85,9 @@ class BatchProcessor:
         )
         kind = content_type.split(";")[0].strip().lower()
         if kind == "application/json":
-            operations = _parse_json(body)
+            operations = parse_json(body)
         elif kind == "multipart/mixed":
-            operations = _parse_multipart(content_type, body)
+            operations = parse_multipart(content_type, body)
         else:
             raise UnsupportedMediaType(f"$batch takes multipart/mixed or application/json, not {kind or 'nothing'}")
         if len(operations) > self.max_operations:
@@ -101,7 +95,9 @@ class BatchProcessor:
                 f"this batch has {len(operations)} operations; at most {self.max_operations} are allowed in one"
             )
         outcomes = await self._run(request, operations, continue_on_error, preferences.dry_run)
-        headers = {"OData-Version": "4.0"}
+        # The JSON batch format is OData 4.01's: said so to a client that accepts 4.01 answers.
+        version = "4.01" if kind == "application/json" and accepts_401(request.headers.get("odata-maxversion")) else "4.0"
+        headers = {"OData-Version": version}
         applied = [p for p, on in (("odata.continue-on-error", continue_on_error), ("tx=rollback", preferences.dry_run)) if on]
         if applied:
             headers["Preference-Applied"] = ",".join(applied)
@@ -115,46 +111,71 @@ class BatchProcessor:
         self, request: Request, operations: list[Operation], continue_on_error: bool, dry_run: bool
     ) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        index = 0
-        while index < len(operations):
-            operation = operations[index]
-            if operation.group is None:
-                if dry_run:  # Prefer: tx=rollback on the batch covers its lone writes too, not only change sets
-                    operation = _rolled_back(operation)
-                outcome = await self._dispatch(request, operation, None, {})
-                outcomes.append(outcome)
-                index += 1
-                if outcome.status >= 400 and not continue_on_error:
-                    break
+        known = References(self.prefix)
+        succeeded: dict[str, bool] = {}  # by request id and by atomicity group: whether it succeeded
+        for group, members in itertools.groupby(operations, key=lambda operation: operation.group):
+            if group is None:
+                for operation in members:
+                    if dry_run:  # Prefer: tx=rollback on the batch covers its lone writes too, not only change sets
+                        operation = _rolled_back(operation)
+                    outcome = self._blocked(operation, succeeded, known) or await self._dispatch(
+                        request, operation, None, known)
+                    outcomes.append(outcome)
+                    known.learn(operation, outcome.status, outcome.headers, outcome.path)
+                    if operation.id is not None:
+                        succeeded[operation.id] = outcome.status < 400
+                    if outcome.status >= 400 and not continue_on_error:
+                        return outcomes
                 continue
-            group = [op for op in operations[index:] if op.group == operation.group]
-            index += len(group)
-            group_outcomes = await self._run_group(request, group, dry_run)
+            batch = list(members)
+            group_outcomes = await self._run_group(request, batch, dry_run, succeeded, known)
             outcomes.extend(group_outcomes)
-            if any(o.status >= 400 for o in group_outcomes) and not continue_on_error:
+            ok = all(outcome.status < 400 for outcome in group_outcomes)
+            succeeded.update({group: ok, **{op.id: ok for op in batch if op.id is not None}})
+            if not ok and not continue_on_error:
                 break
         return outcomes
 
-    async def _run_group(self, request: Request, group: list[Operation], dry_run: bool) -> list[Outcome]:
+    def _blocked(self, operation: Operation, succeeded: dict[str, bool], known: References) -> Outcome | None:
+        """A 424 for a request that is not to run: it has an `if` (not evaluated by this service, JSON
+        Format §19.1), or a request it depends on or references failed or stands for no entity."""
+        if operation.condition:
+            return self._failed(operation, "this service does not evaluate the \"if\" of batch requests: not run")
+        for name in operation.depends_on:
+            if not succeeded.get(name, True):
+                return self._failed(operation, f"not run: it depends on {name}, which failed")
+        for name in known.missing(operation):
+            why = "failed" if not succeeded.get(name, True) else "stands for no entity (only a request that creates, " \
+                "reads or updates one entity can be referenced)"
+            return self._failed(operation, f"not run: ${name} {why}")
+        return None
+
+    def _failed(self, operation: Operation, message: str) -> Outcome:
+        return _error_outcome(self.prefix, operation, 424, "FailedDependency", message)
+
+    async def _run_group(self, request: Request, group: list[Operation], dry_run: bool,
+                         succeeded: dict[str, bool], known: References) -> list[Outcome]:
         """All of a change set in one transaction: committed only if every request succeeds."""
+        refused = self._refused_group(group, succeeded, known)
+        if refused is not None:
+            return [refused if op is refused.operation else self._failed(
+                op, "not applied: another request of its atomicity group could not run") for op in group]
         trail = self.audit.trail(request.scope) if self.audit is not None else None
         unit = await in_thread(WriteUnit, self.engine, self.catalog, dry_run, self.hook, trail, self.events)
-        references: dict[str, str] = {}
+        scoped = known.scoped()  # what the group's requests stand for counts once it commits
         outcomes: list[Outcome] = []
         failed: Outcome | None = None
         try:
             for operation in group:
-                if operation.method == "GET":
-                    failed = _error_outcome(self.prefix, operation, 400, "BadRequest", "a change set may hold writes only, not GET")
-                    break
-                outcome = await self._dispatch(request, operation, unit, references)
+                # A read of a JSON atomicity group runs outside its transaction: as if before its changes,
+                # an order the group allows (JSON Format §19.4), since it depends on none of them.
+                outcome = self._blocked(operation, succeeded, scoped) or await self._dispatch(
+                    request, operation, unit if operation.changes else None, scoped)
                 if outcome.status >= 400:
                     failed = outcome
                     break
                 outcomes.append(outcome)
-                location = outcome.headers.get("location") or outcome.headers.get("odata-entityid")
-                if operation.id and location:
-                    references[operation.id] = location.split(self.prefix + "/", 1)[-1]
+                scoped.learn(operation, outcome.status, outcome.headers, outcome.path)
         finally:
             ending: ODataError | None = None
             try:  # committing runs dual-write's live sync, which may refuse the change set
@@ -162,16 +183,32 @@ class BatchProcessor:
             except ODataError as error:
                 ending = error
         if ending is not None and failed is None:
-            return [_error_outcome(self.prefix, op, ending.status, ending.code, ending.message) if index == 0 else _error_outcome(self.prefix, 
+            return [_error_outcome(self.prefix, op, ending.status, ending.code, ending.message) if index == 0 else _error_outcome(self.prefix,
                 op, 424, "FailedDependency", "not applied: its change set failed") for index, op in enumerate(group)]
         if failed is None:
+            known.adopt(scoped)
             return outcomes
         # Nothing of the change set remains: the failing request says why, the others did not happen.
-        return [failed if op is failed.operation else _error_outcome(self.prefix, 
+        return [failed if op is failed.operation else _error_outcome(self.prefix,
             op, 424, "FailedDependency", "not applied: another request of its change set failed") for op in group]
 
+    def _refused_group(self, group: list[Operation], succeeded: dict[str, bool], known: References) -> Outcome | None:
+        """The 424 of a group's request that cannot run, before any of the group runs (then none does)."""
+        members = {op.id: op for op in group if op.id is not None}
+        for operation in group:
+            inside = [name for name in [*operation.depends_on, *operation.references] if name in members]
+            if not operation.changes and any(members[name].changes for name in inside):
+                return self._failed(operation, f"{operation.method} {operation.url[:80]} reads what a change of its own "
+                                    "atomicity group writes, and a read sees no uncommitted change: put it after the "
+                                    f"group, with \"dependsOn\": [\"{operation.group}\"]")
+            outside = replace(operation, references=[name for name in operation.references if name not in members])
+            blocked = self._blocked(outside, succeeded, known)
+            if blocked is not None:
+                return replace(blocked, operation=operation)
+        return None
+
     async def _dispatch(
-        self, request: Request, operation: Operation, unit: WriteUnit | None, references: dict[str, str]
+        self, request: Request, operation: Operation, unit: WriteUnit | None, references: References
     ) -> Outcome:
         path, query = self._target(operation.url, references)
         if unit is not None and not (path == self.prefix or path.startswith(self.prefix + "/")):
@@ -180,9 +217,10 @@ class BatchProcessor:
             return _error_outcome(self.prefix, operation, 400, "BadRequest",
                                   f"a change set may only hold requests to this service ({self.prefix}/), not {path}")
         headers = {**{k.lower(): v for k, v in request.headers.items() if k.lower() in ("host", "accept")},
-                   **{k.lower(): v for k, v in operation.headers.items()}}
+                   **{k.lower(): v for k, v in references.headers(operation.headers).items()}}
         if operation.body and "content-type" not in headers:
             headers["content-type"] = "application/json"
+        body = references.body(operation.body, headers.get("content-type"))
         scope: dict[str, Any] = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -216,7 +254,7 @@ class BatchProcessor:
                 # must not take the end of the body for one.
                 await anyio.sleep_forever()
             sent = True
-            return {"type": "http.request", "body": operation.body, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": False}
 
         async def send(message: dict[str, Any]) -> None:
             nonlocal status
@@ -228,75 +266,19 @@ class BatchProcessor:
                 chunks.append(message.get("body", b""))
 
         await self.app(scope, receive, send)
-        return Outcome(operation, status, response_headers, b"".join(chunks))
+        return Outcome(operation, status, response_headers, b"".join(chunks), path)
 
-    def _target(self, url: str, references: dict[str, str]) -> tuple[str, str]:
-        """A batch URL (relative to the service root, absolute path, or absolute URL) → (path, query)."""
+    def _target(self, url: str, references: References) -> tuple[str, str]:
+        """A batch URL (relative to the service root, absolute path, or absolute URL) → (path, query),
+        the path percent-decoded as an ASGI server hands it over, `$1` replaced by its entity."""
         parts = urlsplit(url)
-        path = parts.path
-        reference = re.match(r"^\$([A-Za-z0-9_.-]+)(.*)$", path)
-        if reference and reference.group(1) in references:
-            path = references[reference.group(1)] + reference.group(2)
+        path = references.path(unquote(parts.path))
         if not path.startswith("/"):
             path = f"{self.prefix}/{path}"
         return path, parts.query
 
 
-# ---------------------------------------------------------------------- JSON batch (OData 4.01)
-def _parse_json(body: bytes) -> list[Operation]:
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise BadRequest(f"the batch is not valid JSON: {error.msg}") from None
-    requests = document.get("requests") if isinstance(document, dict) else None
-    if not isinstance(requests, list):
-        raise BadRequest('a JSON batch is an object with a "requests" array')
-    operations = []
-    for position, item in enumerate(requests):
-        if not isinstance(item, dict) or "method" not in item or "url" not in item:
-            raise BadRequest(f"batch request {position} needs at least method and url")
-        payload = item.get("body")
-        group = item.get("atomicityGroup")
-        operations.append(Operation(
-            method=str(item["method"]).upper(),
-            url=str(item["url"]),
-            headers=_json_headers(position, item.get("headers")),
-            body=b"" if payload is None else dumps(payload),
-            id=None if item.get("id") is None else str(item["id"]),
-            group=None if group is None else str(group),
-            depends_on=_json_depends_on(position, item.get("dependsOn")),
-        ))
-    return operations
-
-
-def _json_headers(position: int, headers: Any) -> dict[str, str]:
-    """A request's "headers": an object of header names and values."""
-    if headers is None:
-        return {}
-    if not isinstance(headers, dict):
-        raise BadRequest(f'batch request {position}: "headers" must be an object of header names and values')
-    return _checked_headers(f"batch request {position}", {str(name): str(value) for name, value in headers.items()})
-
-
-def _checked_headers(label: str, headers: dict[str, str]) -> dict[str, str]:
-    """Headers of a sub-request, which must be text that HTTP can carry (Latin-1), as in a real request."""
-    for name, value in headers.items():
-        try:
-            (name + value).encode("latin-1")
-        except UnicodeEncodeError:
-            raise BadRequest(f"{label}: header {name[:80]!r} holds characters HTTP headers cannot carry "
-                             "(only Latin-1)") from None
-    return headers
-
-
-def _json_depends_on(position: int, depends_on: Any) -> list[str]:
-    if depends_on is None:
-        return []
-    if not isinstance(depends_on, list):
-        raise BadRequest(f'batch request {position}: "dependsOn" must be an array of request ids')
-    return [str(item) for item in depends_on]
-
-
+# ---------------------------------------------------------------------- responses
 def _json_response(outcomes: list[Outcome]) -> bytes:
     responses = []
     for outcome in outcomes:
@@ -311,49 +293,6 @@ def _json_response(outcomes: list[Outcome]) -> bytes:
             entry["body"] = orjson.Fragment(outcome.body) if "json" in kind else outcome.body.decode("utf-8", "replace")
         responses.append(entry)
     return orjson.dumps({"responses": responses})
-
-
-# ---------------------------------------------------------------------- multipart/mixed (OData 4.0)
-def _parse_multipart(content_type: str, body: bytes) -> list[Operation]:
-    message = message_from_bytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    if not message.is_multipart():
-        raise BadRequest("the multipart batch has no parts (is the boundary right?)")
-    operations: list[Operation] = []
-    for number, part in enumerate(_parts(message)):
-        if part.get_content_type() == "multipart/mixed":
-            group = f"changeset{number}"
-            for inner in _parts(part):
-                operations.append(_http_part(inner, group))
-        else:
-            operations.append(_http_part(part, None))
-    return operations
-
-
-def _parts(message: Message) -> list[Message]:
-    payload = message.get_payload()
-    return [part for part in payload if isinstance(part, Message)] if isinstance(payload, list) else []
-
-
-def _http_part(part: Message, group: str | None) -> Operation:
-    raw = part.get_payload(decode=True)
-    if not isinstance(raw, bytes):
-        raise BadRequest("a batch part is not an HTTP request")
-    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
-    try:
-        lines = head.decode("utf-8").split("\n")
-    except UnicodeDecodeError:
-        raise BadRequest("a batch part's request line and headers are not UTF-8") from None
-    request_line = lines[0].split(" ")
-    if len(request_line) < 2:
-        raise BadRequest(f"a batch part does not start with a request line: {lines[0][:80]!r}")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name.strip():
-            headers[name.strip()] = value.strip()
-    content_id = part.get("Content-ID") or headers.pop("Content-ID", None)
-    headers = _checked_headers(f"batch request {request_line[1][:80]!r}", headers)
-    return Operation(request_line[0].upper(), request_line[1], headers, body.rstrip(b"\n"), content_id, group)
 
 
 def _multipart_response(outcomes: list[Outcome], boundary: str) -> bytes:

@@ -17,6 +17,8 @@ from gateway.read import _parse_path
 from gateway.resource import RowLookup, resolve
 
 BIND = "@odata.bind"
+# OData 4.01 JSON lets control information leave out its `odata.` prefix: `Customer@bind` is the same.
+BIND_SUFFIXES = (BIND, "@bind")
 
 
 def bound_values(catalog: Catalog, entity: Entity, body: object, lookup: RowLookup, prefix: str) -> dict[str, object]:
@@ -24,9 +26,10 @@ def bound_values(catalog: Catalog, entity: Entity, body: object, lookup: RowLook
     if not isinstance(body, dict):
         return values
     for name, raw in body.items():
-        if not name.endswith(BIND):
+        suffix = next((suffix for suffix in BIND_SUFFIXES if name.endswith(suffix)), None)
+        if suffix is None:
             continue
-        navigation_name = name[: -len(BIND)]
+        navigation_name = name[: -len(suffix)]
         navigation = entity.navigation.get(navigation_name)
         if navigation is None:
             raise UnknownProperty(f"{entity.entity_type} has no navigation property {navigation_name}."

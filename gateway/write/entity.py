@@ -35,6 +35,7 @@ from sqlalchemy.sql.selectable import TableClause
 from sqlalchemy.types import TypeEngine
 
 from gateway.catalog.model import Entity, SequenceSpec, Source
+from gateway.conditional import etag_matches
 from gateway.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound, PreconditionFailed
 from gateway.identity.access import SYSTEM
 from gateway.identity.config import Operation
@@ -67,6 +68,12 @@ class EntityWriter:
     def _id(self, source: Source) -> str:
         return self.catalog.row_id(self.entity, source)
 
+    def _ids(self, source: Source, recid: Any) -> dict[str, Any]:
+        """{column: value} that identify a table's row: its RECID, or with Guid row ids the first table's
+        key columns (a composite key's row id is the tuple of its parts, in key order)."""
+        columns = self.catalog.row_id_columns(self.entity, source)
+        return {columns[0]: recid} if len(columns) == 1 else dict(zip(columns, recid))
+
     # ------------------------------------------------------------------ create
     def create(self, values: dict[str, object]) -> Fixed:
         entity = self.entity
@@ -81,7 +88,7 @@ class EntityWriter:
             values[company_property] = company
         else:
             self.context.access.require(entity, "create")
-        if self.guid_keys and values.get(entity.key[0]) in (None, ""):
+        if self.guid_keys and len(entity.key) == 1 and values.get(entity.key[0]) in (None, ""):
             values[entity.key[0]] = str(uuid.uuid4())  # like Dataverse: the client may bring its own id
         for name in entity.key:
             if values.get(name) in (None, "") and (spec := self._numbered(name)) is not None:
@@ -101,7 +108,8 @@ class EntityWriter:
         first = self.unit.allocate("RECID", len(numbered)) if numbered else 0
         recids: dict[str, Any] = {source.alias: first + index for index, source in enumerate(numbered)}
         if self.guid_keys:
-            recids[entity.sources[0].alias] = values[entity.key[0]]
+            parts = tuple(values[name] for name in entity.key)
+            recids[entity.sources[0].alias] = parts[0] if len(parts) == 1 else parts
         for source in present:
             row = rows[source.alias]
             self._fill_optional(source, row)
@@ -111,9 +119,10 @@ class EntityWriter:
                 if row.get(column_name) not in (None, ""):
                     continue  # given by the client (or by dual-write from the other side)
                 row[column_name] = _numbered_value(spec, self.unit.allocate(spec.name))
-            row[self._id(source)], row[self.version] = recids[source.alias], 1
+            row.update(self._ids(source, recids[source.alias]))
+            row[self.version] = 1
             self._link(source, row, rows, recids)
-        for source in _insert_order(present):
+        for source in _insert_order(present, self.catalog.service.row_id):
             self._execute(insert(self._table(source, rows[source.alias])).values(rows[source.alias]))
         key = tuple((name, values[name]) for name in entity.key)
         self.unit.record(Change(entity.entity_set, "create", key, given=given))
@@ -175,10 +184,10 @@ class EntityWriter:
             row.update({name: self._value(value) for name, value in source.on_update.items()})
             version = current[source.alias][1]
             row[self.version] = _next_version(version)
-            id_column = self._id(source)
-            target = self._table(source, {**row, id_column: recids[source.alias]})
+            ids = self._ids(source, recids[source.alias])
+            target = self._table(source, {**row, **ids})
             statement = update(target).where(
-                target.c[id_column] == recids[source.alias], target.c[self.version] == version
+                *(target.c[name] == value for name, value in ids.items()), target.c[self.version] == version
             )
             if self._execute(statement.values(row)).rowcount != 1:
                 return False
@@ -193,11 +202,12 @@ class EntityWriter:
         before = self._values(fixed) if self.unit.tracks(self.entity.entity_set) else None
         self.unit.record(Change(self.entity.entity_set, "delete", self._own_key(fixed), before))
         root = self.entity.sources[0]
-        id_column = self._id(root)
         for attempt in range(_UNCONDITIONAL_ATTEMPTS):
             recid, version = current[root.alias]
-            target = self._table(root, {id_column: recid, self.version: 0})
-            statement = delete(target).where(target.c[id_column] == recid, target.c[self.version] == version)
+            ids = self._ids(root, recid)
+            target = self._table(root, {**ids, self.version: 0})
+            statement = delete(target).where(*(target.c[name] == value for name, value in ids.items()),
+                                             target.c[self.version] == version)
             if self._execute(statement).rowcount == 1:
                 break
             if if_match is not None or attempt == _UNCONDITIONAL_ATTEMPTS - 1:
@@ -255,6 +265,16 @@ class EntityWriter:
         row exists. (SQLite has no row locks: its one writer at a time holds the whole database.)"""
         return self._read(fixed, locking=True) is not None
 
+    def hold(self, fixed: Fixed, operation: Operation, if_match: list[str] | None) -> Fixed:
+        """For a write that changes this entity's relations but none of its rows (a join table row,
+        gateway/write/refs.py): the privilege, company and If-Match checks of an update, its row held
+        to the end of the transaction; returns the entity's own key (for the audit)."""
+        self._require(fixed, operation)
+        if (lookup := self._lookup_property()) is not None:
+            self._require_lookup_company(operation, self._values(fixed)[lookup])
+        self._current(fixed, if_match, locking=True)
+        return self._own_key(fixed)
+
     def current_etag(self, fixed: Fixed) -> str | None:
         state = self._read(fixed)
         return None if state is None else state[1]
@@ -272,7 +292,13 @@ class EntityWriter:
         row = self.unit.connection.execute(statement.limit(1)).first()
         if row is None:
             return None
-        pairs = {alias: (row[2 * index], row[2 * index + 1]) for index, alias in enumerate(scope.tables)}
+        pairs: dict[str, tuple[Any, Any]] = {}
+        position = 0
+        for source in self.entity.sources:  # (row id, or a composite key's parts), then the version
+            width = len(self.catalog.row_id_columns(self.entity, source))
+            ids = row[position:position + width]
+            pairs[source.alias] = (ids[0] if width == 1 else tuple(ids), row[position + width])
+            position += width + 1
         return pairs, etag(tuple(row))
 
     def _current(self, fixed: Fixed, if_match: list[str] | None, locking: bool = False) -> dict[str, tuple[Any, Any]]:
@@ -280,7 +306,7 @@ class EntityWriter:
         if state is None:
             raise NotFound(f"no {self.entity.entity_type} with key {canonical_key(self.entity, dict(fixed))}")
         pairs, current_etag = state
-        if if_match is not None and "*" not in if_match and current_etag not in if_match:
+        if if_match is not None and not etag_matches(if_match, current_etag):
             raise PreconditionFailed(
                 f"If-Match {', '.join(if_match)} does not match the current ETag {current_etag}: "
                 "the entity changed since you read it"
@@ -298,11 +324,12 @@ class EntityWriter:
         self, source: Source, row: dict[str, object], rows: dict[str, dict[str, object]], recids: dict[str, int]
     ) -> None:
         """Fill the columns that join this table to an earlier one (one side of each link is a RECID)."""
+        row_id = self.catalog.service.row_id  # (the service's row id column: RECID in F&O)
         for mine, reference in source.link.items():
             alias, theirs = reference.split(".", 1)
-            if mine == "RECID":
+            if mine == row_id:
                 rows[alias][theirs] = recids[source.alias]  # the earlier row points at this one
-            elif theirs == "RECID":
+            elif theirs == row_id:
                 row[mine] = recids[alias]  # this row points at the earlier one
 
     def _optional_changes(self, source: Source, row: dict[str, object], exists: bool) -> dict[str, object]:
@@ -336,7 +363,7 @@ class EntityWriter:
         self._execute(insert(self._table(source, row)).values(row))
         for mine, reference in source.link.items():
             alias, theirs = reference.split(".", 1)
-            if mine == "RECID":
+            if mine == self.catalog.service.row_id:
                 changes[alias][theirs] = recid  # e.g. party.PRIMARYADDRESS = the new address
 
     def _check_references(self, values: dict[str, object]) -> None:
@@ -396,8 +423,8 @@ def _has_values(row: dict[str, object]) -> bool:
     return any(value not in (None, "") for value in row.values())
 
 
-def _insert_order(sources: list[Source]) -> list[Source]:
-    """Tables that others point at by RECID come before the tables that point at them."""
+def _insert_order(sources: list[Source], row_id: str = "RECID") -> list[Source]:
+    """Tables that others point at by their row id (RECID) come before the tables that point at them."""
     present = {source.alias for source in sources}
     before: dict[str, set[str]] = {source.alias: set() for source in sources}  # alias -> aliases to write first
     for source in sources:
@@ -405,9 +432,9 @@ def _insert_order(sources: list[Source]) -> list[Source]:
             alias, theirs = reference.split(".", 1)
             if alias not in present:
                 continue
-            if mine == "RECID":
+            if mine == row_id:
                 before[alias].add(source.alias)  # the earlier row points at this one
-            elif theirs == "RECID":
+            elif theirs == row_id:
                 before[source.alias].add(alias)  # this row points at the earlier one
     order: list[Source] = []
     while len(order) < len(sources):

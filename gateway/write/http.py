@@ -13,8 +13,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.conditional import etag_list, etag_matches
 from gateway.errors import (
     BadRequest,
+    Conflict,
+    InvalidQueryOption,
     MethodNotAllowed,
     NotFound,
     PreconditionFailed,
@@ -34,6 +37,7 @@ from gateway.serialize.json import entity_body
 from gateway.threads import in_thread
 from gateway.write.bind import bound_values
 from gateway.write.entity import EntityWriter
+from gateway.write.refs import ReferenceWriter, is_through_collection, reference_written
 from gateway.write.unit import WriteUnit
 from gateway.write.values import property_values
 from grammar import ast
@@ -69,9 +73,20 @@ def write_preferences(headers: list[str]) -> WritePreferences:
 
 
 def if_match_values(header: str | None) -> list[str] | None:
-    if header is None:
-        return None
-    return [value.strip() for value in header.split(",") if value.strip()]
+    return etag_list(header)
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """If-Match and If-None-Match of a write (None: the header is absent)."""
+
+    if_match: list[str] | None
+    if_none_match: list[str] | None
+
+    @property
+    def insert_only(self) -> bool:
+        """`If-None-Match: *`: create, never update (Part 1 §8.2.4: an upsert is processed as an insert)."""
+        return self.if_none_match is not None and "*" in self.if_none_match
 
 
 async def handle_write(service: ReadService, request: Request, resource_path: str, require_if_match: bool) -> Response:
@@ -83,15 +98,29 @@ async def handle_write(service: ReadService, request: Request, resource_path: st
     base = str(request.base_url).rstrip("/") + service.prefix + "/"
     raw_body = await request.body() if request.method in ("POST", "PATCH", "PUT") else None
     if_match = if_match_values(request.headers.get("if-match"))
-    if request.method != "POST" and if_match is None and require_if_match:
+    conditions = Conditions(if_match, etag_list(request.headers.get("if-none-match")))
+    # (If-None-Match: * addresses no existing entity, whose ETag a client could hold)
+    if request.method != "POST" and if_match is None and require_if_match and not conditions.insert_only:
         raise PreconditionRequired(f"{request.method} needs an If-Match header with the entity's ETag (or *)")
 
     def write(unit: WriteUnit) -> Response:
         target = resolve(service.catalog, segments, query.aliases, lookup_on(unit.connection, context))
+        if target.reference:  # .../Nav/$ref: add, remove or replace a relation (gateway/write/refs.py)
+            references = ReferenceWriter(unit, context, lookup_on(unit.connection, context), service.prefix)
+            references.write(request.method, target, _Body(request.headers.get("content-type"), raw_body or b"").json,
+                             query.id, if_match)
+            return reference_written(preferences.applied)
+        if query.id is not None:
+            raise InvalidQueryOption("$id belongs to DELETE .../Nav/$ref?$id=... (and /$entity?$id=...)", target="$id")
         writer = EntityWriter(unit, context, target.entity)  # 405 for read-only entities, before the body
         body = _Body(request.headers.get("content-type"), raw_body or b"")
         bind = _Binder(service.catalog, lookup_on(unit.connection, context), service.prefix)
-        status, fixed = _apply(request.method, writer, target, body, if_match, bind)
+        # POST Products(x)/RelatedProducts (many-to-many): create the entity, then link it to x.
+        linked = target if request.method == "POST" and is_through_collection(target) else None
+        status, fixed = _apply(request.method, writer, replace(target, fixed=()) if linked else target, body,
+                               conditions, bind)
+        if linked is not None:
+            ReferenceWriter(unit, context, lookup_on(unit.connection, context), service.prefix).link_new(linked, fixed)
         return _respond(service, unit, context, target, fixed, status, preferences, fmt, base)
 
     def run() -> Response:
@@ -130,31 +159,46 @@ class _Binder:
 
 
 def _apply(
-    method: str, writer: EntityWriter, target: Target, body: _Body, if_match: list[str] | None, bind: _Binder
+    method: str, writer: EntityWriter, target: Target, body: _Body, conditions: Conditions, bind: _Binder
 ) -> tuple[int, Fixed]:
     entity = target.entity
     catalog = writer.catalog
+    if_match = conditions.if_match
     if method == "POST":
         if target.kind != "collection":
             raise MethodNotAllowed("POST creates entities in a collection, e.g. POST /data/CustomersV3",
                                    headers={"Allow": "GET, PATCH, PUT, DELETE"})
+        if if_match is not None and "*" not in if_match:
+            # The target of a POST is the collection, which has no ETag: no tag can match it.
+            raise PreconditionFailed(f"If-Match {', '.join(if_match) or '(empty)'} names an ETag, and a collection "
+                                     "has none; send If-Match on the entity's own URL, or If-Match: *")
         values = {**property_values(catalog, entity, body.json()), **bind.values(entity, body.json())}
         for name, value in target.fixed:  # POST to a navigation collection: the link values are given
             if name in values and values[name] != value:
                 raise BadRequest(f"{name} must be {value!r} here (it links to the parent)", target=name)
             values[name] = value
-        return 201, writer.create(values)
+        try:
+            return 201, writer.create(values)
+        except Conflict as conflict:
+            if conditions.insert_only:  # the client said "only if there is none": its precondition failed
+                raise PreconditionFailed(f"If-None-Match: *, and {conflict.message}") from None
+            raise
+    _check_if_none_match(writer, target, conditions)
     if target.kind != "entity":
         if target.kind in ("property", "value"):
             raise MethodNotAllowed("write properties through their entity: PATCH the entity with the new value",
                                    headers={"Allow": "GET"})
         raise MethodNotAllowed(f"{method} needs one entity: address it with its key", headers={"Allow": "GET, POST"})
+    if entity.singleton and method == "DELETE":  # a singleton always exists (OData §11.4.3)
+        raise MethodNotAllowed(f"{entity.entity_set} is a singleton: it cannot be deleted",
+                               headers={"Allow": "GET, PATCH, PUT"})
     if method == "DELETE":
         writer.delete(target.fixed, if_match)
         return 204, target.fixed
     values = {**property_values(catalog, entity, body.json()), **bind.values(entity, body.json())}
     if writer.current_etag(target.fixed) is None:
-        if method == "PATCH" and entity.upsert and if_match is None:
+        # An upsert: PATCH to a key that does not exist, or PUT that says If-None-Match: * (an insert).
+        if (method == "PATCH" or conditions.insert_only) and entity.upsert and if_match is None:
             for name, value in target.fixed:
                 if name in values and values[name] != value:
                     raise BadRequest(f"{name} is part of the key: the body says {values[name]!r}, the URL {value!r}",
@@ -165,6 +209,17 @@ def _apply(
         raise NotFound(f"no {entity.entity_type} with key {target.key_text}")
     writer.update(target.fixed, values, if_match, replace=method == "PUT")
     return 204, target.fixed
+
+
+def _check_if_none_match(writer: EntityWriter, target: Target, conditions: Conditions) -> None:
+    """412 when If-None-Match matches the addressed entity (`*`: when it exists at all), Part 1 §8.2.4."""
+    if conditions.if_none_match is None or target.kind != "entity":
+        return
+    current = writer.current_etag(target.fixed)
+    if etag_matches(conditions.if_none_match, current, exists=current is not None):
+        why = ("If-None-Match: * writes only an entity that does not exist, and this one does" if conditions.insert_only
+               else f"If-None-Match {', '.join(conditions.if_none_match)} matches the entity's ETag {current}")
+        raise PreconditionFailed(f"{why}: nothing was written", target=target.entity.entity_set)
 
 
 def _respond(
@@ -182,7 +237,7 @@ def _respond(
     headers = {"OData-Version": "4.0"}
     if preferences.applied:
         headers["Preference-Applied"] = preferences.applied
-    location = f"{base}{entity.entity_set}{key_url(entity, dict(fixed))}"
+    location = f"{base}{entity.entity_set}" + ("" if entity.singleton else key_url(entity, dict(fixed)))
     # A create may go to another company than the request reads (dataAreaId in the body).
     written = replace(context, companies=context.writable_companies or context.companies)
     plan = plan_read(written, entity, ast.QueryOptions(), OptionTexts(), fixed)
@@ -198,7 +253,7 @@ def _respond(
         headers["OData-EntityId"] = location
         return Response(status_code=204, headers=headers)
     headers["Content-Type"] = content_type(fmt)
-    context_url = f"{base}$metadata#{entity.entity_set}/$entity"
+    context_url = f"{base}$metadata#{entity.entity_set}" + ("" if entity.singleton else "/$entity")
     return Response(entity_body(row, fmt, context_url), status_code=200 if status == 204 else status,
                     headers=headers, media_type=None)
 

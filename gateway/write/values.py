@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateway.catalog.model import Catalog, Entity, Property
+from gateway.edm import SINGLE_MAX, flags_value, fraction_digits, parse_binary, parse_duration, to_single
 from gateway.errors import BadRequest, InvalidValue, UnknownProperty, did_you_mean
 from gateway.plan.types import INTEGER_RANGES
 
@@ -80,6 +81,23 @@ def parse_value(catalog: Catalog, prop: Property, raw: object) -> object:
         return value
     if kind == "Edm.Double":
         return float(_number(name, raw))
+    if kind == "Edm.Single":
+        number = float(_number(name, raw))
+        if abs(number) > SINGLE_MAX:
+            raise InvalidValue(f"{name} is beyond the range of Edm.Single (about ±3.4e38)", target=name)
+        return to_single(number)  # what a REAL column keeps, whatever the column's width
+    if kind == "Edm.Duration":
+        seconds = _parse(name, raw, parse_duration, "a duration like P1DT2H30M")
+        allowed = prop.precision or 0  # CSDL: a duration's precision (fractional second digits) defaults to 0
+        if fraction_digits(seconds) > allowed:
+            raise InvalidValue(f"{name} has more than {allowed} digits of fractional seconds", target=name)
+        return seconds
+    if kind == "Edm.Binary":
+        data = _parse(name, raw, parse_binary, "base64url-encoded bytes")
+        if prop.max_length is not None and len(data) > prop.max_length:
+            raise InvalidValue(f"{name} is longer than its MaxLength {prop.max_length} bytes ({len(data)})",
+                               target=name)
+        return data
     if kind == "Edm.Boolean":
         if not isinstance(raw, bool):
             raise InvalidValue(f"{name} must be true or false", target=name)
@@ -107,6 +125,8 @@ def empty_value(catalog: Catalog, prop: Property, in_new_row: bool = False) -> o
         return parse_value(catalog, prop, prop.default)
     if prop.nullable and not in_new_row:
         return None
+    if catalog.is_flags(prop.type):
+        return 0  # no flag set
     if catalog.is_enum(prop.type):
         return min(catalog.service.enums[prop.type])
     return {
@@ -120,11 +140,24 @@ def empty_value(catalog: Catalog, prop: Property, in_new_row: bool = False) -> o
         "Edm.Date": EMPTY_DATE,
         "Edm.DateTimeOffset": dt.datetime(1900, 1, 1),
         "Edm.TimeOfDay": dt.time(0),
+        "Edm.Int16": 0,
+        "Edm.Byte": 0,
+        "Edm.SByte": 0,
+        "Edm.Single": 0.0,
+        "Edm.Duration": Decimal(0),
+        "Edm.Binary": b"",
     }[prop.type]
 
 
 def _enum(catalog: Catalog, prop: Property, raw: object) -> int:
     members = {member: value for value, member in catalog.service.enums[prop.type].items()}
+    if isinstance(raw, str) and catalog.is_flags(prop.type):
+        # OData JSON: "InStock,OnSale" (or member values, "3") is the bitwise OR of its parts.
+        try:
+            return flags_value(raw.split(","), catalog.service.enums[prop.type])
+        except ValueError as error:
+            raise InvalidValue(f"{prop.name}: {str(error)!r} is not a member of the flags enum {prop.type} "
+                               f"(members: {', '.join(members)})", target=prop.name) from None
     if isinstance(raw, str) and raw in members:
         return members[raw]
     if isinstance(raw, int) and not isinstance(raw, bool) and raw in catalog.service.enums[prop.type]:

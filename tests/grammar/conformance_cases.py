@@ -530,13 +530,13 @@ FEATURE_SKIPS: list[tuple[str | None, str, str]] = [
     ),
     (
         "aggregation",
-        r"\b(nest|addnested|join|outerjoin)\(",
-        "nest, addnested, join and outerjoin (nested or joined results) are not implemented",
+        r"\b(nest|addnested)\(",
+        "nest and addnested (nested results) are not implemented",
     ),
     (
         "aggregation",
-        r"\b(rollup|rolluprecursive|ancestors|descendants|traverse)\(",
-        "rollup and the hierarchy transformations are not implemented",
+        r"\b(rolluprecursive|ancestors|descendants|traverse)\(",
+        "rolluprecursive and the hierarchy transformations are not implemented",
     ),
     (
         "aggregation",
@@ -651,6 +651,11 @@ KNOWN_DEVIATIONS: dict[tuple[str, str, str], str] = {
         "queryOptions",
         "$apply=groupby((Sales/Product/Name))",
     ): f"{_MODEL} (Sales is collection-valued; grouping paths must be single-valued)",
+    (
+        "aggregation",
+        "queryOptions",
+        "$apply=join(ShipTo as Detail,identity)",
+    ): f"{_MODEL} (ShipTo is a single-valued complex property; join needs a collection)",
 }
 
 
