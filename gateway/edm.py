@@ -80,13 +80,17 @@ def _decimal(value: object) -> Decimal:
 # ---------------------------------------------------------------------- Binary
 def parse_binary(text: str) -> bytes:
     """base64url (or base64), padding optional → bytes; ValueError for anything else."""
-    if not _BASE64.fullmatch(text) or len(text.rstrip("=")) % 4 == 1 or ("=" in text and len(text) % 4):
+    stripped = text.rstrip("=")
+    if not _BASE64.fullmatch(text) or ("=" in text and len(text) != len(stripped) + (-len(stripped) % 4)):
         raise ValueError("not base64url")
     body = text.rstrip("=").replace("-", "+").replace("_", "/")
     try:
-        return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+        value = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
     except binascii.Error:
         raise ValueError("not base64url") from None
+    if base64.b64encode(value).decode().rstrip("=") != body:  # unused low bits set: 'QUJ' for 'QUI'
+        raise ValueError("not base64url")
+    return value
 
 
 def binary_text(value: bytes | bytearray | memoryview) -> str:

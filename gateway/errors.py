@@ -73,13 +73,6 @@ class InvalidSkipToken(BadRequest):
     code = "InvalidSkipToken"
 
 
-class UnsupportedVersion(BadRequest):
-    """OData-Version names a protocol version the service does not understand, or OData-MaxVersion one
-    below what it can answer in (gateway/versions.py)."""
-
-    code = "UnsupportedVersion"
-
-
 class QueryLimitExceeded(BadRequest):
     """A request over a per-request cost limit: $top above --max-top, $expand deeper than --max-expand-depth."""
 

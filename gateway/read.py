@@ -39,6 +39,7 @@ from gateway.refs import check_reference_options, entity_by_id, missing_referenc
 from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter, etag
+from gateway.stream import read_stream
 from gateway.threads import QuickInline
 from gateway.write.unit import CommitHook, EventStamp
 from grammar import ast
@@ -385,6 +386,10 @@ def _property(
     entity = target.entity
     assert target.property is not None
     prop = entity.properties[target.property]
+    if prop.type == "Edm.Stream":  # the bytes themselves, as their media type (gateway/stream.py)
+        with service.engine.connect() as connection:
+            return read_stream(connection, context, entity, target.fixed, prop, request.headers, headers,
+                               target.key_text)
     scope = EntityScope(entity, context)
     # With the entity's row versions: a property has its entity's ETag (for If-None-Match / If-Match).
     versions = scope.etag_columns()

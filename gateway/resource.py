@@ -93,6 +93,8 @@ def resolve(
                     raise BadRequest("$ref must be the last segment of the path")
                 return Target("entity" if single else "collection", entity, fixed, None, key_text,
                               reference=True, via=via)
+            if segment.kind == "$value" and single and entity.media and not rest:  # a media entity's bytes
+                return Target("value", entity, fixed, entity.media, key_text)
             raise BadRequest(f"{segment.kind if segment.kind != 'type' else segment.name} is not allowed here")
         if not single:
             raise BadRequest(f"{segment.name}: address one entity with a key before navigating or reading a property")

@@ -17,7 +17,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gateway.errors import UnsupportedVersion
+from gateway.errors import BadRequest
 from gateway.protect.respond import is_served, send_error
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -63,6 +63,6 @@ class ODataVersionMiddleware:
                        if name.lower() in (b"odata-version", b"odata-maxversion")}
             problem = version_problem(headers.get("odata-version"), headers.get("odata-maxversion"))
             if problem is not None:
-                await send_error(send, UnsupportedVersion(problem), scope["path"])
+                await send_error(send, BadRequest(problem), scope["path"])
                 return
         await self.app(scope, receive, send)

@@ -281,6 +281,12 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
         body = text[text.index("'") + 1 : -1]
         try:
             value = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            # binaryValue (ABNF): padding only to a whole quantum, and the canonical last character
+            # ('QUJD=' and 'QUJ=' for 'QUI' are not base64url).
+            urlsafe = body.rstrip("=").replace("+", "-").replace("/", "_")
+            padded = "=" in body and len(body) != len(urlsafe) + (-len(urlsafe) % 4)
+            if padded or base64.urlsafe_b64encode(value).decode().rstrip("=") != urlsafe:
+                raise ValueError(body)
         except (binascii.Error, ValueError):
             raise _literal_error("invalid binary literal", children[0]) from None
         return ast.Literal(value, "Edm.Binary", _pos(meta))

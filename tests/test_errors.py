@@ -200,7 +200,8 @@ BAD_REQUESTS = [
     bad("maxpagesize-not-a-number", C, 400, "InvalidQueryOption", headers={"Prefer": "odata.maxpagesize=abc"}),
     bad("maxpagesize-zero", C, 400, "InvalidQueryOption", headers={"Prefer": "odata.maxpagesize=0"}),
     bad("maxpagesize-negative", C, 400, "InvalidQueryOption", headers={"Prefer": "odata.maxpagesize=-5"}),
-    bad("apply-concat-not-yet", C, 501, "NotImplemented", [("$apply", "concat(top(1),skip(1))")]),
+    bad("apply-search-not-yet", C, 501, "NotImplemented", [("$apply", "search(blue)")]),
+    bad("apply-topcount-negative", C, 400, "BadRequest", [("$apply", "topcount(-1,CreditLimit)")]),
     bad("filter-unknown-function", C, 400, "SyntaxError", f("foo(OrganizationName)")),
     # -- companies
     bad("cross-company-not-bool", C, 400, "InvalidQueryOption", [("cross-company", "maybe")], target="cross-company"),

@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, create_engine, insert
 
 from examples.product_catalog.relations import fill_relations
-from examples.product_catalog.schema import CATEGORY, COMPANY, PRODUCT, metadata
+from examples.product_catalog.schema import CATEGORY, COMPANY, MEDIA_ITEM, PRODUCT, metadata
 from gateway.edm import to_single
 
 CATEGORY_NAMES = ("Beverages", "Books", "Cameras", "Garden", "Kitchen", "Music", "Outdoor", "Toys")
@@ -65,7 +65,14 @@ def _fill(connection: Connection, rng: random.Random, products: int) -> None:
             "row_version": 1,
         })
     _add_typed_values(rows, random.Random(seed_of_types(rng)))
+    for index, row in enumerate(rows):  # a photo for every tenth product (no draws: other values stay)
+        row.update({"photo": f"PNG photo of product {index + 1}".encode() if index % 10 == 0 else None,
+                    "photo_type": "image/png" if index % 10 == 0 else None})
     connection.execute(insert(PRODUCT), rows)
+    connection.execute(insert(MEDIA_ITEM), [
+        {"media_id": f"00000000-0000-4000-8000-00000000000{number}", "title": f"Brochure {number}",
+         "content": f"%PDF-1.7 brochure {number}".encode(), "content_type": "application/pdf", "row_version": 1}
+        for number in range(1, 4)])
 
 
 def seed_of_types(rng: random.Random) -> int:

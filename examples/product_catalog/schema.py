@@ -65,6 +65,9 @@ PRODUCT = Table(
     Column("opens_at", Time),
     Column("sku", String(12), nullable=False, server_default=""),
     Column("status", Integer, nullable=False, server_default="0"),  # ProductStatus flags
+    # A stream property (Photo) and the media type its last PUT gave.
+    Column("photo", LargeBinary(2**24)),
+    Column("photo_type", String(100)),
     _row_version(),
     Index("ix_product_category", "category_id"),
     **TABLE_OPTIONS,
@@ -100,5 +103,17 @@ RELATED_PRODUCT = Table(
     Column("product_id", GUID, primary_key=True),
     Column("related_product_id", GUID, primary_key=True),
     Index("ix_related_product_related", "related_product_id"),
+    **TABLE_OPTIONS,
+)
+
+# Media entities: each row's bytes are the entity's media resource (/MediaItems(ID)/$value).
+MEDIA_ITEM = Table(
+    "media_item",
+    metadata,
+    Column("media_id", GUID, primary_key=True),
+    Column("title", String(100)),
+    Column("content", LargeBinary(2**24), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    _row_version(),
     **TABLE_OPTIONS,
 )

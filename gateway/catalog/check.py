@@ -28,6 +28,7 @@ _COMPATIBLE: dict[str, tuple[type, ...]] = {
     "Edm.Duration": (sqltypes.Integer, sqltypes.Numeric),  # seconds (gateway/edm.py)
     # BLOB, bytea, VARBINARY, MariaDB's LONGBLOB (which is not a LargeBinary): every bytes type.
     "Edm.Binary": (sqltypes._Binary,),
+    "Edm.Stream": (sqltypes._Binary,),
 }
 
 

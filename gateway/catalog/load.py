@@ -226,6 +226,7 @@ def _check_entity(
             yield document.problem(("properties", name, "labels"), f"{name}: labels need an Edm.Int32 or Edm.Boolean")
     if service.row_ids == "guid":
         yield from _check_guid_key(entity, document)
+    yield from _check_streams(entity, document)
     for index, name in enumerate(entity.searchable):
         if name not in entity.properties:
             yield document.problem(("searchable", index), f"searchable property {name} is not a property")
@@ -336,3 +337,25 @@ def _python_problem(reference: str) -> str | None:
     if not callable(getattr(module, function_name, None)):
         return f"python: {module_name} has no function {function_name}"
     return None
+
+
+def _check_streams(entity: Entity, document: Document) -> Iterator[CatalogProblem]:
+    """Stream properties and media entities: what gateway/stream.py needs to read and write them."""
+    if entity.media is not None:
+        media = entity.properties.get(entity.media)
+        if media is None or media.type != "Edm.Stream":
+            yield document.problem(("media",), f"media {entity.media} must name an Edm.Stream property")
+    for name, prop in entity.properties.items():
+        if prop.type != "Edm.Stream":
+            if prop.media_type is not None or prop.media_type_property is not None:
+                yield document.problem(("properties", name), f"{name}: only an Edm.Stream has a media type")
+            continue
+        if name in entity.key:
+            yield document.problem(("properties", name), f"{name}: a stream cannot be part of the key")
+        if not prop.nullable and name != entity.media:
+            yield document.problem(("properties", name, "nullable"),
+                                   f"{name}: a stream property must be nullable (an entity is created without it)")
+        holder = prop.media_type_property
+        if holder is not None and (holder not in entity.properties or entity.properties[holder].type != "Edm.String"):
+            yield document.problem(("properties", name, "media_type_property"),
+                                   f"{name}: media_type_property {holder} must name an Edm.String property")

@@ -31,6 +31,9 @@ PRIMITIVE_TYPES = (
     "Edm.Single",  # binary32: values are rounded to it (gateway/edm.py)
     "Edm.Duration",  # seconds in an integer or decimal column, written as P1DT2H (gateway/edm.py)
     "Edm.Binary",  # bytes (BLOB, bytea, LONGBLOB), written base64url
+    # Bytes too, but never inside an entity's JSON: read and written at the property's own URL
+    # (gateway/stream.py), with the media type of `media_type` or of the `media_type_property`.
+    "Edm.Stream",
 )
 
 
@@ -91,6 +94,10 @@ class Property(_Frozen):
     # The row id of another table's row, found by equal columns (a virtual table's lookup value,
     # `_mserp_fk_x_id_value`): read as a correlated subquery, as the Guid of `row_guid`'s entity.
     lookup: LookupSpec | None = None
+    # Edm.Stream: the media type of its bytes, fixed, or held by another (Edm.String) property that a
+    # PUT of the stream sets from its Content-Type. Neither: application/octet-stream.
+    media_type: str | None = None
+    media_type_property: str | None = None
 
     @property
     def alias(self) -> str:
@@ -167,6 +174,9 @@ class Entity(_Frozen):
     # Its creates, updates and deletes can be activated as data events (gateway/events/); False for the
     # events' own configuration (catalog, endpoints, activations).
     data_events: bool = True
+    # A media entity (HasStream): this Edm.Stream property is its media resource, read and written at
+    # /Set(key)/$value and created by POSTing the bytes themselves; it is not a property in $metadata.
+    media: str | None = None
     # A singleton (OData §11.2.3): `entity_set` names one entity, read and updated at /Name without a
     # key; its row is the one row its sources (and their `where`) select.
     singleton: bool = False

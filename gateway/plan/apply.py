@@ -375,19 +375,21 @@ class _Planner:
         inner = self.close(replace(stage, outputs=(*stage.outputs, *hidden)))
         inner = replace(inner, partition=(*stage.partition, *(output.path for output in hidden)), domain=None)
         result = self.close(self.run(inner, then, text))
+        values = {group.path: result.output(secret.path) for group, secret in zip(groups, hidden)}
         kept = {output.path for output in result.outputs if not output.hidden}
-        shown = [
-            replace(result.output(secret.path), path=group.path, hidden=False, identity=True)
-            for group, secret in zip(groups, hidden)
-            if group.path not in kept  # rows that are still entities have the property already
-        ]
+        # Rows that are still entities have the property already; a row of another structure (after
+        # concat) may not: either way the group's value is the one to show.
+        shown = [replace(value, path=path, hidden=False, identity=True) for path, value in values.items() if path not in kept]
         secrets = {secret.path for secret in hidden}
-        outputs = (*shown, *(output for output in result.outputs if output.path not in secrets))
+        outputs = (*shown, *(
+            replace(values[output.path], path=output.path, hidden=False, identity=True) if output.path in values else output
+            for output in result.outputs if output.path not in secrets
+        ))
         by_path = {output.path: output for output in outputs if not output.hidden}
         order = tuple(SortKey(by_path[group.path].sql, False, group.nullable) for group in groups)  # group by group
         grouped = replace(
             result, outputs=outputs, order=(*order, *result.order), partition=stage.partition, domain=stage.domain
-        ).with_visible([output.path for output in shown])
+        ).with_visible(list(values))
         return replace(grouped, scope=self.scope(result.scope.from_clause(), outputs, grouped))
 
     def _aggregate(

@@ -75,7 +75,10 @@ def ranked(planner: _Planner, compiler: ExpressionCompiler, stage: Stage, step: 
         assert scale is not None
         value = cast(func.round(typed.sql * literal(10**scale)), BigInteger())
     before_path, total_path, stop_path = (context.unique("$before"),), (context.unique("$total"),), (context.unique("$stop"),)
-    before = func.sum(value).over(partition_by=partition, order_by=ranking, rows=(None, -1))
+    # (The running sum up to and with the row, less the row: a frame ending at "1 PRECEDING" would be a
+    # bound parameter, which not every database takes there.)
+    value = func.coalesce(value, 0)
+    before = func.sum(value).over(partition_by=partition, order_by=ranking, rows=(None, 0)) - value
     hidden = [(rank_path, rank), (before_path, before)]
     if measure == "percent":
         hidden.append((total_path, func.sum(value).over(partition_by=partition)))

@@ -191,6 +191,8 @@ class ExpressionCompiler:
                     if not last:
                         raise BadRequest(self._at(steps[index + 1], f"{step.name} is a primitive property"))
                     prop = entity.properties[step.name]
+                    if prop.type == "Edm.Stream":  # bytes behind a URL: nothing to compare or sort
+                        raise BadRequest(self._at(step, f"{step.name} is a stream: it cannot be used in an expression"))
                     nullable = prop.nullable or scope is not self.scope and scope not in self.variables.values()
                     digits = None if prop.precision is None else prop.precision - (prop.scale or 0)
                     return Typed(scope.column(step.name), prop.type, nullable, digits=digits)
@@ -277,6 +279,11 @@ class ExpressionCompiler:
         if node.op == "has":
             if not self.catalog.is_enum(left.type):
                 raise self._mismatch(node, "'has' needs an enum value on its left")
+            if right.type == "null":
+                return Typed(false(), BOOLEAN, False)  # 'has null' is null: never true
+            if right.type != left.type:
+                raise self._mismatch(node, f"'has' needs a value of {left.type} on its right (like "
+                                           f"{self.catalog.qualified(left.type)}'Member'), not {_describe(right.type)}")
             if self.catalog.is_flags(left.type):
                 # Every bit of the right side is set on the left: (Status & 3) = 3 (all three databases have &).
                 return Typed(_two_valued(left.sql.op("&")(right.sql) == right.sql, left), BOOLEAN, False)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from gateway.catalog.model import Entity, Navigation
+from gateway.catalog.model import Entity, Navigation, Property
 from gateway.errors import BadRequest, InvalidQueryOption, NotImplemented_, UnknownProperty, did_you_mean
 from gateway.plan import paging
 from gateway.plan.expressions import ExpressionCompiler
@@ -309,7 +309,8 @@ def select_properties(
     the default set: every property but lookup values, which cost a subquery each and come when
     named or with `*`; OData 4.01 Part 1 §11.2.5.1 lets a service choose its default set)."""
     if not select_items:
-        return [*(name for name, prop in entity.properties.items() if prop.lookup is None), *computed]
+        return [*(name for name, prop in entity.properties.items() if prop.lookup is None and not _stream(prop)),
+                *computed]
     chosen: set[str] = set()
     for item in select_items:
         if item.star:
@@ -335,7 +336,14 @@ def select_properties(
                 target=name,
             )
         chosen.add(name)
-    return [name for name in (*entity.properties, *computed) if name in chosen]
+    # Stream properties are read at their own URL, never inside the entity (with minimal metadata and
+    # canonical URLs, OData JSON Format §11 needs no annotation for them either).
+    return [name for name in (*entity.properties, *computed)
+            if name in chosen and not (name in entity.properties and _stream(entity.properties[name]))]
+
+
+def _stream(prop: Property) -> bool:
+    return prop.type == "Edm.Stream"
 
 
 def selected_navigation(entity: Entity, select_items: tuple[ast.SelectItem, ...] | None) -> tuple[str, ...]:

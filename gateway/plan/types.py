@@ -77,6 +77,8 @@ def sql_type(edm_type: str, catalog: Catalog) -> TypeEngine[Any]:
     """The column type a property of `edm_type` is read with (enums are stored as integers)."""
     if catalog.is_enum(edm_type):
         return Integer()
+    if edm_type == "Edm.Stream":  # bytes, but not a primitive value: is_primitive() says no
+        return LargeBinary()
     return _SQL_TYPES[edm_type]
 
 

@@ -87,11 +87,14 @@ def metadata_xml(catalog: Catalog) -> bytes:
         ET.SubElement(schema, "TypeDefinition", {"Name": name, "UnderlyingType": definition.underlying,
                                                  **{key: str(value) for key, value in _facets(definition, catalog).items()}})
     for entity in catalog.entities.values():
-        entity_type = ET.SubElement(schema, "EntityType", {"Name": entity.entity_type})
+        type_attributes = {"Name": entity.entity_type, **({"HasStream": "true"} if entity.media else {})}
+        entity_type = ET.SubElement(schema, "EntityType", type_attributes)
         key = ET.SubElement(entity_type, "Key")
         for name in entity.key:
             ET.SubElement(key, "PropertyRef", {"Name": name})
         for prop in entity.properties.values():
+            if prop.name == entity.media:  # the media resource itself: /$value, not a property
+                continue
             attributes = {"Name": prop.name, "Type": _type_name(_declared_type(prop), catalog)}
             attributes.update({name: str(value) for name, value in _facets(prop, catalog).items()})
             if not prop.nullable:
@@ -248,7 +251,11 @@ def metadata_json(catalog: Catalog) -> dict[str, Any]:
                         **{f"${key}": value for key, value in _facets(definition, catalog).items()}}
     for entity in catalog.entities.values():
         entity_type: dict[str, Any] = {"$Kind": "EntityType", "$Key": list(entity.key)}
+        if entity.media:
+            entity_type["$HasStream"] = True
         for prop in entity.properties.values():
+            if prop.name == entity.media:
+                continue
             member: dict[str, Any] = {}
             if _declared_type(prop) != "Edm.String":
                 member["$Type"] = _type_name(_declared_type(prop), catalog)

@@ -121,7 +121,7 @@ class BatchProcessor:
                     outcome = self._blocked(operation, succeeded, known) or await self._dispatch(
                         request, operation, None, known)
                     outcomes.append(outcome)
-                    known.learn(operation, outcome.status, outcome.headers, outcome.path)
+                    known.learn(operation, outcome.status, outcome.headers, outcome.body, outcome.path)
                     if operation.id is not None:
                         succeeded[operation.id] = outcome.status < 400
                     if outcome.status >= 400 and not continue_on_error:
@@ -175,7 +175,7 @@ class BatchProcessor:
                     failed = outcome
                     break
                 outcomes.append(outcome)
-                scoped.learn(operation, outcome.status, outcome.headers, outcome.path)
+                scoped.learn(operation, outcome.status, outcome.headers, outcome.body, outcome.path)
         finally:
             ending: ODataError | None = None
             try:  # committing runs dual-write's live sync, which may refuse the change set

@@ -38,15 +38,15 @@ class References:
         self.entities.update(other.entities)
         self.etags.update(other.etags)
 
-    def learn(self, operation: Operation, status: int, headers: dict[str, str], path: str) -> None:
-        """After `operation` (sent to `path`) answered `status` with `headers`: what its id stands for."""
+    def learn(self, operation: Operation, status: int, headers: dict[str, str], body: bytes, path: str) -> None:
+        """After `operation` (sent to `path`) answered `status` with `headers` and `body`: what its id stands for."""
         if operation.id is None or not 200 <= status < 300:
             return
         location = headers.get("location") or headers.get("odata-entityid")
         if location:
             self.entities[operation.id] = self._relative(unquote(urlsplit(location).path))
-        elif operation.method in ("GET", "PATCH", "PUT") and "etag" in headers:
-            self.entities[operation.id] = self._relative(path)  # one entity's URL (collections have no ETag)
+        elif operation.method in ("GET", "PATCH", "PUT") and _is_entity(headers, body):
+            self.entities[operation.id] = self._relative(path)  # the URL it read or updated the entity at
         if "etag" in headers:
             self.etags[operation.id] = headers["etag"]
 
@@ -101,3 +101,20 @@ class References:
         """A path of this service as it is written below the service root (CustomersV3(...))."""
         marker = self.prefix + "/"
         return path.split(marker, 1)[1] if marker in path else path.lstrip("/")
+
+
+def _is_entity(headers: dict[str, str], body: bytes) -> bool:
+    """Whether a 2xx answer is one entity: it has an ETag (collections have none) and is no property
+    (a raw `$value`, or an object with `value` — the individual property format, JSON Format §11)."""
+    if "etag" not in headers:
+        return False
+    if not body:
+        return True  # a PATCH or PUT with return=minimal
+    if "json" not in headers.get("content-type", ""):
+        return False
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    context = document.get("@odata.context", "") if isinstance(document, dict) else ""
+    return isinstance(document, dict) and (str(context).endswith("/$entity") or "value" not in document)

@@ -34,6 +34,7 @@ from gateway.plan.scope import PlanContext
 from gateway.read import ReadService, _parse_path, lookup_on, request_context
 from gateway.resource import Target, key_url, resolve
 from gateway.serialize.json import entity_body
+from gateway.stream import is_stream, stream_values, write_stream
 from gateway.threads import in_thread
 from gateway.write.bind import bound_values
 from gateway.write.entity import EntityWriter
@@ -164,10 +165,19 @@ def _apply(
     entity = target.entity
     catalog = writer.catalog
     if_match = conditions.if_match
+    if target.kind in ("property", "value") and is_stream(entity, target.property):
+        assert target.property is not None
+        write_stream(writer, method, target.fixed, target.property, body.raw, body.content_type, if_match)
+        return 204, target.fixed
     if method == "POST":
         if target.kind != "collection":
             raise MethodNotAllowed("POST creates entities in a collection, e.g. POST /data/CustomersV3",
                                    headers={"Allow": "GET, PATCH, PUT, DELETE"})
+        if entity.media is not None:  # a media entity is created from its bytes (OData §11.4.2.2)
+            if (body.content_type or "").split(";")[0].strip().lower() == "application/json":
+                raise UnsupportedMediaType(f"{entity.entity_set} holds media entities: POST the media itself "
+                                           "(its own Content-Type), then PATCH the entity's properties")
+            return 201, writer.create(stream_values(entity.properties[entity.media], body.raw, body.content_type))
         if if_match is not None and "*" not in if_match:
             # The target of a POST is the collection, which has no ETag: no tag can match it.
             raise PreconditionFailed(f"If-Match {', '.join(if_match) or '(empty)'} names an ETag, and a collection "

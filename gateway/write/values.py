@@ -48,6 +48,9 @@ def property_values(catalog: Catalog, entity: Entity, body: object, *, allow_key
 def parse_value(catalog: Catalog, prop: Property, raw: object) -> object:
     """One JSON value as the Python value the database column takes."""
     name = prop.name
+    if prop.type == "Edm.Stream":
+        raise InvalidValue(f"{name} is a stream: PUT its bytes to its own URL (.../{name}), not in a JSON body",
+                           target=name)
     if raw is None:
         if not prop.nullable:
             raise InvalidValue(f"{name} cannot be null", target=name)
@@ -111,7 +114,13 @@ def parse_value(catalog: Catalog, prop: Property, raw: object) -> object:
             raise InvalidValue(f"{name} needs an offset (Z or +hh:mm)", target=name)
         return value.astimezone(dt.UTC).replace(tzinfo=None)
     if kind == "Edm.TimeOfDay":
-        return _parse(name, raw, dt.time.fromisoformat, "a time like 08:30:00")
+        value = _parse(name, raw, dt.time.fromisoformat, "a time like 08:30:00")
+        if value.tzinfo is not None:
+            raise InvalidValue(f"{name} is a time of day without an offset, like 08:30:00", target=name)
+        allowed = prop.precision or 0  # CSDL: fractional second digits, 0 unless the property says more
+        if len(f"{value.microsecond:06d}".rstrip("0")) > allowed:  # (MariaDB's TIME would drop them silently)
+            raise InvalidValue(f"{name} has more than {allowed} digits of fractional seconds", target=name)
+        return value
     raise InvalidValue(f"{name}: values of {kind} cannot be written yet", target=name)
 
 
@@ -123,7 +132,7 @@ def empty_value(catalog: Catalog, prop: Property, in_new_row: bool = False) -> o
     """
     if prop.default is not None:
         return parse_value(catalog, prop, prop.default)
-    if prop.nullable and not in_new_row:
+    if (prop.nullable and not in_new_row) or prop.type == "Edm.Stream":  # (bytes come at their own URL)
         return None
     if catalog.is_flags(prop.type):
         return 0  # no flag set

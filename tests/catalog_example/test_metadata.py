@@ -30,6 +30,11 @@ def test_xml_metadata_is_valid_and_complete(catalog_client: TestClient) -> None:
     assert container is not None
     singleton = container.find(f"{EDM}Singleton")
     assert singleton is not None and singleton.get("Name") == "Company"
+    types = {element.get("Name"): element for element in schema.findall(f"{EDM}EntityType")}
+    assert types["MediaItem"].get("HasStream") == "true"
+    assert "Content" not in {p.get("Name") for p in types["MediaItem"].findall(f"{EDM}Property")}
+    photo = [p for p in types["Product"].findall(f"{EDM}Property") if p.get("Name") == "Photo"]
+    assert photo and photo[0].get("Type") == "Edm.Stream"
     imports = {element.get("Name"): element.get("EntitySet") for element in container.findall(f"{EDM}FunctionImport")}
     assert imports == {"GetTopProducts": "Products", "CategoryNames": None}
 

@@ -791,6 +791,28 @@ APPLY = cases(
         ),
     ),
     ("spaces", "aggregate( $count  as  N )", (ast.ApplyAggregate((agg(None, None, "N"),)),)),
+    (
+        "rollup",
+        "groupby((rollup(Customer/Country,Customer/Name),Currency),aggregate($count as N))",
+        (
+            ast.ApplyGroupBy(
+                (ast.Rollup((prop("Customer", "Country"), prop("Customer", "Name"))), prop("Currency")),
+                (ast.ApplyAggregate((agg(None, None, "N"),)),),
+            ),
+        ),
+    ),
+    ("rollup-named-hierarchy", "groupby((rollup(H)))", (ast.ApplyGroupBy((ast.Rollup((prop("H"),)),)),)),
+    ("rollup-as-a-property-name", "groupby((rollup))", (ast.ApplyGroupBy((prop("rollup"),)),)),
+    ("join", "join(Sales as S)", (ast.ApplyJoin(("Sales",), "S"),)),
+    (
+        "outerjoin-with-transformations",
+        "outerjoin(Sales/Self.Sale as S,filter(Amount gt 1)/top(1))",
+        (
+            ast.ApplyJoin(
+                ("Sales", "Self.Sale"), "S", (ast.ApplyFilter(op("gt", prop("Amount"), i32(1))), ast.ApplyTop(1)), True
+            ),
+        ),
+    ),
 )
 
 
@@ -802,6 +824,13 @@ def test_apply(text: str, expected: tuple[ast.ApplyStep, ...]) -> None:
 def test_apply_inside_expand() -> None:
     (item,) = parse("expand_option", "Lines($apply=aggregate($count as N);$top=1)")
     assert item.options == ast.QueryOptions(apply=(ast.ApplyAggregate((agg(None, None, "N"),)),), top=1)
+
+
+def test_rollup_of_one_path_names_a_hierarchy() -> None:
+    with pytest.raises(ODataSyntaxError) as raised:
+        parse("apply_option", "groupby((rollup(Customer/Country)))")
+    assert raised.value.position == 16
+    assert "two or more grouping paths, or the name of a leveled hierarchy" in raised.value.reason
 
 
 def test_apply_positions() -> None:

@@ -506,11 +506,8 @@ ERRORS = [
      "has no property M"),
     ("collection-aggregate", "SalesOrderHeadersV2", {"$apply": "aggregate(SalesOrderLines/LineAmount with sum as S)"},
      501, "NotImplemented", "aggregate SalesOrderLines/$count"),
-    ("concat", "SalesOrderLines", {"$apply": "concat(top(1),skip(1))"}, 501, "NotImplemented",
-     "the transformation concat(...) is not supported yet"),
-    ("topcount", "SalesOrderLines", {"$apply": "topcount(2,LineAmount)"}, 501, "NotImplemented", "topcount(...)"),
-    ("groupby-inner-top", "SalesOrderLines", {"$apply": "groupby((ItemNumber),top(1))"}, 501, "NotImplemented",
-     "inside groupby only aggregate"),
+    ("search", "SalesOrderLines", {"$apply": "search(blue)"}, 501, "NotImplemented",
+     "the transformation search(...) is not supported yet"),
     ("from", "SalesOrderLines", {"$apply": "aggregate(LineAmount with sum from ItemNumber with max as M)"}, 501,
      "NotImplemented", "from"),
     ("with-expand", "SalesOrderLines", {"$apply": "aggregate($count as N)", "$expand": "SalesOrderHeader"}, 501,
@@ -556,6 +553,12 @@ APPLY_CASES: list[tuple[str, str, dict[str, str]]] = [
      {"$apply": "orderby(LineAmount desc)/top(100)/compute(LineAmount mul 2 as Twice)"
                 "/groupby((ItemNumber),aggregate(Twice with max as M,ItemNumber with countdistinct as D))"
                 "/filter(M gt 10)/aggregate(M with sum as S)"}),
+    ("apply-concat-ranked", "SalesOrderLines",
+     {"$apply": "concat(topsum(5000,LineAmount),groupby((rollup(SalesOrderHeader/SalesOrderStatus,ItemNumber)),"
+                "aggregate(LineAmount with sum as Total)))", "$top": "10"}),
+    ("apply-join", "SalesOrderHeadersV2",
+     {"$apply": "outerjoin(SalesOrderLines as L,filter(LineAmount gt 1000)/aggregate($count as N))",
+      "$select": "SalesOrderNumber", "$expand": "L"}),
 ]
 
 

@@ -103,12 +103,17 @@ def test_a_read_entity_can_be_referenced(client: TestClient, backend: Backend, t
     assert orders(backend, tag) == [(f"{tag}-1", "US-001", "usmf")]
 
 
+US_001 = "CustomersV3(dataAreaId='usmf',CustomerAccount='US-001')"
+
+
+@pytest.mark.parametrize("read", ["CustomersV3?$top=1", f"{US_001}/OrganizationName", f"{US_001}/OrganizationName/$value"],
+                         ids=["collection", "property", "value"])
 def test_a_reference_to_a_request_without_an_entity_is_424(client: TestClient, backend: Backend,
-                                                           tagged: list[str]) -> None:
+                                                           tagged: list[str], read: str) -> None:
     tag = new_tag("R")
     tagged.append(tag)
     batch = {"requests": [
-        {"id": "list", "method": "GET", "url": "CustomersV3?$top=1"},
+        {"id": "list", "method": "GET", "url": read},
         {"id": "2", "method": "POST", "url": "$list/SalesOrders", "dependsOn": ["list"],
          "body": {"SalesOrderNumber": f"{tag}-1"}},
     ]}
