@@ -407,9 +407,11 @@ def _property(
         return _not_modified(headers)
     if target.kind == "value" and prop.type == "Edm.Binary":
         # Part 1 §11.2.4.1: a binary property's raw value is its bytes, as application/octet-stream.
-        if row[0] is None:
+        data = row[0]
+        if data is None:
             return Response(status_code=204, headers=headers)
-        return Response(bytes(row[0]), media_type="application/octet-stream", headers=headers)
+        assert isinstance(data, (bytes, bytearray, memoryview))
+        return Response(bytes(data), media_type="application/octet-stream", headers=headers)
     if target.kind == "value":
         # Raw values are text: decimals and 64-bit integers exactly as their IEEE754-compatible strings.
         raw = converter(prop.type, service.catalog, JsonFormat(ieee754_compatible=True))(row[0])

@@ -8,7 +8,7 @@ aliases) are checked by `load.py`, which knows the file and line of every value.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -180,10 +180,39 @@ class Entity(_Frozen):
     # A singleton (OData §11.2.3): `entity_set` names one entity, read and updated at /Name without a
     # key; its row is the one row its sources (and their `where`) select.
     singleton: bool = False
+    # Complex and collection-valued properties (gateway/catalog/structured.py): declared under
+    # `properties:` like the others, moved here by the loader, which also fills `members`.
+    structured: dict[str, StructuredProperty] = Field(default_factory=dict)
+    # Every primitive member of the complex properties, by path (Address/City): one column each.
+    members: dict[str, Property] = Field(default_factory=dict)
 
     @cached_property
     def source_by_alias(self) -> dict[str, Source]:
         return {source.alias: source for source in self.sources}
+
+    def leaf(self, name: str) -> Property | None:
+        """A primitive property, or a complex property's member by its path (Address/City); None else."""
+        return self.properties.get(name) or self.members.get(name)
+
+
+class StructuredProperty(_Frozen):
+    """A property of a complex type stored as a group of columns (`columns`), or a collection-valued
+    property (of a primitive, enum or complex type) stored as a JSON array in one column (`column`)."""
+
+    name: str = ""  # filled from the mapping key by the loader
+    type: str  # a complex type of the service, or (with collection) the items' type
+    collection: bool = False
+    column: str | None = None  # a collection's JSON column, "alias.COLUMN"
+    # A complex property's columns: {member: "alias.COLUMN", or for a nested complex member a mapping}.
+    columns: dict[str, str | dict[str, Any]] = Field(default_factory=dict)
+    # A complex property: its value may be null (read as null when every column is null).
+    # A collection: its items may be null (CSDL: Nullable of a collection is its items').
+    nullable: bool = False
+    read_only: bool = False
+    # Facets of a collection's primitive items.
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
 
 
 class OperationParameter(_Frozen):
@@ -248,6 +277,8 @@ class Service(_Frozen):
     flags_enums: list[str] = Field(default_factory=list)
     # {name: a primitive type with facets}, usable as a property's type (CSDL TypeDefinition).
     type_definitions: dict[str, TypeDefinition] = Field(default_factory=dict)
+    # {name: its members}, the types of complex properties (CSDL ComplexType; gateway/catalog/structured.py).
+    complex_types: dict[str, ComplexType] = Field(default_factory=dict)
     # Writes: where RECIDs and other numbers come from (like F&O's SYSTEMSEQUENCES).
     sequences: SequenceTable | None = None
     # Every physical table's row id and row version columns (F&O: RECID, RECVERSION).
@@ -264,6 +295,21 @@ class TypeDefinition(_Frozen):
     max_length: int | None = None
     precision: int | None = None
     scale: int | None = None
+
+
+class ComplexMember(_Frozen):
+    """A member of a complex type: a primitive, an enum, a type definition or another complex type."""
+
+    name: str = ""  # filled from the mapping key by the loader
+    type: str
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    nullable: bool = False
+
+
+class ComplexType(_Frozen):
+    properties: dict[str, ComplexMember] = Field(min_length=1)
 
 
 class SequenceTable(_Frozen):

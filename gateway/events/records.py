@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.catalog.model import Catalog, Entity
+from gateway.edm import flags_text
 from gateway.serialize.values import JsonFormat, converter
 
 Record = dict[str, Any]
@@ -32,16 +33,20 @@ def decode(catalog: Catalog, entity: Entity, document: str | None) -> Record | N
 def _typed(catalog: Catalog, type_name: str, value: Any) -> Any:
     if value is None:
         return None
+    if catalog.is_flags(type_name):
+        return flags_text(int(value), catalog.service.enums[type_name])  # "InStock,OnSale"
     if catalog.is_enum(type_name):
         return catalog.service.enums[type_name].get(int(value), str(value))
     if type_name == "Edm.Decimal":
         # SQLite computes in binary floating point: 15 significant digits undo the noise.
         return Decimal(format(value, ".15g")) if isinstance(value, float) else Decimal(value)
-    if type_name in ("Edm.Int32", "Edm.Int64"):
+    if type_name in ("Edm.Int32", "Edm.Int64", "Edm.Int16", "Edm.Byte", "Edm.SByte"):
         return int(value)
+    if type_name == "Edm.Duration":  # seconds
+        return Decimal(format(value, ".15g")) if isinstance(value, float) else Decimal(str(value))
     if type_name == "Edm.Boolean":
         return bool(value)
-    if type_name == "Edm.Double":
+    if type_name in ("Edm.Double", "Edm.Single"):
         return float(value)
     if type_name == "Edm.Date":
         return dt.date.fromisoformat(str(value)[:10])

@@ -212,6 +212,7 @@ def _row_shape(stage: Stage, visible: tuple[Output, ...]) -> tuple[RowShape, tup
 class _Planner:
     def __init__(self, context: PlanContext) -> None:
         self.context = context
+        self.sequences = 0  # sequences concat and rollup planned (apply_union.MAX_SEQUENCES)
 
     # ------------------------------------------------------------------ building SELECTs
     def base(self, entity: Entity, fixed: tuple[tuple[str, object], ...]) -> Stage:
@@ -327,8 +328,7 @@ class _Planner:
         if isinstance(step, ast.ApplyRanked):
             return apply_windows.ranked(self, compiler, stage, step, text)
         if isinstance(step, ast.ApplyConcat):
-            branches = [self.run(stage, steps, text) for steps in step.branches]
-            return apply_union.union(self, stage, branches, text, step.pos)
+            return apply_union.concat(self, stage, step, text)
         if isinstance(step, ast.ApplyJoin):
             return apply_join.join(self, stage, step, text)
         raise NotImplemented_(_at(text, step.pos, "the transformation search(...) is not supported yet; use filter(...)"))

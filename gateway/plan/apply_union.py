@@ -44,8 +44,10 @@ if TYPE_CHECKING:
     from gateway.plan.apply import _Planner
 
 # Groupings one groupby with rollups may stand for (the product of the rollups' levels): each is a
-# SELECT of its own in the UNION.
+# SELECT of its own in the UNION, planned with the nested transformations (which may hold rollups
+# again). One request plans at most MAX_SEQUENCES sequences of concat and rollup in all.
 MAX_GROUPINGS = 64
+MAX_SEQUENCES = 256
 _WHOLE = ("Edm.SByte", "Edm.Byte", "Edm.Int16", "Edm.Int32", "Edm.Int64")
 
 
@@ -64,12 +66,26 @@ def rollup(planner: _Planner, stage: Stage, step: ast.ApplyGroupBy, text: str) -
     if len(groupings) > MAX_GROUPINGS:
         raise BadRequest(at(text, step.pos, f"these rollups stand for {len(groupings)} groupings; at most "
                                             f"{MAX_GROUPINGS} are served"))
+    spend(planner, len(groupings), text, step.pos)
     branches = [
         planner.step(stage, ast.ApplyGroupBy(tuple(path for part in combination for path in part), step.then,
                                              step.pos), text)
         for combination in groupings
     ]
     return union(planner, stage, branches, text, step.pos)
+
+
+def concat(planner: _Planner, stage: Stage, step: ast.ApplyConcat, text: str) -> Stage:
+    spend(planner, len(step.branches), text, step.pos)
+    return union(planner, stage, [planner.run(stage, steps, text) for steps in step.branches], text, step.pos)
+
+
+def spend(planner: _Planner, sequences: int, text: str, position: int) -> None:
+    """Count the sequences a concat or rollup plans (SQLite takes at most 500 SELECTs in one UNION)."""
+    planner.sequences += sequences
+    if planner.sequences > MAX_SEQUENCES:
+        raise BadRequest(at(text, position, f"concat and rollup stand for more than {MAX_SEQUENCES} transformation "
+                                            "sequences in this request; ask for fewer"))
 
 
 def union(planner: _Planner, base: Stage, branches: list[Stage], text: str, position: int) -> Stage:
@@ -116,7 +132,7 @@ def union(planner: _Planner, base: Stage, branches: list[Stage], text: str, posi
         for member, branch in zip(values, closed)
     ]
     united = union_all(*selects).subquery(context.unique("concat"))
-    template = Stage(
+    shape = Stage(
         base.scope,
         tuple(templates),
         entity_rows=all(branch.entity_rows for branch in closed),
@@ -125,7 +141,7 @@ def union(planner: _Planner, base: Stage, branches: list[Stage], text: str, posi
         dynamic=frozenset().union(*(branch.dynamic for branch in closed)),
         domain=base.domain,
     )
-    return planner.reopen(template, united)
+    return planner.reopen(shape, united)
 
 
 def _column(

@@ -65,7 +65,8 @@ def ranked(planner: _Planner, compiler: ExpressionCompiler, stage: Stage, step: 
     rank = func.row_number().over(partition_by=partition, order_by=ranking)
     if measure == "count":
         numbered = planner.close(_with_hidden(stage, (rank_path, rank)))
-        return replace(numbered, where=(numbered.output(rank_path).sql <= int(amount),)).without(rank_path)
+        count = min(int(amount), _LARGEST)  # (more rows than any table has: all of them)
+        return replace(numbered, where=(numbered.output(rank_path).sql <= count,)).without(rank_path)
 
     # The sum of the rows before each row (in ranking order), and for percent the sum of all rows.
     scale = planner.scale(stage.scope, step.value)
@@ -90,13 +91,17 @@ def ranked(planner: _Planner, compiler: ExpressionCompiler, stage: Stage, step: 
             assert scale is not None
             # Whole units: n >= s  <=>  n >= ceil(s) for a whole number n.
             threshold = int((amount * 10**scale).to_integral_value(rounding=ROUND_CEILING))
+            threshold = max(min(threshold, _LARGEST), -_LARGEST)  # a 64-bit parameter; no sum gets there
         reached = so_far >= _number(planner, threshold)
     else:
         # sum(output) / sum(input) >= p/100, without dividing: 100 * so_far >= p * total (flipped when
         # the total is negative). A zero total (or no values) reaches any p at once: nothing is taken.
         total = func.coalesce(summed.output(total_path).sql, 0)
         numerator, denominator = amount.as_integer_ratio()
-        left, right = so_far * (100 * denominator), total * numerator
+        if denominator <= 10**6:  # whole numbers on both sides: exact also with SQLite's whole units
+            left, right = so_far * (100 * denominator), total * numerator
+        else:  # a percentage with many decimals: as precise as the database's numbers are
+            left, right = so_far * 100, total * _number(planner, amount)
         reached = or_(and_(total >= 0, left >= right), and_(total < 0, left <= right))
     # The first row (in ranking order) at which the condition holds: it and every row after it go.
     first = func.min(case((reached, summed.output(rank_path).sql), else_=null())).over(
@@ -106,6 +111,9 @@ def ranked(planner: _Planner, compiler: ExpressionCompiler, stage: Stage, step: 
     stop, row = stopped.output(stop_path).sql, stopped.output(rank_path).sql
     kept = replace(stopped, where=(or_(stop.is_(None), row < stop),))
     return kept.without(rank_path, before_path, total_path, stop_path)
+
+
+_LARGEST = 2**62  # beyond any count or sum of whole units, and still a 64-bit integer parameter
 
 
 def _amount(planner: _Planner, step: ast.ApplyRanked, measure: str, text: str) -> Decimal:

@@ -326,7 +326,7 @@ class ExpressionCompiler:
                                        "point that this decimal property holds")
         if other.type == "Edm.Double" and abs(number) > sys.float_info.max:
             raise self._mismatch(node, f"the literal {shown} is beyond the range of Edm.Double")
-        if other.type == "Edm.Single" and abs(number) > SINGLE_MAX:
+        if other.type == "Edm.Single" and abs(float(number)) > SINGLE_MAX:
             raise self._mismatch(node, f"the literal {shown} is beyond the range of Edm.Single (about ±3.4e38)")
 
     def _comparison(self, node: ast.BinaryOp, left: Typed, right: Typed) -> Typed:
