@@ -19,6 +19,7 @@ from gateway.catalog.model import Catalog, Entity
 from gateway.direct import RowSource
 from gateway.errors import ResultTooLarge
 from gateway.negotiate import FORMATTED_VALUE
+from gateway.plan.derived import type_shape
 from gateway.plan.query import (
     ExpandPlan,
     Layout,
@@ -30,6 +31,7 @@ from gateway.plan.query import (
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.protect.budget import ExpandBudget
 from gateway.resource import key_url
+from gateway.serialize.structured import field_converter, nested, nests
 from gateway.serialize.values import JsonFormat, converter, etag, etag_expression, inline_expression
 
 # Parents per batch of expand statements; the IN list stays far below every driver's parameter limit.
@@ -53,7 +55,7 @@ class RowShaper:
         self.converters = [
             converter(layout.computed_types[name], catalog, json_format)
             if name in layout.computed_types
-            else converter(entity.properties[name].type, catalog, json_format)
+            else field_converter(entity, name, catalog, json_format)  # (complex members, collections)
             for name in layout.visible
         ]
         # Prefer: odata.include-annotations="OData.Community.Display.V1.FormattedValue": the label of
@@ -77,6 +79,10 @@ class RowShaper:
         # What callers apply to each row: the generated function itself where there is one (no call
         # through __call__ per row).
         self.shape: Callable[[Sequence[Any]], dict[str, Any]] = self._plain or self.general
+        if nests(self.names):  # complex members, written flat by path: nested into their objects
+            self.shape = nested(self.shape, entity, layout, catalog)
+        if entity.derived_types:  # @odata.type and the own properties of rows of derived types
+            self.shape = type_shape(entity, catalog, layout.read, self.shape)
 
     def _compiled(self) -> Callable[[Sequence[Any]], dict[str, Any]]:
         """The common shape (minimal metadata, no labels) as one generated function, as dataclasses

@@ -17,7 +17,7 @@ from gateway import direct
 from gateway.audit.trail import Auditor
 from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.conditional import not_modified
-from gateway.errors import BadRequest, InvalidQueryOption, NotFound, SyntaxError_, caret
+from gateway.errors import BadRequest, InvalidQueryOption, NotFound, NotImplemented_, SyntaxError_, caret
 from gateway.execute import PageReader
 from gateway.execute_apply import ApplyReader
 from gateway.identity.access import Access, ServiceAccess
@@ -28,6 +28,7 @@ from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
 from gateway.plan.query import Layout, plan_read
 from gateway.plan.scope import Elsewhere, EntityScope, PlanContext
+from gateway.plan.structured import projected
 from gateway.plan.within import Within
 from gateway.principal import company_scope, current_company, principal_of, user_id
 from gateway.protect import signing
@@ -90,6 +91,14 @@ def _plan_key(
     caller's companies and privileges decide what the plan may reach."""
     return (kind, id(service), request.scope["query_string"], entity_set, fixed, context.companies,
             context.access.access.key, page_size, within)
+
+
+def _plan_name(entity: Entity, catalog: Catalog | None = None) -> str:
+    """The set, and the derived type a cast addressed (Products/Example.Catalog.DigitalProduct): plans
+    and context URLs of the two differ."""
+    if entity.base_type is None:
+        return entity.entity_set
+    return f"{entity.entity_set}/{catalog.qualified(entity.entity_type) if catalog else entity.entity_type}"
 
 
 def _cacheable(request: Request) -> bool:
@@ -246,7 +255,7 @@ def _respond(
     headers = {"OData-Version": "4.0"}
     if target.kind == "count":
         plan = _plans.get(
-            _plan_key("count", service, request, entity.entity_set, target.fixed, context, None, target.within),
+            _plan_key("count", service, request, _plan_name(entity), target.fixed, context, None, target.within),
             lambda: plan_read(context, entity, _count_only(query.options), query.texts, target.fixed,
                               within=target.within),
             cacheable=_cacheable(request),
@@ -263,7 +272,7 @@ def _respond(
             headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
     options = query.options if not single else _single_options(query.options)
     plan = _plans.get(
-        _plan_key("entity" if single else "page", service, request, entity.entity_set, target.fixed,
+        _plan_key("entity" if single else "page", service, request, _plan_name(entity), target.fixed,
                   context, page_size, target.within),
         lambda: plan_read(
             context, entity, options, query.texts, target.fixed, page_size, query.skiptoken if not single else None,
@@ -277,7 +286,7 @@ def _respond(
     timings.mark("db")  # the count and the first chunk; the rest streams after the headers
     headers["Server-Timing"] = timings.header()
     headers["Content-Type"] = content_type(fmt)
-    context_url = base + "$metadata#" + entity.entity_set + _context_projection(plan.layout, options)
+    context_url = base + "$metadata#" + _plan_name(entity, service.catalog) + _context_projection(plan.layout, options)
     if target.reference:
         context_url = reference_context(base, single)
     if single:
@@ -342,6 +351,9 @@ def _respond_apply(
     """$apply: aggregated rows (no key, no etag), paged by position: the nextLink carries $skip."""
     if target.kind not in ("collection", "count"):
         raise BadRequest("$apply transforms collections; address an entity set or a collection-valued navigation")
+    if target.within is not None:
+        raise NotImplemented_("$apply on the result of a function is not supported yet; apply it to the entity set "
+                              "with the function's condition as a filter")
     headers = {"OData-Version": "4.0"}
     options, page_size = query.options, service.max_page_size
     if target.kind == "count":
@@ -350,7 +362,7 @@ def _respond_apply(
         page_size = min(max_page_size, service.max_page_size)
         headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
     plan = _plans.get(
-        _plan_key(target.kind + "-apply", service, request, target.entity.entity_set, target.fixed,
+        _plan_key(target.kind + "-apply", service, request, _plan_name(target.entity), target.fixed,
                   context, page_size),
         lambda: plan_apply(
             context, target.entity, options, query.texts, query.apply_text, target.fixed, page_size, query.skiptoken
@@ -445,7 +457,7 @@ def _single_options(options: ast.QueryOptions) -> ast.QueryOptions:
 def _context_projection(layout: Layout, options: ast.QueryOptions) -> str:
     parts: list[str] = []
     if options.select:
-        parts.extend(layout.visible)
+        parts.extend(projected(layout.visible, options.select))  # (complex members: gateway/plan/structured.py)
         # Selected navigation links, by name; an expanded one is listed once, as Nav() below.
         expanded = {item.path[0] for item in options.expand or () if item.path}
         named = {item.path[0] for item in options.select if len(item.path) == 1}

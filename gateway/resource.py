@@ -21,6 +21,7 @@ from gateway.errors import (
     UnknownProperty,
     did_you_mean,
 )
+from gateway.plan.derived import cast_entity
 from gateway.plan.keys import Fixed, key_values
 from gateway.plan.through import RELATED, Related
 from gateway.plan.within import Within
@@ -93,6 +94,11 @@ def resolve(
                     raise BadRequest("$ref must be the last segment of the path")
                 return Target("entity" if single else "collection", entity, fixed, None, key_text,
                               reference=True, via=via)
+            if segment.kind == "type":  # Products/NS.DigitalProduct: the entities of a derived type
+                entity = cast_entity(catalog, entity, segment.name)
+                if single and lookup(entity, fixed, tuple(entity.key)) is None:
+                    raise NotFound(f"no {entity.entity_type} with key {key_text}")
+                continue
             if segment.kind == "$value" and single and entity.media and not rest:  # a media entity's bytes
                 return Target("value", entity, fixed, entity.media, key_text)
             raise BadRequest(f"{segment.kind if segment.kind != 'type' else segment.name} is not allowed here")

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, create_engine, insert
 
 from examples.product_catalog.relations import fill_relations
 from examples.product_catalog.schema import CATEGORY, COMPANY, MEDIA_ITEM, PRODUCT, metadata
+from examples.product_catalog.structured import add_structured_values
 from gateway.edm import to_single
 
 CATEGORY_NAMES = ("Beverages", "Books", "Cameras", "Garden", "Kitchen", "Music", "Outdoor", "Toys")
@@ -65,9 +66,15 @@ def _fill(connection: Connection, rng: random.Random, products: int) -> None:
             "row_version": 1,
         })
     _add_typed_values(rows, random.Random(seed_of_types(rng)))
-    for index, row in enumerate(rows):  # a photo for every tenth product (no draws: other values stay)
+    add_structured_values(rows, random.Random(f"structured {len(rows)}"))  # (structured.py: its own generator)
+    for index, row in enumerate(rows):  # no draws here: the values above stay as they were
+        # A photo for every tenth product; every seventh is a DigitalProduct (kind 2).
+        digital = index % 7 == 3
         row.update({"photo": f"PNG photo of product {index + 1}".encode() if index % 10 == 0 else None,
-                    "photo_type": "image/png" if index % 10 == 0 else None})
+                    "photo_type": "image/png" if index % 10 == 0 else None,
+                    "kind": 2 if digital else 1,
+                    "download_url": f"https://downloads.example.com/p{index + 1}.zip" if digital else None,
+                    "file_size_mb": Decimal(index * 3 % 500) / 4 + 1 if digital else None})
     connection.execute(insert(PRODUCT), rows)
     connection.execute(insert(MEDIA_ITEM), [
         {"media_id": f"00000000-0000-4000-8000-00000000000{number}", "title": f"Brochure {number}",

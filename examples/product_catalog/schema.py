@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     Date,
@@ -24,12 +25,16 @@ from sqlalchemy import (
     Table,
     Time,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 
 # Byte-order comparison on MariaDB, as on the other two (OData's `eq` is case-sensitive).
 TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_nopad_bin"}
 GUID = String(36)
+# A collection-valued property's column: jsonb on PostgreSQL, JSON (LONGTEXT checked by json_valid) on
+# MariaDB, JSON text on SQLite.
+JSON_ARRAY = JSON().with_variant(JSONB(), "postgresql")
 
 
 def _row_version() -> Column[Any]:
@@ -65,9 +70,26 @@ PRODUCT = Table(
     Column("opens_at", Time),
     Column("sku", String(12), nullable=False, server_default=""),
     Column("status", Integer, nullable=False, server_default="0"),  # ProductStatus flags
+    # The derived type DigitalProduct: kind 2, with a download URL and a file size.
+    Column("kind", Integer, nullable=False, server_default="1"),
+    Column("download_url", String(200)),
+    Column("file_size_mb", Numeric(10, 2)),
     # A stream property (Photo) and the media type its last PUT gave.
     Column("photo", LargeBinary(2**24)),
     Column("photo_type", String(100)),
+    # The complex property Manufacturer (its Address nested) and Size: one column per member.
+    Column("mfr_name", String(100)),
+    Column("mfr_street", String(100)),
+    Column("mfr_city", String(60)),
+    Column("mfr_postal_code", String(10)),
+    Column("mfr_country", String(2)),
+    Column("height", Numeric(8, 2), nullable=False, server_default="0"),
+    Column("width", Numeric(8, 2), nullable=False, server_default="0"),
+    Column("depth", Numeric(8, 2), nullable=False, server_default="0"),
+    # Collection-valued properties: JSON arrays (Tags, Scores, Packages of Dimensions values).
+    Column("tags", JSON_ARRAY),
+    Column("scores", JSON_ARRAY),
+    Column("packages", JSON_ARRAY),
     _row_version(),
     Index("ix_product_category", "category_id"),
     **TABLE_OPTIONS,

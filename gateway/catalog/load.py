@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from gateway.catalog.model import PRIMITIVE_TYPES, Catalog, Entity, Navigation, Operation, Service
+from gateway.catalog.structured import attach_structured, check_complex_types, take_structured
 from gateway.catalog.typedefs import check_service_types, resolve_types
 from gateway.catalog.writes import check_entity_writes, check_service
 
@@ -119,11 +120,13 @@ def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
     service = validate_document(Service, service_document, problems)
     if service is not None and service_document is not None:
         problems.extend(check_service_types(service, service_document))
+        problems.extend(check_complex_types(service, service_document))  # (structured.py)
     entities: dict[str, Entity] = {}
     documents: dict[str, Document] = {}
     broken: set[str] = set()  # entity sets whose file has mistakes: not reported again as unknown targets
     for path in sorted((root / "entities").glob("*.yaml")):
         document = load_document(path, problems)
+        structured = take_structured(document, service, problems)  # complex and collection-valued properties
         entity = validate_document(Entity, document, problems)
         if entity is None:
             data = document.data if document is not None else None
@@ -136,6 +139,8 @@ def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
         entities[entity.entity_set] = _named(entity)
         if service is not None:  # a property of a type definition: its underlying type from here on
             entities[entity.entity_set] = resolve_types(entities[entity.entity_set], service, document, problems)
+            entities[entity.entity_set] = attach_structured(entities[entity.entity_set], structured, service,
+                                                            document, problems)
         documents[entity.entity_set] = document
     operations: dict[str, Operation] = {}
     for path in sorted((root / "operations").glob("*.yaml")):
@@ -168,8 +173,12 @@ def load_catalog(folder: str | Path = DEFAULT_CATALOG) -> Catalog:
 
 
 def _named(entity: Entity) -> Entity:
-    """Copy each mapping key into the `name` field of its property or navigation."""
+    """Copy each mapping key into the `name` field of its property or navigation; add the derived types'
+    properties, each marked with its type (a name clash is reported by _check_derived)."""
     properties = {name: prop.model_copy(update={"name": name}) for name, prop in entity.properties.items()}
+    for type_name, derived in entity.derived_types.items():
+        for name, prop in derived.properties.items():
+            properties.setdefault(name, prop.model_copy(update={"name": name, "derived": type_name, "nullable": True}))
     navigation = {name: nav.model_copy(update={"name": name}) for name, nav in entity.navigation.items()}
     return entity.model_copy(update={"properties": properties, "navigation": navigation})
 
@@ -227,6 +236,7 @@ def _check_entity(
     if service.row_ids == "guid":
         yield from _check_guid_key(entity, document)
     yield from _check_streams(entity, document)
+    yield from _check_derived(entity, entities, document)
     for index, name in enumerate(entity.searchable):
         if name not in entity.properties:
             yield document.problem(("searchable", index), f"searchable property {name} is not a property")
@@ -359,3 +369,22 @@ def _check_streams(entity: Entity, document: Document) -> Iterator[CatalogProble
         if holder is not None and (holder not in entity.properties or entity.properties[holder].type != "Edm.String"):
             yield document.problem(("properties", name, "media_type_property"),
                                    f"{name}: media_type_property {holder} must name an Edm.String property")
+
+
+def _check_derived(entity: Entity, entities: dict[str, Entity], document: Document) -> Iterator[CatalogProblem]:
+    """Derived types: new names, discriminators that are plain properties of the base type."""
+    types = {other.entity_type for other in entities.values()}
+    for type_name, derived in entity.derived_types.items():
+        location = ("derived_types", type_name)
+        if type_name in types or any(type_name in other.derived_types for other in entities.values() if other is not entity):
+            yield document.problem(location, f"{type_name} is already an entity type")
+        if not derived.where:
+            yield document.problem(location, f"{type_name}: give `where`, the base properties that tell its rows")
+        for name in derived.where:
+            prop = entity.properties.get(name)
+            if prop is None or prop.derived is not None:
+                yield document.problem((*location, "where", name), f"{type_name}: {name} is not a property of "
+                                                                    f"{entity.entity_type}")
+        for name in derived.properties:
+            if entity.properties[name].derived != type_name:
+                yield document.problem((*location, "properties", name), f"{type_name}: {name} is already a property")

@@ -98,6 +98,9 @@ class Property(_Frozen):
     # PUT of the stream sets from its Content-Type. Neither: application/octet-stream.
     media_type: str | None = None
     media_type_property: str | None = None
+    # A property of a derived type (filled by the loader from the entity's `derived_types`): only its
+    # entities have it, and expressions reach it through a type cast (NS.Derived/Property).
+    derived: str | None = None
 
     @property
     def alias(self) -> str:
@@ -177,6 +180,11 @@ class Entity(_Frozen):
     # A media entity (HasStream): this Edm.Stream property is its media resource, read and written at
     # /Set(key)/$value and created by POSTing the bytes themselves; it is not a property in $metadata.
     media: str | None = None
+    # Entity types derived from this one (DerivedType); their properties are merged into `properties`
+    # by the loader, each marked with `derived`.
+    derived_types: dict[str, DerivedType] = Field(default_factory=dict)
+    # Set on the entity of a type cast (gateway/plan/derived.py): the type it derives from.
+    base_type: str | None = None
     # A singleton (OData §11.2.3): `entity_set` names one entity, read and updated at /Name without a
     # key; its row is the one row its sources (and their `where`) select.
     singleton: bool = False
@@ -213,6 +221,15 @@ class StructuredProperty(_Frozen):
     max_length: int | None = None
     precision: int | None = None
     scale: int | None = None
+
+
+class DerivedType(_Frozen):
+    """An entity type derived from an entity set's type, stored in the same tables (one table per
+    hierarchy): its entities are the rows whose `where` properties hold the given values, and it adds
+    `properties` of its own (served at /Set/NS.Derived, with @odata.type in /Set)."""
+
+    where: dict[str, int | str]  # {property of the base type (the discriminator): stored value}
+    properties: dict[str, Property] = Field(default_factory=dict)
 
 
 class OperationParameter(_Frozen):

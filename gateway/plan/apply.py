@@ -51,7 +51,7 @@ from gateway.errors import (
     did_you_mean,
 )
 from gateway.plan import apply_join, apply_union, apply_windows, paging
-from gateway.plan.apply_stage import NULL_MARK, VARIANT, Output, Stage, Units, check_alias, names
+from gateway.plan.apply_stage import NULL_MARK, VARIANT, Domain, Output, Stage, Units, check_alias, names
 from gateway.plan.apply_stage import at as _at
 from gateway.plan.apply_stage import pos as _pos
 from gateway.plan.expressions import ExpressionCompiler
@@ -372,8 +372,16 @@ class _Planner:
         columns (each transformation of T works per group), then the values come back under their
         paths (the spec's Pi_G: every row of a group's result gets its grouping properties)."""
         hidden = [replace(group, path=(self.context.unique("$g"),), hidden=True, identity=False) for group in groups]
-        inner = self.close(replace(stage, outputs=(*stage.outputs, *hidden)))
-        inner = replace(inner, partition=(*stage.partition, *(output.path for output in hidden)), domain=None)
+        grouped_input = replace(stage, outputs=(*stage.outputs, *hidden))
+        rows = self.closing(grouped_input).cte(self.context.unique("grouped"))
+        inner = self.reopen(grouped_input, rows)
+        partition = (*stage.partition, *(output.path for output in hidden))
+        # Every group once: an aggregate directly in T yields a row for each (see apply_join.aggregate_every_row).
+        keys = [inner.output(path) for path in partition]
+        groups_of = select(*(key.sql.label(f"g{index}") for index, key in enumerate(keys))).select_from(rows).distinct()
+        every = groups_of.subquery(self.context.unique("groups"))
+        domain = Domain(every, tuple((key.path, every.c[f"g{index}"], key.nullable) for index, key in enumerate(keys)))
+        inner = replace(inner, partition=partition, domain=domain)
         result = self.close(self.run(inner, then, text))
         values = {group.path: result.output(secret.path) for group, secret in zip(groups, hidden)}
         kept = {output.path for output in result.outputs if not output.hidden}

@@ -10,7 +10,8 @@ In SQL the input rows are numbered (ROW_NUMBER() in their total order) in a CTE;
 are joined to it and transformed by T with that number as the partition (T works per input row:
 top(2) keeps two related rows of each); the result is joined back on the number (LEFT OUTER for
 outerjoin). An aggregate directly in T also yields a row for an input row without related rows,
-as it does for an empty set ($count 0, sums null): its groups are completed from the CTE.
+as it does for an empty set ($count 0, sums null): its groups are completed from the CTE
+(aggregate_every_row, which groupby((G),T) uses as well, with the distinct grouping values).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
@@ -89,7 +90,7 @@ def join(planner: _Planner, stage: Stage, step: ast.ApplyJoin, text: str) -> Sta
         (scope.where(),),
         entity_rows=True,
         partition=(row_path,),
-        domain=Domain(rows_cte, parent_row, row_path),
+        domain=Domain(rows_cte, ((row_path, parent_row, False),)),
     )
     transformed = planner.run(child, step.then or (), text)
     subquery = planner.closing(transformed).subquery(context.unique("joined"))
@@ -124,16 +125,20 @@ def join(planner: _Planner, stage: Stage, step: ast.ApplyJoin, text: str) -> Sta
 
 
 def aggregate_every_row(planner: _Planner, closing: Stage, domain: Domain) -> Stage:
-    """An aggregate directly inside join(...,T): one row per input row, also where the input row has
-    no related rows (or none left after T's filters): counts 0, other aggregates null."""
-    aggregated = planner.closing(closing)
-    subquery = aggregated.subquery(planner.context.unique("apply"))
+    """An aggregate directly inside groupby((G),T) or join(...,T): one row per group or input row,
+    also where T's filters left it no rows: counts 0, other aggregates null."""
+    subquery = planner.closing(closing).subquery(planner.context.unique("apply"))
     result = planner.reopen(closing, subquery)
-    every = domain.from_.outerjoin(subquery, domain.column == result.output(domain.path).sql)
+    matches = [
+        value.is_not_distinct_from(result.output(path).sql) if nullable else value == result.output(path).sql
+        for path, value, nullable in domain.columns
+    ]
+    every = domain.from_.outerjoin(subquery, and_(*matches))
+    values = {path: value for path, value, _ in domain.columns}
     outputs = []
     for output in result.outputs:
-        if output.path == domain.path:
-            outputs.append(replace(output, sql=domain.column, read=domain.column))
+        if output.path in values:
+            outputs.append(replace(output, sql=values[output.path], read=values[output.path]))
         elif not output.nullable:  # the counts: 0 where nothing was counted
             value: ColumnElement[Any] = func.coalesce(output.read, 0)
             outputs.append(replace(output, sql=value, read=value))

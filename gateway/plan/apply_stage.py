@@ -65,12 +65,12 @@ class Output:
 
 @dataclass(frozen=True)
 class Domain:
-    """Every partition value of a join's nested transformations (the input rows' numbers), so that
-    aggregate yields a row for an input row without related rows too, as it does for an empty set."""
+    """Every value of the partition columns (each group of groupby((G),T), each input row of
+    join(...,T)): aggregate directly in T yields a row for every one of them, also where T's
+    filters left no rows, as aggregate does for an empty set ($count 0, other aggregates null)."""
 
-    from_: FromClause
-    column: ColumnElement[Any]
-    path: Path
+    from_: FromClause  # each value once
+    columns: tuple[tuple[Path, ColumnElement[Any], bool], ...]  # partition path, column, nullable
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ last decimal place, so the comparison with s or p% of the total is exact there t
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, and_, case, cast, func, literal, null, or_
@@ -132,7 +132,13 @@ def _amount(planner: _Planner, step: ast.ApplyRanked, measure: str, text: str) -
                                                f"not {node.value}"))
     if not amount.is_finite():
         raise BadRequest(at(text, pos(step.n), f"{step.kind} needs a finite number, not {node.value}"))
-    return amount
+    # Within what every database takes as a decimal parameter (MariaDB: 65 digits, 38 decimals): at
+    # most 10**30 (no sum gets there) and 30 decimals, rounded up (sums of numbers with at most 30
+    # decimals reach the one exactly when they reach the other).
+    with localcontext(prec=100):
+        bounded = max(min(amount, Decimal(10) ** 30), -(Decimal(10) ** 30))
+        rounded = bounded.quantize(Decimal("1e-30"), rounding=ROUND_CEILING).normalize()
+        return rounded.quantize(Decimal(1)) if rounded == rounded.to_integral_value() else rounded  # 5000, not 5E+3
 
 
 def _number(planner: _Planner, value: Decimal | int) -> ColumnElement[Any]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Double,
     Integer,
     and_,
+    case,
     cast,
     exists,
     false,
@@ -44,10 +45,12 @@ from gateway.errors import (
     did_you_mean,
 )
 from gateway.plan.crm_functions import crm_function, is_crm_function
+from gateway.plan.derived import derived_type, is_of, require_cast
 from gateway.plan.elsewhere import foreign_only, semi_join
 from gateway.plan.functions import CANONICAL_FUNCTIONS, FUNCTIONS
 from gateway.plan.keys import key_values
 from gateway.plan.scope import EntityScope, PlanContext
+from gateway.plan.structured import CollectionItem, structured_path
 from gateway.plan.typed import BOOLEAN, STRING, TYPE_NAME_PREFIX, Typed
 from gateway.plan.types import (
     INTEGER_RANGES,
@@ -69,6 +72,7 @@ class ExpressionCompiler:
         text: str,
         variables: dict[str, EntityScope] | None = None,
         computed: dict[str, Typed] | None = None,
+        items: dict[str, CollectionItem] | None = None,
     ) -> None:
         self.context = context
         self.catalog = context.catalog
@@ -76,6 +80,7 @@ class ExpressionCompiler:
         self.text = text
         self.variables = variables or {}
         self.computed = computed or {}  # $compute aliases, usable like properties of the root entity
+        self.items = items or {}  # lambda variables over a collection-valued property's items (structured.py)
 
     # ------------------------------------------------------------------ entry points
     def predicate(self, node: ast.Expr) -> ColumnElement[bool]:
@@ -182,7 +187,10 @@ class ExpressionCompiler:
         first = node.steps[0]
         if len(node.steps) == 1 and isinstance(first, ast.PropertyStep) and first.name in self.computed:
             return self.computed[first.name]
+        if isinstance(first, ast.PropertyStep) and first.name in self.items:  # t in Tags/any(t: t eq 'x')
+            return self.items[first.name].path(self, first, node.steps[1:])
         scope, steps = self._start(node)
+        cast_to: str | None = None  # a derived type the previous step cast to (NS.DigitalProduct/...)
         for index, step in enumerate(steps):
             last = index == len(steps) - 1
             if isinstance(step, ast.PropertyStep):
@@ -195,7 +203,16 @@ class ExpressionCompiler:
                         raise BadRequest(self._at(step, f"{step.name} is a stream: it cannot be used in an expression"))
                     nullable = prop.nullable or scope is not self.scope and scope not in self.variables.values()
                     digits = None if prop.precision is None else prop.precision - (prop.scale or 0)
+                    if prop.derived is not None and entity.base_type is None:  # the base set: cast first
+                        if cast_to != prop.derived:
+                            require_cast(entity, step.name)
+                        # A row of another type has no such property: null, whatever its column holds.
+                        value = case((is_of(scope.column, entity, prop.derived), scope.column(step.name)))
+                        return Typed(value, prop.type, True, digits=digits)
                     return Typed(scope.column(step.name), prop.type, nullable, digits=digits)
+                if step.name in entity.structured:  # Address/City, Tags/any(...) (gateway/plan/structured.py)
+                    outer = scope is not self.scope and scope not in self.variables.values()
+                    return structured_path(self, scope, steps[index:], outer)
                 nav = entity.navigation.get(step.name)
                 elsewhere = self.context.elsewhere
                 if nav is None and elsewhere is not None and elsewhere.find(entity, step.name) is not None:
@@ -223,8 +240,15 @@ class ExpressionCompiler:
                     )
                 scope = scope.navigate(nav)
                 continue
+            if isinstance(step, ast.TypeStep) and not last:
+                if step.qualified_name != self.catalog.qualified(scope.entity.entity_type):
+                    cast_to = derived_type(scope.entity, step.qualified_name)
+                    if cast_to is None:
+                        raise BadRequest(self._at(step, f"{step.qualified_name} is not a type derived from "
+                                                        f"{self.catalog.qualified(scope.entity.entity_type)}"))
+                continue
             if isinstance(step, ast.TypeStep):
-                raise NotImplemented_(self._at(step, "type casts in paths are not supported (no derived types)"))
+                raise BadRequest(self._at(step, "a type cast must be followed by a property of the type"))
             raise BadRequest(self._at(step, "this path step is only allowed after a collection"))
         raise BadRequest(self._at(node, "empty path"))
 

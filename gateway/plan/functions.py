@@ -16,6 +16,7 @@ from sqlalchemy import Double, Numeric, String, case, cast, extract, false, func
 from sqlalchemy.types import BigInteger, Integer
 
 from gateway.plan.crm_functions import is_dataverse
+from gateway.plan.derived import derived_type, is_of
 from gateway.plan.typed import BOOLEAN, STRING, Typed
 from gateway.plan.types import is_numeric
 from grammar import ast
@@ -209,9 +210,15 @@ def _isof(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed
     if target is None:
         raise compiler.mismatch(node.args[-1], "the last argument of isof must be a type name")
     if len(args) == 1:
-        # The catalog has no derived types: the current entity is of exactly its own type.
-        own = compiler.catalog.qualified(compiler.scope.entity.entity_type)
-        return Typed(true() if target == own else false(), BOOLEAN, False)
+        # The current entity: of its own type (and of the type it derives from), or of a derived type
+        # when its discriminators say so.
+        entity = compiler.scope.entity
+        own = compiler.catalog.qualified(entity.entity_type)
+        base = compiler.catalog.qualified(entity.base_type) if entity.base_type else None
+        derived = derived_type(entity, target)
+        if derived is not None:
+            return Typed(is_of(compiler.scope.column, entity, derived), BOOLEAN, False)
+        return Typed(true() if target in (own, base) else false(), BOOLEAN, False)
     value = args[0]
     declared = compiler.catalog.qualified(value.type) if compiler.catalog.is_enum(value.type) else value.type
     if value.type == "null":

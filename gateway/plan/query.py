@@ -31,9 +31,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from gateway.catalog.model import Entity, Navigation, Property
 from gateway.errors import BadRequest, InvalidQueryOption, NotImplemented_, UnknownProperty, did_you_mean
 from gateway.plan import paging
+from gateway.plan.derived import derived_property, derived_type, discriminators, require_cast
 from gateway.plan.expressions import ExpressionCompiler
 from gateway.plan.paging import SkipToken, SortKey
 from gateway.plan.scope import Elsewhere, EntityScope, PlanContext
+from gateway.plan.structured import default_names, null_test_names, selected_names
 from gateway.plan.through import join_through
 from gateway.plan.typed import Typed
 from gateway.plan.within import Within
@@ -206,7 +208,8 @@ def read_column(scope: EntityScope, name: str) -> ColumnElement[Any]:
     """A property as the page reads it: on a database without a decimal type, a decimal column is
     read as the float it stores (the JSON writer formats it), skipping a costly Decimal per value."""
     column = scope.column(name)
-    if scope.entity.properties[name].type == "Edm.Decimal" and not scope.context.dialect.native_decimal:
+    prop = scope.entity.leaf(name)  # (None: a collection's JSON column)
+    if prop is not None and prop.type == "Edm.Decimal" and not scope.context.dialect.native_decimal:
         return type_coerce(column, Float())
     return column
 
@@ -295,8 +298,9 @@ def _layout(
     computed = computed or {}
     visible = select_properties(entity, options.select, texts.select, tuple(computed))
     read = list(visible)
-    needed = list(entity.key) + [name for plan in expands for name in plan.nav.link_properties]
+    needed = list(entity.key) + discriminators(entity) + [name for plan in expands for name in plan.nav.link_properties]
     read += [name for name in dict.fromkeys(needed) if name not in read]
+    read += [name for name in null_test_names(entity, scope.context.catalog, visible) if name not in read]
     types = {name: typed.type for name, typed in computed.items() if name in read}
     links = selected_navigation(entity, options.select)
     return Layout(tuple(visible), tuple(read), len(scope.etag_columns()), len(sort_keys), types, links)
@@ -310,13 +314,14 @@ def select_properties(
     named or with `*`; OData 4.01 Part 1 §11.2.5.1 lets a service choose its default set)."""
     if not select_items:
         return [*(name for name, prop in entity.properties.items() if prop.lookup is None and not _stream(prop)),
-                *computed]
+                *default_names(entity), *computed]  # (members and collections: gateway/plan/structured.py)
     chosen: set[str] = set()
     for item in select_items:
         if item.star:
             if item.path:
                 continue  # Namespace.* selects operations; the catalog has none
             chosen.update(entity.properties)
+            chosen.update(default_names(entity))
             continue
         if item.options is not None:
             raise NotImplemented_("nested options in $select are not supported yet")
@@ -324,8 +329,14 @@ def select_properties(
         if name in computed and len(item.path) == 1:
             chosen.add(name)
             continue
+        if (names := selected_names(entity, item.path)) is not None:  # Address, Address/City, Tags
+            chosen.update(names)
+            continue
         if name in entity.navigation and len(item.path) == 1:
             continue  # a navigation property selects its link (selected_navigation), not a column
+        if len(item.path) == 2 and (type_name := derived_type(entity, name)) is not None:
+            chosen.add(derived_property(entity, type_name, item.path[1]))  # NS.DigitalProduct/DownloadUrl
+            continue
         if len(item.path) > 1:
             raise BadRequest(f"{name} has no properties to select from"
                              + (f"; use $expand={name}($select=...)" if name in entity.navigation else ""))
@@ -335,10 +346,11 @@ def select_properties(
                 + did_you_mean(name, [*entity.properties, *entity.navigation]),
                 target=name,
             )
+        require_cast(entity, name)
         chosen.add(name)
     # Stream properties are read at their own URL, never inside the entity (with minimal metadata and
     # canonical URLs, OData JSON Format §11 needs no annotation for them either).
-    return [name for name in (*entity.properties, *computed)
+    return [name for name in (*entity.properties, *default_names(entity), *computed)
             if name in chosen and not (name in entity.properties and _stream(entity.properties[name]))]
 
 
@@ -368,7 +380,9 @@ def plan_expands(
     plans: list[ExpandPlan] = []
     for item in items or ():
         if item.star and item.path:
-            raise NotImplemented_("$expand=Property/* (complex types) is not supported; the catalog has none")
+            if item.path[0] in entity.structured and not entity.structured[item.path[0]].collection:
+                continue  # Address/*: every navigation property of a complex value, and complex types have none
+            raise BadRequest(f"$expand={'/'.join(item.path)}/*: {item.path[0]} is not a complex property")
         named = [replace(item, path=(name,), star=False) for name in entity.navigation] if item.star else [item]
         plans.extend(plan_expand(context, entity, one, text) for one in named)
     return plans

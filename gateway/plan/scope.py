@@ -34,6 +34,7 @@ from sqlalchemy.types import TypeEngine
 from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.identity.access import SYSTEM, ServiceAccess
 from gateway.plan.dialects import DialectTraits
+from gateway.plan.structured import structured_columns
 from gateway.plan.through import RELATED, Related, related_condition, through_exists
 from gateway.plan.types import sql_type
 from gateway.protect import signing
@@ -145,7 +146,10 @@ class EntityScope:
         return company.in_(companies)
 
     def column(self, property_name: str) -> ColumnElement[object]:
-        prop = self.entity.properties[property_name]
+        prop = self.entity.leaf(property_name)  # a property, or a complex property's member (Address/City)
+        if prop is None:  # a collection-valued property: its JSON column (gateway/plan/structured.py)
+            alias, name = (self.entity.structured[property_name].column or "").split(".", 1)
+            return self.tables[alias].c[name]
         physical = self.tables[prop.alias].c[prop.column_name]
         if prop.lookup is not None:  # a virtual lookup's value: the other row's RECID, as its Guid
             other = table(prop.lookup.table, column(prop.lookup.row_id, BigInteger()),
@@ -255,4 +259,6 @@ def _columns_by_alias(entity: Entity, catalog: Catalog) -> dict[str, list[Column
             alias, name = part.split(".", 1)
             names[alias].setdefault(name, String())
         names[prop.alias][prop.column_name] = sql_type(prop.type, catalog)
+    for alias, name, type_ in structured_columns(entity, catalog):  # member and JSON columns (structured.py)
+        names[alias][name] = type_
     return {alias: [column(name, type_) for name, type_ in cols.items()] for alias, cols in names.items()}

@@ -93,13 +93,14 @@ def metadata_xml(catalog: Catalog) -> bytes:
         for name in entity.key:
             ET.SubElement(key, "PropertyRef", {"Name": name})
         for prop in entity.properties.values():
-            if prop.name == entity.media:  # the media resource itself: /$value, not a property
+            if prop.name == entity.media or prop.derived is not None:  # (media: /$value; derived: below)
                 continue
-            attributes = {"Name": prop.name, "Type": _type_name(_declared_type(prop), catalog)}
-            attributes.update({name: str(value) for name, value in _facets(prop, catalog).items()})
-            if not prop.nullable:
-                attributes["Nullable"] = "false"
-            ET.SubElement(entity_type, "Property", attributes)
+            _xml_property(entity_type, prop, catalog)
+        for type_name, derived in entity.derived_types.items():
+            derived_element = ET.SubElement(schema, "EntityType", {
+                "Name": type_name, "BaseType": catalog.qualified(entity.entity_type)})
+            for name in derived.properties:
+                _xml_property(derived_element, entity.properties[name], catalog)
         for nav in entity.navigation.values():
             target = catalog.entities[nav.target]
             qualified = catalog.qualified(target.entity_type)
@@ -212,6 +213,14 @@ def _xml_facets(member: dict[str, Any], attributes: dict[str, str]) -> dict[str,
     return attributes
 
 
+def _xml_property(parent: ET.Element, prop: Property, catalog: Catalog) -> None:
+    attributes = {"Name": prop.name, "Type": _type_name(_declared_type(prop), catalog)}
+    attributes.update({name: str(value) for name, value in _facets(prop, catalog).items()})
+    if not prop.nullable:
+        attributes["Nullable"] = "false"
+    ET.SubElement(parent, "Property", attributes)
+
+
 def _xml_annotation(term: str, value: Any) -> ET.Element:
     element = ET.Element("Annotation", {"Term": term})
     _xml_value(element, value)
@@ -237,6 +246,16 @@ def _xml_value(element: ET.Element, value: Any) -> None:
 
 
 # ---------------------------------------------------------------------- JSON
+def _json_property(prop: Property, catalog: Catalog) -> dict[str, Any]:
+    member: dict[str, Any] = {}
+    if _declared_type(prop) != "Edm.String":
+        member["$Type"] = _type_name(_declared_type(prop), catalog)
+    if prop.nullable:
+        member["$Nullable"] = True
+    member.update({f"${name}": value for name, value in _facets(prop, catalog).items()})
+    return member
+
+
 def metadata_json(catalog: Catalog) -> dict[str, Any]:
     namespace = catalog.service.namespace
     schema: dict[str, Any] = {}
@@ -254,15 +273,13 @@ def metadata_json(catalog: Catalog) -> dict[str, Any]:
         if entity.media:
             entity_type["$HasStream"] = True
         for prop in entity.properties.values():
-            if prop.name == entity.media:
+            if prop.name == entity.media or prop.derived is not None:
                 continue
-            member: dict[str, Any] = {}
-            if _declared_type(prop) != "Edm.String":
-                member["$Type"] = _type_name(_declared_type(prop), catalog)
-            if prop.nullable:
-                member["$Nullable"] = True
-            member.update({f"${name}": value for name, value in _facets(prop, catalog).items()})
-            entity_type[prop.name] = member
+            entity_type[prop.name] = _json_property(prop, catalog)
+        for type_name, derived in entity.derived_types.items():
+            derived_type: dict[str, Any] = {"$Kind": "EntityType", "$BaseType": catalog.qualified(entity.entity_type)}
+            derived_type.update({name: _json_property(entity.properties[name], catalog) for name in derived.properties})
+            schema[type_name] = derived_type
         for nav in entity.navigation.values():
             target = catalog.entities[nav.target]
             nav_member: dict[str, Any] = {"$Kind": "NavigationProperty", "$Type": catalog.qualified(target.entity_type)}

@@ -96,7 +96,8 @@ class BatchProcessor:
             )
         outcomes = await self._run(request, operations, continue_on_error, preferences.dry_run)
         # The JSON batch format is OData 4.01's: said so to a client that accepts 4.01 answers.
-        version = "4.01" if kind == "application/json" and accepts_401(request.headers.get("odata-maxversion")) else "4.0"
+        json_401 = kind == "application/json" and accepts_401(request.headers.get("odata-maxversion"))
+        version = "4.01" if json_401 else "4.0"
         headers = {"OData-Version": version}
         applied = [p for p, on in (("odata.continue-on-error", continue_on_error), ("tx=rollback", preferences.dry_run)) if on]
         if applied:
@@ -198,9 +199,9 @@ class BatchProcessor:
         for operation in group:
             inside = [name for name in [*operation.depends_on, *operation.references] if name in members]
             if not operation.changes and any(members[name].changes for name in inside):
-                return self._failed(operation, f"{operation.method} {operation.url[:80]} reads what a change of its own "
-                                    "atomicity group writes, and a read sees no uncommitted change: put it after the "
-                                    f"group, with \"dependsOn\": [\"{operation.group}\"]")
+                return self._failed(operation, f"{operation.method} {operation.url[:80]} reads what a change of "
+                                    "its own atomicity group writes, and a read sees no uncommitted change: put it "
+                                    f"after the group, with \"dependsOn\": [\"{operation.group}\"]")
             outside = replace(operation, references=[name for name in operation.references if name not in members])
             blocked = self._blocked(outside, succeeded, known)
             if blocked is not None:

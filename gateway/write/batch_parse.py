@@ -147,7 +147,8 @@ def _json_headers(label: str, headers: Any) -> dict[str, str]:
         raise BadRequest(f'{label}: "headers" must be an object of header names and values')
     for name, value in headers.items():
         if not isinstance(value, str):
-            raise BadRequest(f'{label}: "headers" value of {str(name)[:80]} must be a string, not {json.dumps(value)[:40]}')
+            raise BadRequest(f'{label}: "headers" value of {str(name)[:80]} must be a string, '
+                             f"not {json.dumps(value)[:40]}")
     return checked_headers(label, {str(name): value for name, value in headers.items()})
 
 

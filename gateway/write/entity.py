@@ -98,7 +98,8 @@ class EntityWriter:
         for prop in entity.properties.values():
             if prop.required and values.get(prop.name) in (None, ""):
                 raise BadRequest(f"{prop.name} is required", target=prop.name)
-            if prop.name not in values and not prop.read_only:
+            if prop.name not in values and (not prop.read_only or prop.default is not None):
+                # (a read-only property with a default is the server's to set: a derived type's discriminator)
                 values[prop.name] = empty_value(self.catalog, prop)
         self._check_references(values)
         self._require_lookup_company("create", values.get(self._lookup_property()))

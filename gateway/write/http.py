@@ -28,6 +28,7 @@ from gateway.errors import (
 from gateway.execute import read_one
 from gateway.negotiate import content_type, json_format
 from gateway.options import parse_query
+from gateway.plan.derived import cast_entity
 from gateway.plan.keys import Fixed
 from gateway.plan.query import OptionTexts, plan_read
 from gateway.plan.scope import PlanContext
@@ -182,7 +183,11 @@ def _apply(
             # The target of a POST is the collection, which has no ETag: no tag can match it.
             raise PreconditionFailed(f"If-Match {', '.join(if_match) or '(empty)'} names an ETag, and a collection "
                                      "has none; send If-Match on the entity's own URL, or If-Match: *")
-        values = {**property_values(catalog, entity, body.json()), **bind.values(entity, body.json())}
+        payload = body.json()
+        if isinstance(payload, dict) and isinstance(payload.get("@odata.type"), str):  # a derived type's entity
+            entity = cast_entity(catalog, entity, payload["@odata.type"].removeprefix("#"))
+            writer = EntityWriter(writer.unit, writer.context, entity)
+        values = {**property_values(catalog, entity, payload), **bind.values(entity, payload)}
         for name, value in target.fixed:  # POST to a navigation collection: the link values are given
             if name in values and values[name] != value:
                 raise BadRequest(f"{name} must be {value!r} here (it links to the parent)", target=name)

@@ -39,6 +39,10 @@ def property_values(catalog: Catalog, entity: Entity, body: object, *, allow_key
             )
         if prop.read_only:
             raise BadRequest(f"{name} is read-only", target=name)
+        if prop.derived is not None and entity.base_type is None:
+            raise BadRequest(f"{name} is a property of the derived type {prop.derived}: write it at "
+                             f"{entity.entity_set}(key)/<Namespace>.{prop.derived}, or create with "
+                             f'"@odata.type": "#<Namespace>.{prop.derived}"', target=name)
         if not allow_keys and name in entity.key:
             continue
         values[name] = parse_value(catalog, prop, raw)

@@ -33,6 +33,9 @@ def test_xml_metadata_is_valid_and_complete(catalog_client: TestClient) -> None:
     types = {element.get("Name"): element for element in schema.findall(f"{EDM}EntityType")}
     assert types["MediaItem"].get("HasStream") == "true"
     assert "Content" not in {p.get("Name") for p in types["MediaItem"].findall(f"{EDM}Property")}
+    assert types["DigitalProduct"].get("BaseType") == "Example.Catalog.Product"
+    assert {p.get("Name") for p in types["DigitalProduct"].findall(f"{EDM}Property")} == {"DownloadUrl", "FileSizeMB"}
+    assert "DownloadUrl" not in {p.get("Name") for p in types["Product"].findall(f"{EDM}Property")}
     photo = [p for p in types["Product"].findall(f"{EDM}Property") if p.get("Name") == "Photo"]
     assert photo and photo[0].get("Type") == "Edm.Stream"
     imports = {element.get("Name"): element.get("EntitySet") for element in container.findall(f"{EDM}FunctionImport")}

@@ -83,6 +83,7 @@ def generate_paths() -> list[Path]:
         paths.append(Path(f"root-{label}", "GET",
                           f"{s}?$top=1&$filter=$root/{t}{_key_placeholder(t)}/{prop} eq 'x'", t, own))
         paths.append(Path(f"path-{label}", "GET", f"{s}{_key_placeholder(s)}/{nav}", t, own))
+        paths.append(Path(f"ref-{label}", "GET", f"{s}{_key_placeholder(s)}/{nav}/$ref", t, own))
         root = f"$root/{t}{_key_placeholder(t)}/{prop}"
         paths += [
             Path(f"root-orderby-{label}", "GET", f"{s}?$top=1&$orderby={root}", t, own),

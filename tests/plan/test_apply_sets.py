@@ -102,6 +102,17 @@ def test_ranked_by_an_expression_then_aggregated(client: TestClient, backend: Ba
     assert body["value"] == [{"N": 7, "S": sum((r["LineAmount"] for r in expected), Decimal(0))}]
 
 
+@pytest.mark.parametrize(
+    ("kind", "amount"),
+    [("topcount", "99999999999999999999"), ("topsum", "1e300"), ("bottomsum", "-99999999999999999999999999999"),
+     ("toppercent", "1e-30"), ("topsum", "1e-300"), ("bottompercent", "99.99999999999")],
+)
+def test_extreme_amounts(client: TestClient, backend: Backend, kind: str, amount: str) -> None:
+    body = _get(client, "SalesOrderLines", {"$apply": f"{kind}({amount},LineAmount)/aggregate($count as N)"})
+    expected = _ranked(_lines(backend), kind, Decimal(amount), lambda r: r["LineAmount"])
+    assert body["value"] == [{"N": len(expected)}]
+
+
 def test_parameter_alias_as_amount(client: TestClient, backend: Backend) -> None:
     body = _get(client, "SalesOrderLines", {"$apply": "topcount(@n,LineAmount)", "@n": "4", "$select": "InventoryLotId"})
     expected = _ranked(_lines(backend), "topcount", Decimal(4), lambda r: r["LineAmount"])
@@ -135,6 +146,25 @@ def test_top_then_aggregate_per_group(client: TestClient, backend: Backend) -> N
                          "TopTwo": sum((r["LineAmount"] for r in best), Decimal(0)), "N": len(best)})
     assert body["value"] == expected
     assert body["@odata.context"].endswith("(SalesOrderHeader(OrderingCustomerAccountNumber),TopTwo,N)")
+
+
+def test_aggregate_of_a_group_emptied_by_a_filter(client: TestClient, backend: Backend) -> None:
+    """3.2.3.1: T applies to each group's rows; aggregate of no rows is one row ($count 0, sum null)."""
+    body = _get(client, "SalesOrderHeadersV2", {
+        "$apply": "groupby((Customer/CustomerGroupId),filter(OrderingCustomerAccountNumber le 'US-005')"
+                  "/aggregate($count as N,RequestedShippingDate with max as Last))",
+    })
+    groups = {c["CustomerAccount"]: c["CustomerGroupId"] for c in oracle.customers(backend.engine, ["usmf"])}
+    orders = _group(oracle.sales_orders(backend.engine, ["usmf"]),
+                    lambda o: groups.get(o["OrderingCustomerAccountNumber"]))
+    expected = []
+    for group, rows in sorted(orders.items(), key=lambda item: oracle.sort_key_nulls_first(item[0])):
+        kept = [o for o in rows if o["OrderingCustomerAccountNumber"] <= "US-005"]
+        last = max((o["RequestedShippingDate"] for o in kept), default=None)
+        expected.append({"Customer": {"CustomerGroupId": group}, "N": len(kept),
+                         "Last": None if last is None else last.isoformat()})
+    assert any(row["N"] == 0 for row in expected) and any(row["N"] > 0 for row in expected)
+    assert body["value"] == expected
 
 
 def test_nested_groupby(client: TestClient, backend: Backend) -> None:
@@ -426,6 +456,7 @@ ERRORS = [
     ("join-cast", "SalesOrderHeadersV2", "join(SalesOrderLines/Ns.Other as L)", "not a type derived from"),
     ("join-after-aggregate", "SalesOrderHeadersV2", "groupby((SalesOrderStatus))/join(SalesOrderLines as L)",
      "has no navigation property SalesOrderLines"),
+    ("concat-too-many", "SalesOrderLines", "concat(" + ",".join(["identity"] * 257) + ")", "more than 256"),
     ("concat-type-clash", "SalesOrderLines", "concat(aggregate($count as X),aggregate(ItemNumber with max as X))",
      "X is Edm.Int64 in one sequence and Edm.String in another"),
 ]
