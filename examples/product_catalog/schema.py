@@ -34,7 +34,7 @@ TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "u
 GUID = String(36)
 # A collection-valued property's column: jsonb on PostgreSQL, JSON (LONGTEXT checked by json_valid) on
 # MariaDB, JSON text on SQLite.
-JSON_ARRAY = JSON().with_variant(JSONB(), "postgresql")
+JSON_ARRAY = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def _row_version() -> Column[Any]:

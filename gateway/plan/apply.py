@@ -9,7 +9,13 @@ entity's tables (EntityScope: company scope and joins as for any read).
   becomes the FROM subquery (``apply_N``) of the next stage, whose columns the ExpressionCompiler sees
   as properties (grouping paths through navigation as nested names, ``SalesOrderHeader/...``);
 - compute adds its columns and closes the stage the same way, so that later steps can name them;
-- a stage that already has LIMIT/OFFSET is closed before anything that must come after it.
+- a stage that already has LIMIT/OFFSET is closed before anything that must come after it;
+- topcount/topsum/toppercent and bottom... number and sum rows with window functions
+  (apply_windows.py); concat and rollup are a UNION ALL whose rows keep their own structure
+  (apply_union.py); join/outerjoin join the related rows to the numbered input rows (apply_join.py);
+- groupby((G),T) with any T runs T with the grouping values as hidden *partition* columns: each
+  transformation of T then works per group (aggregate groups by them, top/skip and the rankings
+  number rows per partition); join(...,T) runs T per input row the same way (apply_stage.py).
 
 `$filter`, `$orderby`, `$skip` and `$top` then apply to the result, as if appended as
 filter/orderby/skip/top; `$count` counts the rows before `$skip`/`$top`. Aggregated rows have no key,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     Float,
     Numeric,
+    case,
     exists,
     false,
     func,
@@ -201,8 +202,8 @@ def _collection(compiler: ExpressionCompiler, scope: EntityScope, prop: Structur
     step, rest = steps[0], steps[1:]
     if rest:
         raise compiler.invalid(rest[0], "nothing may follow any(), all() or $count here")
-    column = scope.column(name)
     builder = _builder(compiler, step)
+    column = builder.array(scope.column(name))
     if isinstance(step, ast.CountStep):
         return Typed(func.coalesce(builder.length(column), 0), "Edm.Int64", False)
     if not isinstance(step, ast.LambdaStep):
@@ -291,6 +292,7 @@ ItemColumns = dict[tuple[str, ...], ColumnElement[Any]]
 class JsonFunctions:
     """How one database lists a JSON array's items as rows and counts them."""
 
+    array: Callable[[ColumnElement[Any]], ColumnElement[Any]]
     length: Callable[[ColumnElement[Any]], ColumnElement[Any]]
     items: Callable[[ColumnElement[Any], list[tuple[tuple[str, ...], ComplexMember]], str],
                     tuple[FromClause, ItemColumns]]
@@ -310,7 +312,7 @@ def _sqlite_items(column: ColumnElement[Any], leaves: list[tuple[tuple[str, ...]
 
 def _postgresql_items(column: ColumnElement[Any], leaves: list[tuple[tuple[str, ...], ComplexMember]],
                       alias: str) -> tuple[FromClause, ItemColumns]:
-    each = func.jsonb_array_elements(sql_cast(column, JSONB())).table_valued("value").render_derived().alias(alias)
+    each = func.jsonb_array_elements(column).table_valued("value").render_derived().alias(alias)
     columns: ItemColumns = {}
     for path, member in leaves:
         text = each.c.value.op("#>>")(literal_column("'{" + ",".join(path) + "}'"))  # (identifiers: no quoting)
@@ -346,11 +348,26 @@ def _mysql_type(member: ComplexMember) -> str:
             "Edm.Single": "DOUBLE"}.get(kind, "BIGINT")  # integers and enums
 
 
+def _sqlite_array(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((func.json_type(column) == "array", column))
+
+
+def _postgresql_array(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    document = sql_cast(column, JSONB())
+    return case((func.jsonb_typeof(document) == "array", document))
+
+
+def _mysql_array(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((func.json_type(column) == "ARRAY", column))
+
+
+# (`array`: the column where it holds an array, else NULL: a JSON null or scalar left by another writer
+# lists no items and counts 0, where the databases would list the scalar itself or refuse it.)
 _JSON_FUNCTIONS = {
-    "sqlite": JsonFunctions(func.json_array_length, _sqlite_items),
-    "postgresql": JsonFunctions(lambda column: func.jsonb_array_length(sql_cast(column, JSONB())), _postgresql_items),
-    "mysql": JsonFunctions(func.json_length, _mysql_items),
-    "mariadb": JsonFunctions(func.json_length, _mysql_items),
+    "sqlite": JsonFunctions(_sqlite_array, func.json_array_length, _sqlite_items),
+    "postgresql": JsonFunctions(_postgresql_array, func.jsonb_array_length, _postgresql_items),
+    "mysql": JsonFunctions(_mysql_array, func.json_length, _mysql_items),
+    "mariadb": JsonFunctions(_mysql_array, func.json_length, _mysql_items),
 }
 
 

@@ -10,6 +10,12 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from gateway.catalog.model import Catalog, Entity, Operation, Property, TypeDefinition
+from gateway.serialize.csdl_structured import (
+    json_complex_types,
+    json_structured,
+    xml_complex_types,
+    xml_structured,
+)
 
 CORE = "Org.OData.Core.V1"
 CAPABILITIES = "Org.OData.Capabilities.V1"
@@ -86,6 +92,7 @@ def metadata_xml(catalog: Catalog) -> bytes:
     for name, definition in catalog.service.type_definitions.items():
         ET.SubElement(schema, "TypeDefinition", {"Name": name, "UnderlyingType": definition.underlying,
                                                  **{key: str(value) for key, value in _facets(definition, catalog).items()}})
+    xml_complex_types(schema, catalog)
     for entity in catalog.entities.values():
         type_attributes = {"Name": entity.entity_type, **({"HasStream": "true"} if entity.media else {})}
         entity_type = ET.SubElement(schema, "EntityType", type_attributes)
@@ -96,6 +103,7 @@ def metadata_xml(catalog: Catalog) -> bytes:
             if prop.name == entity.media or prop.derived is not None:  # (media: /$value; derived: below)
                 continue
             _xml_property(entity_type, prop, catalog)
+        xml_structured(entity_type, entity, catalog)  # complex and collection-valued (csdl_structured.py)
         for type_name, derived in entity.derived_types.items():
             derived_element = ET.SubElement(schema, "EntityType", {
                 "Name": type_name, "BaseType": catalog.qualified(entity.entity_type)})
@@ -268,6 +276,7 @@ def metadata_json(catalog: Catalog) -> dict[str, Any]:
     for name, definition in catalog.service.type_definitions.items():
         schema[name] = {"$Kind": "TypeDefinition", "$UnderlyingType": definition.underlying,
                         **{f"${key}": value for key, value in _facets(definition, catalog).items()}}
+    schema.update(json_complex_types(catalog))
     for entity in catalog.entities.values():
         entity_type: dict[str, Any] = {"$Kind": "EntityType", "$Key": list(entity.key)}
         if entity.media:
@@ -276,6 +285,7 @@ def metadata_json(catalog: Catalog) -> dict[str, Any]:
             if prop.name == entity.media or prop.derived is not None:
                 continue
             entity_type[prop.name] = _json_property(prop, catalog)
+        entity_type.update(json_structured(entity, catalog))  # complex and collection-valued (csdl_structured.py)
         for type_name, derived in entity.derived_types.items():
             derived_type: dict[str, Any] = {"$Kind": "EntityType", "$BaseType": catalog.qualified(entity.entity_type)}
             derived_type.update({name: _json_property(entity.properties[name], catalog) for name in derived.properties})
