@@ -22,7 +22,7 @@ SYSTEM_OPTIONS = (
     "filter", "select", "expand", "orderby", "top", "skip", "count", "search", "format",
     "skiptoken", "compute", "apply", "levels", "schemaversion", "deltatoken", "id", "index",
 )
-_NOT_YET = ("deltatoken", "index", "schemaversion")
+_NOT_YET = ("deltatoken", "schemaversion")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class RequestOptions:
     raw: tuple[tuple[str, str], ...] = ()  # every pair as given, for building nextLinks
     apply_text: str = ""  # the text of $apply, so that errors can point into it
     id: str | None = None  # $id: an entity id (/$entity?$id=..., DELETE .../$ref?$id=...; gateway/refs.py)
+    index: int | None = None  # $index: where a POST inserts into a collection property (gateway/structured_paths.py)
 
 
 # Parsed query strings with their limits checked: a repeated request (a dashboard's refresh, a client's
@@ -103,8 +104,18 @@ def _parse_query(query_string: str, limits: ExpressionLimits) -> RequestOptions:
     )
     return RequestOptions(
         options, texts, system.get("format"), system.get("skiptoken"), custom, aliases, tuple(pairs),
-        apply_text=system.get("apply", ""), id=system.get("id"),
+        apply_text=system.get("apply", ""), id=system.get("id"), index=_position(system.get("index")),
     )
+
+
+def _position(value: str | None) -> int | None:
+    """$index: a zero-based position, negative from the end (-1: the last)."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"-?[0-9]{1,9}", value):
+        raise InvalidQueryOption(f"$index must be a whole number (negative: from the end), not {value!r}",
+                                 target="$index")
+    return int(value)
 
 
 def _reject_nested_apply(items: tuple[ast.ExpandItem, ...]) -> None:

@@ -41,6 +41,7 @@ from gateway.resource import Target, resolve
 from gateway.serialize.json import collection_chunks, entity_body, property_body
 from gateway.serialize.values import JsonFormat, converter, etag
 from gateway.stream import read_stream
+from gateway.structured_paths import is_structured, respond_read
 from gateway.threads import QuickInline
 from gateway.write.unit import CommitHook, EventStamp
 from grammar import ast
@@ -147,6 +148,9 @@ async def handle_read(service: ReadService, request: Request, resource_path: str
     if resolver is None:
         segments = entity_by_id(segments, query.id, service.prefix)  # /$entity?$id=Products(x) (gateway/refs.py)
     check_options(query.options, service.limits)
+    if query.index is not None:
+        raise InvalidQueryOption("$index belongs to a POST that inserts into a collection-valued property",
+                                 target="$index")
     timings.mark("parse")
     if resource_path.rstrip("/").endswith(("/$count", "/$value")):  # a raw number or value, as text/plain
         check_plain_text(request.headers.get("accept"))
@@ -244,6 +248,8 @@ def _respond(
     request: Request,
     timings: Timings,
 ) -> Response:
+    if is_structured(target):  # a complex or collection-valued property's value (gateway/structured_paths.py)
+        return respond_read(service.engine, context, target, query.options, fmt, base, request.headers)
     if target.reference:
         check_reference_options(query.options)  # (gateway/refs.py)
     if query.options.apply is not None:
@@ -298,7 +304,8 @@ def _respond(
             return Response(entity_body(rows[0], fmt, context_url), headers=headers, media_type=None)
         if "@odata.etag" in rows[0]:
             headers["ETag"] = rows[0]["@odata.etag"]
-        if not_modified(request.headers, headers.get("ETag")):  # (a 412 for an If-Match it fails)
+        # (a 412 for an If-Match it fails; only a read's own preconditions: a write's read-back has had its)
+        if request.method in ("GET", "HEAD") and not_modified(request.headers, headers.get("ETag")):
             return _not_modified(headers)
         entity_context = context_url if entity.singleton else context_url + "/$entity"  # ($metadata#Company)
         return Response(entity_body(rows[0], fmt, entity_context), headers=headers, media_type=None)
@@ -415,7 +422,7 @@ def _property(
         raise NotFound(f"no {entity.entity_type} with key {target.key_text}")
     if versions:
         headers["ETag"] = etag(tuple(row[1:]))
-    if not_modified(request.headers, headers.get("ETag")):
+    if request.method in ("GET", "HEAD") and not_modified(request.headers, headers.get("ETag")):
         return _not_modified(headers)
     if target.kind == "value" and prop.type == "Edm.Binary":
         # Part 1 §11.2.4.1: a binary property's raw value is its bytes, as application/octet-stream.

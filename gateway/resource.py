@@ -1,7 +1,10 @@
 """Resolve a parsed resource path against the catalog: which entity, which rows, what shape of answer.
 
 Supported: Set, Set(key), Set/$count, Set(key)/Property, Set(key)/Property/$value,
-Set(key)/Nav (single or collection, then as Set or Set(key) again), and .../$count on collections.
+Set(key)/Nav (single or collection, then as Set or Set(key) again), and .../$count on collections;
+.../$ref (entity references, gateway/refs.py; the Target keeps the last navigation for $ref writes).
+A many-to-many navigation (`through` a join table) restricts its target with a Related pair
+(gateway/plan/through.py) instead of equal link values.
 Keys may be composite and given in any order; `Set('x')` works for single-key entities.
 """
 
@@ -25,6 +28,7 @@ from gateway.plan.derived import cast_entity
 from gateway.plan.keys import Fixed, key_values
 from gateway.plan.through import RELATED, Related
 from gateway.plan.within import Within
+from gateway.structured_paths import property_path
 from grammar import ast
 
 # Reads the given properties of the one row of `entity` matching `fixed`, or None when there is none.
@@ -41,6 +45,7 @@ class Target:
     within: Within | None = None  # the rows a function call returned (gateway/operations/)
     reference: bool = False  # .../$ref: entity references (their ids), not the entities
     via: Via | None = None  # the navigation the path ends with: how a $ref write changes the relation
+    index: int | None = None  # an item of a collection-valued property by position (Tags/0, Tags/-1)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,10 @@ def resolve(
             if len(rest) == 1 and isinstance(rest[0], ast.SpecialSegment) and rest[0].kind == "$value":
                 return Target("value", entity, fixed, segment.name, key_text)
             raise BadRequest(f"only /$value may follow the property {segment.name}")
+        if segment.name in entity.structured:  # complex and collection-valued (gateway/structured_paths.py)
+            _require_row(lookup, entity, fixed)
+            kind, path, index = property_path(entity, segment, rest)
+            return Target(kind, entity, fixed, path, key_text, index=index)
         nav = entity.navigation.get(segment.name)
         if nav is None:
             raise UnknownProperty(

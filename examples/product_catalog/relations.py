@@ -17,8 +17,8 @@ LANGUAGES = ("en", "de", "fr", "pt-BR")
 
 def fill_relations(connection: Connection, rng: random.Random) -> None:
     products = connection.execute(select(PRODUCT.c.product_id, PRODUCT.c.name).order_by(PRODUCT.c.product_id)).all()
-    descriptions = []
-    related = []
+    descriptions: list[dict[str, object]] = []
+    related: list[dict[str, object]] = []
     ids = [product_id for product_id, _ in products]
     for product_id, name in products:
         for language in LANGUAGES:

@@ -27,6 +27,7 @@ from sqlalchemy.sql.selectable import FromClause
 from gateway.catalog.model import Entity
 from gateway.errors import BadRequest, UnknownProperty, did_you_mean
 from gateway.plan.apply_stage import NULL_MARK, Domain, Output, Stage, at, check_alias, names
+from gateway.plan.derived import cast_entity
 from gateway.plan.paging import SortKey
 from gateway.plan.scope import EntityScope, PlanContext
 from grammar import ast
@@ -64,9 +65,12 @@ def join(planner: _Planner, stage: Stage, step: ast.ApplyJoin, text: str) -> Sta
                                             f"navigation property (use {name}/Property in the other transformations)"),
                          target=name)
     target = context.catalog.entities[nav.target]
-    if len(step.path) > 1 and step.path[1] not in (target.entity_type, context.catalog.qualified(target.entity_type)):
-        raise BadRequest(at(text, step.pos, f"{step.path[1]} is not a type derived from {target.entity_type} "
-                                            "(the service has no derived types)"), target=step.path[1])
+    if len(step.path) > 1:  # Nav/Type: the related entities of that derived type only
+        cast = step.path[1] if "." in step.path[1] else context.catalog.qualified(step.path[1])
+        try:
+            target = cast_entity(context.catalog, target, cast)
+        except BadRequest as error:
+            raise BadRequest(at(text, step.pos, error.message), target=step.path[1]) from None
     check_alias(step.alias, names(stage), text, step.pos)
 
     # The input rows, numbered in their total order.

@@ -44,6 +44,7 @@ from gateway.plan.scope import EntityScope, PlanContext, company_lookup
 from gateway.plan.types import sql_type
 from gateway.resource import canonical_key
 from gateway.serialize.values import etag
+from gateway.write.structured import column_of, column_types, fill_missing
 from gateway.write.unit import Change, WriteUnit
 from gateway.write.values import empty_value
 
@@ -101,6 +102,7 @@ class EntityWriter:
             if prop.name not in values and (not prop.read_only or prop.default is not None):
                 # (a read-only property with a default is the server's to set: a derived type's discriminator)
                 values[prop.name] = empty_value(self.catalog, prop)
+        fill_missing(self.catalog, entity, values)  # complex and collection-valued (gateway/write/structured.py)
         self._check_references(values)
         self._require_lookup_company("create", values.get(self._lookup_property()))
         rows = self._rows_by_alias(values)
@@ -152,8 +154,9 @@ class EntityWriter:
                     if prop.required:
                         raise BadRequest(f"{prop.name} is required: PUT replaces every property", target=prop.name)
                     values[prop.name] = empty_value(self.catalog, prop)
+            fill_missing(self.catalog, self.entity, values)  # (complex and collection-valued properties)
         for name, value in values.items():
-            if self.entity.properties[name].required and value in (None, ""):
+            if name in self.entity.properties and self.entity.properties[name].required and value in (None, ""):
                 raise BadRequest(f"{name} is required and cannot be empty", target=name)
         self._check_references({**dict(fixed), **values})
         for attempt in range(_UNCONDITIONAL_ATTEMPTS):
@@ -317,8 +320,8 @@ class EntityWriter:
     def _rows_by_alias(self, values: dict[str, object]) -> dict[str, dict[str, object]]:
         rows: dict[str, dict[str, object]] = {source.alias: {} for source in self.entity.sources}
         for name, value in values.items():
-            prop = self.entity.properties[name]
-            rows[prop.alias][prop.column_name] = value
+            alias, column_name = column_of(self.entity, name).split(".", 1)  # (complex members, collections too)
+            rows[alias][column_name] = value
         return rows
 
     def _link(
@@ -390,6 +393,7 @@ class EntityWriter:
         """The table with typed columns: a property's own type (so NULL binds as it), else the value's."""
         types = {prop.column_name: sql_type(prop.type, self.catalog)
                  for prop in self.entity.properties.values() if prop.alias == source.alias}
+        types.update(column_types(self.entity, self.catalog, source.alias))  # member and JSON columns
         return table(source.table, *(column(key, types.get(key) or _type_of(value)) for key, value in row.items()))
 
     def _value(self, value: object) -> object:

@@ -36,6 +36,7 @@ from gateway.read import ReadService, _parse_path, lookup_on, request_context
 from gateway.resource import Target, key_url, resolve
 from gateway.serialize.json import entity_body
 from gateway.stream import is_stream, stream_values, write_stream
+from gateway.structured_paths import is_structured, property_document, read_value, write_path
 from gateway.threads import in_thread
 from gateway.write.bind import bound_values
 from gateway.write.entity import EntityWriter
@@ -117,6 +118,12 @@ async def handle_write(service: ReadService, request: Request, resource_path: st
         writer = EntityWriter(unit, context, target.entity)  # 405 for read-only entities, before the body
         body = _Body(request.headers.get("content-type"), raw_body or b"")
         bind = _Binder(service.catalog, lookup_on(unit.connection, context), service.prefix)
+        if is_structured(target):  # a complex or collection-valued property, member or item (structured_paths.py)
+            write_path(request.method, writer, target, body.json, if_match, query.index)
+            return _path_written(unit, context, target, preferences, fmt, base)
+        if query.index is not None:
+            raise InvalidQueryOption("$index belongs to a POST that inserts into a collection-valued property, "
+                                     "e.g. POST Products(key)/Tags?$index=0", target="$index")
         # POST Products(x)/RelatedProducts (many-to-many): create the entity, then link it to x.
         linked = target if request.method == "POST" and is_through_collection(target) else None
         status, fixed = _apply(request.method, writer, replace(target, fixed=()) if linked else target, body,
@@ -271,6 +278,23 @@ def _respond(
     context_url = f"{base}$metadata#{entity.entity_set}" + ("" if entity.singleton else "/$entity")
     return Response(entity_body(row, fmt, context_url), status_code=200 if status == 204 else status,
                     headers=headers, media_type=None)
+
+
+def _path_written(unit: WriteUnit, context: PlanContext, target: Target, preferences: WritePreferences, fmt: Any,
+                  base: str) -> Response:
+    """204 with the entity's new ETag; with return=representation, 200 and the property's new value."""
+    headers = {"OData-Version": "4.0"}
+    if preferences.applied:
+        headers["Preference-Applied"] = preferences.applied
+    whole = replace(target, index=None, kind="property") if target.index is not None else target
+    found, value, tag = read_value(unit.connection, context, whole, fmt)
+    if tag is not None:
+        headers["ETag"] = tag
+    if not preferences.representation or not found:
+        return Response(status_code=204, headers=headers)
+    headers["Content-Type"] = content_type(fmt)
+    context_url = f"{base}$metadata#{target.entity.entity_set}{target.key_text}/{whole.property}"
+    return Response(property_document(value, fmt, context_url), status_code=200, headers=headers, media_type=None)
 
 
 def json_body(content_type_header: str | None, raw: bytes) -> Any:

@@ -31,6 +31,11 @@ def property_values(catalog: Catalog, entity: Entity, body: object, *, allow_key
         if "@" in name:
             continue  # @odata.etag, @odata.type ... (Nav@odata.bind: see bind.py)
         prop = entity.properties.get(name)
+        if prop is None and name in entity.structured:  # complex or collection-valued (gateway/write/structured.py)
+            from gateway.write.structured import structured_values  # (which parses members with this module)
+
+            values.update(structured_values(catalog, entity, name, raw))
+            continue
         if prop is None:
             if name in entity.navigation:
                 raise BadRequest(f"{name} is a navigation property: deep inserts are not supported", target=name)

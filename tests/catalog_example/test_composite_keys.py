@@ -9,6 +9,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -19,7 +20,7 @@ from tests.catalog_example.conftest import CATALOG_FOLDER
 from tests.conftest import Backend
 
 
-def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[object, ...]]:
+def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[Any, ...]]:
     with backend.engine.connect() as connection:
         return [tuple(row) for row in connection.execute(text(statement), parameters)]
 

@@ -11,11 +11,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from gateway.catalog.check import check_catalog
 from gateway.catalog.load import CatalogError, load_catalog
 from tests.catalog_example.conftest import CATALOG_FOLDER
 from tests.conftest import Backend
@@ -23,7 +25,7 @@ from tests.conftest import Backend
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 
 
-def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[object, ...]]:
+def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[Any, ...]]:
     with backend.engine.connect() as connection:
         return [tuple(row) for row in connection.execute(text(statement), parameters)]
 
@@ -236,3 +238,18 @@ def test_loader_checks_through(tmp_path: Path, navigation: str, needle: str, mes
     expected = f"Products.yaml:{_line_of(folder, needle)}: "
     problems = [str(problem) for problem in caught.value.problems]
     assert any(expected in problem and message in problem for problem in problems), (expected, message, problems)
+
+
+def test_checker_finds_the_join_table(tmp_path: Path, catalog_backend: Backend) -> None:
+    assert [problem for problem in check_catalog(load_catalog(CATALOG_FOLDER), catalog_backend.engine)
+            if "RelatedProducts" in problem] == []
+    folder = _products_yaml_with(tmp_path, "  RelatedProducts:\n    target: Products\n    collection: true\n"
+                                           "    through: {table: related_products, link: {ID: product_id}, "
+                                           "target_link: {ID: related_id}}\n")
+    wrong_table = check_catalog(load_catalog(folder), catalog_backend.engine)
+    assert "Products.RelatedProducts: join table related_products does not exist" in wrong_table
+    folder = _products_yaml_with(tmp_path / "2", "  RelatedProducts:\n    target: Products\n    collection: true\n"
+                                                 "    through: {table: related_product, link: {ID: product_id}, "
+                                                 "target_link: {ID: related_id}}\n")
+    wrong_column = check_catalog(load_catalog(folder), catalog_backend.engine)
+    assert "Products.RelatedProducts: column related_product.related_id does not exist" in wrong_column

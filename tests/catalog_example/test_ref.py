@@ -6,6 +6,7 @@ with the privileges, ETags and answers of ordinary writes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -17,7 +18,7 @@ from tests.conftest import Backend, bearer
 BASE = "http://testserver/data/"
 
 
-def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[object, ...]]:
+def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[Any, ...]]:
     with backend.engine.connect() as connection:
         return [tuple(row) for row in connection.execute(text(statement), parameters)]
 
