@@ -470,7 +470,7 @@ def _context_projection(layout: Layout, options: ast.QueryOptions) -> str:
         named = {item.path[0] for item in options.select if len(item.path) == 1}
         parts.extend(name for name in layout.links if name in named and name not in expanded)
     for item in options.expand or ():
-        if item.path:
+        if item.path and not item.star:  # (Address/*: a complex value's navigation, of which there is none)
             parts.append(item.path[0] + "()")
     return "(" + ",".join(parts) + ")" if parts else ""
 

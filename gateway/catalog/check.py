@@ -55,7 +55,7 @@ def check_catalog(catalog: Catalog, engine: Engine) -> list[str]:
             for name in sorted(needed):
                 if name.upper() not in columns_of[actual]:
                     problems.append(f"{where}: column {source.table}.{name} does not exist")
-        for prop in entity.properties.values():
+        for prop in (*entity.properties.values(), *entity.members.values()):  # (complex members: columns too)
             source = entity.source_by_alias[prop.alias]
             actual = tables.get(source.table.upper())
             if actual is None:
@@ -89,6 +89,29 @@ def check_catalog(catalog: Catalog, engine: Engine) -> list[str]:
             if not missing:
                 problems.extend(_missing_sequences(catalog, engine, actual))
     problems.extend(_join_table_problems(catalog, inspector, tables))
+    problems.extend(_json_column_problems(catalog, inspector, tables))
+    return problems
+
+
+def _json_column_problems(catalog: Catalog, inspector: Any, tables: dict[str, str]) -> list[str]:
+    """Collection-valued properties: each JSON column must exist and hold text or JSON (jsonb, JSON)."""
+    problems: list[str] = []
+    for entity in catalog.entities.values():
+        for prop in entity.structured.values():
+            if not prop.collection or prop.column is None:
+                continue
+            alias, name = prop.column.split(".", 1)
+            source = entity.source_by_alias[alias]
+            actual = tables.get(source.table.upper())
+            if actual is None:
+                continue
+            types = {column["name"].upper(): column["type"] for column in inspector.get_columns(actual)}
+            column_type = types.get(name.upper())
+            if column_type is None:
+                problems.append(f"{entity.entity_set}.{prop.name}: column {source.table}.{name} does not exist")
+            elif not isinstance(column_type, (sqltypes.JSON, sqltypes.String, sqltypes.Text)):
+                problems.append(f"{entity.entity_set}.{prop.name}: column {source.table}.{name} is {column_type}, "
+                                "which cannot hold a JSON array")
     return problems
 
 

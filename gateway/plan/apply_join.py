@@ -25,11 +25,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from gateway.catalog.model import Entity
-from gateway.errors import BadRequest, UnknownProperty, did_you_mean
+from gateway.errors import BadRequest, NotImplemented_, UnknownProperty, did_you_mean
 from gateway.plan.apply_stage import NULL_MARK, Domain, Output, Stage, at, check_alias, names
 from gateway.plan.derived import cast_entity
 from gateway.plan.paging import SortKey
 from gateway.plan.scope import EntityScope, PlanContext
+from gateway.plan.through import join_table, restrictions
 from grammar import ast
 
 if TYPE_CHECKING:
@@ -54,8 +55,12 @@ def join(planner: _Planner, stage: Stage, step: ast.ApplyJoin, text: str) -> Sta
     entity = stage.scope.entity
     name = step.path[0]
     nav = entity.navigation.get(name)
+    structured = entity.structured.get(name)
+    if nav is None and structured is not None and structured.collection:
+        raise NotImplemented_(at(text, step.pos, f"join and outerjoin over the collection-valued property {name} "
+                                                 "are not supported yet; join a collection-valued navigation property"))
     if nav is None or nav.target not in context.catalog.entities:
-        if name in entity.properties or nav is not None:
+        if name in entity.properties or name in entity.structured or nav is not None:
             raise BadRequest(at(text, step.pos, f"join and outerjoin take a collection-valued navigation property, "
                                                 f"and {name} is not one"), target=name)
         raise UnknownProperty(at(text, step.pos, f"{entity.entity_type} has no navigation property {name}."
@@ -82,7 +87,16 @@ def join(planner: _Planner, stage: Stage, step: ast.ApplyJoin, text: str) -> Sta
     parent_row = parent.output(row_path).sql
 
     # The related rows of each input row, transformed per input row.
-    scope = JoinedScope(target, context, rows_cte, lambda related: parent.scope.link_condition(nav, related))
+    input_rows: FromClause = rows_cte
+    link: Callable[[EntityScope], ColumnElement[bool]] = lambda related: parent.scope.link_condition(nav, related)
+    if nav.through is not None:  # many-to-many: input row JOIN join table JOIN related row
+        through = nav.through
+        pairs = join_table(through, context.unique("through"))
+        mine = [pairs.c[name] == parent.scope.column(prop) for prop, name in through.link.items()]
+        input_rows = rows_cte.join(pairs, and_(*mine, *restrictions(through, pairs)))
+        link = lambda related: and_(*(pairs.c[name] == related.column(prop)  # noqa: E731
+                                      for prop, name in through.target_link.items()))
+    scope = JoinedScope(target, context, input_rows, link)
     related = tuple(
         Output((prop_name,), prop.type, prop.nullable, scope.column(prop_name), scope.column(prop_name),
                prop_name in target.key, prop.scale)

@@ -256,6 +256,9 @@ class CollectionItem:
 
     def path(self, compiler: ExpressionCompiler, variable: ast.Step, steps: tuple[ast.Step, ...]) -> Typed:
         names: tuple[str, ...] = ()
+        if steps and not self.complex:
+            raise compiler.invalid(steps[0], f"the items of {self.owner} are {self.type_name} values, which have "
+                                             "no members")
         for index, step in enumerate(steps):
             if not isinstance(step, ast.PropertyStep):
                 raise compiler.invalid(step, "only member names may follow a lambda variable here")
