@@ -192,13 +192,15 @@ def _members(path: str, type_name: str, columns: dict[str, Any], nullable: bool,
     for name, member in complex_type.properties.items():
         mapped = columns.get(name)
         member_path = f"{path}/{name}"
+        if not _known_member_type(member.type, service):
+            continue  # (reported at the complex type, in service.yaml)
         if mapped is None:
             found.append(document.problem(at, f"{path}: map the member {name} of {type_name} to a column"))
             continue
         if member.type in service.complex_types:
             if not isinstance(mapped, dict):
-                found.append(document.problem((*at, name), f"{member_path} is a {member.type}: map its members "
-                                                           "with a nested mapping {Member: alias.COLUMN}"))
+                found.append(document.problem((*at, name), f"{member_path} is of the complex type {member.type}: "
+                                                           "map its members with a nested mapping {Member: alias.COLUMN}"))
                 continue
             members.update(_members(member_path, member.type, mapped, nullable or member.nullable, read_only,
                                     service, aliases, document, (*at, name), found))
