@@ -65,6 +65,7 @@ def property_path(entity: Entity, segment: ast.NamedSegment, rest: list[ast.Segm
     path = name
     while rest and isinstance(rest[0], ast.NamedSegment):
         step = rest.pop(0)
+        assert isinstance(step, ast.NamedSegment)
         if step.key is not None:
             raise BadRequest(f"{path}/{step.name}: a member takes no key")
         if not member_paths(entity, f"{path}/{step.name}"):

@@ -216,15 +216,26 @@ def _member_property(path: str, member: ComplexMember, column: str, nullable: bo
                      service: Service) -> Property:
     """A primitive member as a property of its own column. Nullable where the member is, and where a
     complex value holding it may be null (its columns are null then)."""
-    facets = {"max_length": member.max_length, "precision": member.precision, "scale": member.scale}
-    type_name, type_definition = member.type, None
+    resolved = resolved_member(service, member)
+    type_definition = member.type if member.type in service.type_definitions else None
+    return Property(name=path, column=column, type=resolved.type, nullable=member.nullable or nullable,
+                    read_only=read_only, type_definition=type_definition, max_length=resolved.max_length,
+                    precision=resolved.precision, scale=resolved.scale)
+
+
+def resolved_member(service: Service, member: ComplexMember | StructuredProperty) -> ComplexMember:
+    """A member (or a collection's items) with a type definition resolved: its underlying type, and the
+    facets the definition gives."""
+    resolved = ComplexMember(type=member.type, max_length=member.max_length, precision=member.precision,
+                             scale=member.scale, nullable=member.nullable)
     definition = service.type_definitions.get(member.type)
-    if definition is not None:
-        type_name, type_definition = definition.underlying, member.type
-        facets = {name: getattr(definition, name) if getattr(definition, name) is not None else value
-                  for name, value in facets.items()}
-    return Property(name=path, column=column, type=type_name, nullable=member.nullable or nullable,
-                    read_only=read_only, type_definition=type_definition, **facets)
+    if definition is None:
+        return resolved
+    return resolved.model_copy(update={
+        "type": definition.underlying,
+        "max_length": definition.max_length if definition.max_length is not None else member.max_length,
+        "precision": definition.precision if definition.precision is not None else member.precision,
+        "scale": definition.scale if definition.scale is not None else member.scale})
 
 
 def _leaf_members(service: Service, type_name: str,

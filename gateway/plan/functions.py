@@ -184,7 +184,8 @@ _CAST_TARGETS: dict[str, Any] = {
 
 def _cast(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
     if len(args) == 1:
-        raise compiler.not_supported(node, "cast of the current entity (no derived types)")
+        raise compiler.mismatch(node, "cast of the current entity: write a type cast in the path instead "
+                                      "(Namespace.DerivedType/Property) or test it with isof(Namespace.DerivedType)")
     value, target = args
     name = target.type_name
     if name is None:

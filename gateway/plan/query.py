@@ -194,7 +194,8 @@ def _computed(
     """$compute: each alias's typed SQL; later aliases may use earlier ones."""
     computed: dict[str, Typed] = {}
     for item in options.compute or ():
-        if item.name in scope.entity.properties or item.name in scope.entity.navigation or item.name in computed:
+        if (item.name in scope.entity.properties or item.name in scope.entity.navigation or item.name in computed
+                or item.name in scope.entity.structured):
             raise InvalidQueryOption(f"$compute: {item.name} is already a property name", target=item.name)
         compiler = ExpressionCompiler(context, scope, texts.compute, computed=computed)
         typed = compiler.compile(item.expr)
@@ -323,14 +324,14 @@ def select_properties(
             chosen.update(entity.properties)
             chosen.update(default_names(entity))
             continue
+        if (names := selected_names(entity, item.path, item.options)) is not None:  # Address, Address/City, Tags
+            chosen.update(names)
+            continue
         if item.options is not None:
             raise NotImplemented_("nested options in $select are not supported yet")
         name = item.path[0]
         if name in computed and len(item.path) == 1:
             chosen.add(name)
-            continue
-        if (names := selected_names(entity, item.path)) is not None:  # Address, Address/City, Tags
-            chosen.update(names)
             continue
         if name in entity.navigation and len(item.path) == 1:
             continue  # a navigation property selects its link (selected_navigation), not a column

@@ -38,8 +38,8 @@ from sqlalchemy.sql.selectable import FromClause
 from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
 
 from gateway.catalog.model import Catalog, ComplexMember, Entity, StructuredProperty
-from gateway.catalog.structured import leaf_members
-from gateway.errors import BadRequest, NotImplemented_, UnknownProperty
+from gateway.catalog.structured import leaf_members, resolved_member
+from gateway.errors import BadRequest, InvalidQueryOption, NotImplemented_, UnknownProperty
 from gateway.plan.typed import BOOLEAN, Typed
 from gateway.plan.types import sql_type
 from grammar import ast
@@ -90,15 +90,18 @@ def member_paths(entity: Entity, path: str) -> list[str]:
     return [name for name in entity.members if name == path or name.startswith(path + "/")]
 
 
-def selected_names(entity: Entity, path: tuple[str, ...]) -> list[str] | None:
-    """The layout names a $select item picks (Address, Address/City, Tags), or None when its first
-    segment is not a complex or collection-valued property."""
-    prop = entity.structured.get(path[0])
+def selected_names(entity: Entity, path: tuple[str, ...], options: ast.QueryOptions | None = None) -> list[str] | None:
+    """The layout names a $select item picks (Address, Address/City, Manufacturer($select=Name), Tags), or
+    None when its first segment is not a complex or collection-valued property."""
+    prop = entity.structured.get(path[0]) if path else None
     if prop is None:
         return None
     if prop.collection:
         if len(path) > 1:
             raise BadRequest(f"$select: {path[0]} is a collection of {prop.type}: select it whole ($select={path[0]})")
+        if options is not None:
+            raise NotImplemented_(f"$select={path[0]}(...): options of a selected collection are not supported; "
+                                  "it is read whole")
         return [prop.name]
     joined = "/".join(path)
     names = member_paths(entity, joined)
@@ -106,7 +109,18 @@ def selected_names(entity: Entity, path: tuple[str, ...]) -> list[str] | None:
         raise UnknownProperty(f"$select: {joined} is not a member of the complex property {path[0]} (members: "
                               f"{', '.join(name.split('/', 1)[1] for name in member_paths(entity, path[0]))})",
                               target=joined)
-    return names
+    if options is not None and options != ast.QueryOptions(select=options.select):
+        raise InvalidQueryOption(f"$select={joined}(...): only $select applies inside a complex property")
+    if options is None or not options.select:
+        return names
+    nested: list[str] = []
+    for item in options.select:  # Manufacturer($select=Name,Address/City): paths below Manufacturer
+        if item.star:
+            nested.extend(names)
+            continue
+        found = selected_names(entity, (*path, *item.path), item.options)
+        nested.extend(found or [])
+    return nested
 
 
 def projected(visible: tuple[str, ...], select_items: tuple[ast.SelectItem, ...]) -> list[str]:
@@ -232,16 +246,10 @@ def _collection(compiler: ExpressionCompiler, scope: EntityScope, prop: Structur
 
 def item_leaves(prop: StructuredProperty, catalog: Catalog) -> list[tuple[tuple[str, ...], ComplexMember]]:
     """The primitive values inside one item of a collection, by path (() for a primitive item)."""
-    service = catalog.service
-    type_name, facets = prop.type, {"max_length": prop.max_length, "precision": prop.precision, "scale": prop.scale}
-    definition = service.type_definitions.get(type_name)
-    if definition is not None:
-        type_name = definition.underlying
-        facets = {key: getattr(definition, key) if getattr(definition, key) is not None else value
-                  for key, value in facets.items()}
-    if type_name in service.complex_types:
-        return leaf_members(service, type_name)
-    return [((), ComplexMember(type=type_name, nullable=prop.nullable, **facets))]
+    item = resolved_member(catalog.service, prop)
+    if item.type in catalog.service.complex_types:
+        return leaf_members(catalog.service, item.type)
+    return [((), item)]
 
 
 @dataclass(frozen=True)
@@ -325,8 +333,9 @@ def _postgresql_items(column: ColumnElement[Any], leaves: list[tuple[tuple[str, 
 
 
 def _cast_type(edm_type: str) -> TypeEngine[Any]:
-    return {"Edm.Boolean": Boolean(), "Edm.Date": Date(), "Edm.Decimal": Numeric(), "Edm.Double": Float(),
-            "Edm.Single": Float()}.get(edm_type, BigInteger())  # integers and enums
+    types: dict[str, TypeEngine[Any]] = {"Edm.Boolean": Boolean(), "Edm.Date": Date(), "Edm.Decimal": Numeric(),
+                                         "Edm.Double": Float(), "Edm.Single": Float()}
+    return types.get(edm_type, BigInteger())  # integers and enums
 
 
 def _mysql_items(column: ColumnElement[Any], leaves: list[tuple[tuple[str, ...], ComplexMember]],

@@ -85,11 +85,11 @@ def nested(shape: Shape, entity: Entity, layout: Layout, catalog: Catalog) -> Sh
             if "/" not in key or "@" in key:
                 result[key] = value
                 continue
-            parts = key.split("/")
+            steps = key.split("/")
             target = result
-            for part in parts[:-1]:
-                target = target.setdefault(part, {})
-            target[parts[-1]] = value
+            for step in steps[:-1]:
+                target = target.setdefault(step, {})
+            target[steps[-1]] = value
         for parts, positions in groups:
             if any(row[position] is not None for position in positions):
                 continue

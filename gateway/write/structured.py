@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.types import TypeEngine
 
 from gateway.catalog.model import Catalog, ComplexMember, Entity, Property, StructuredProperty
+from gateway.catalog.structured import resolved_member
 from gateway.errors import BadRequest, InvalidValue, UnknownProperty, did_you_mean
 from gateway.plan.structured import JsonList, member_paths
 from gateway.plan.types import sql_type
@@ -180,20 +181,14 @@ def item_value(catalog: Catalog, prop: StructuredProperty, raw: object, label: s
                base: dict[str, Any] | None = None) -> JsonValue:
     """One item of a collection as stored; a complex item's members not given keep `base`'s values
     (PATCH of an item), or get their defaults."""
-    service = catalog.service
-    type_name, facets = prop.type, {"max_length": prop.max_length, "precision": prop.precision, "scale": prop.scale}
-    definition = service.type_definitions.get(type_name)
-    if definition is not None:
-        type_name = definition.underlying
-        facets = {key: getattr(definition, key) if getattr(definition, key) is not None else value
-                  for key, value in facets.items()}
+    item = resolved_member(catalog.service, prop)
     if raw is None:
         if not prop.nullable:
             raise InvalidValue(f"{label}: the items of {prop.name} cannot be null", target=label)
         return None
-    if type_name in service.complex_types:
-        return _complex_item(catalog, type_name, raw, label, base)
-    return _primitive_item(catalog, ComplexMember(type=type_name, nullable=prop.nullable, **facets), raw, label)
+    if item.type in catalog.service.complex_types:
+        return _complex_item(catalog, item.type, raw, label, base)
+    return _primitive_item(catalog, item, raw, label)
 
 
 def _complex_item(catalog: Catalog, type_name: str, raw: object, label: str,
@@ -220,23 +215,21 @@ def _complex_item(catalog: Catalog, type_name: str, raw: object, label: str,
         elif key in raw:
             item[key] = _primitive_item(catalog, member, raw[key], at)
         else:
-            default = None if member.nullable else empty_value(catalog, _member_property(member, at))
+            default = None if member.nullable else empty_value(catalog, _member_property(
+                resolved_member(catalog.service, member), at))
             item[key] = _stored(default, at)
     return item
 
 
 def _member_property(member: ComplexMember, label: str) -> Property:
-    definition_free = {"max_length": member.max_length, "precision": member.precision, "scale": member.scale}
-    return Property(name=label, column="item.value", type=member.type, nullable=member.nullable, **definition_free)
+    """A member or item as a property to parse a value with (its type definition, if any, resolved)."""
+    return Property(name=label, column="item.value", type=member.type, nullable=member.nullable,
+                    max_length=member.max_length, precision=member.precision, scale=member.scale)
 
 
 def _primitive_item(catalog: Catalog, member: ComplexMember, raw: object, label: str) -> JsonValue:
-    type_name = member.type
-    definition = catalog.service.type_definitions.get(type_name)
-    if definition is not None:
-        member = member.model_copy(update={"type": definition.underlying, "max_length": definition.max_length,
-                                           "precision": definition.precision, "scale": definition.scale})
-    return _stored(parse_value(catalog, _member_property(member, label), raw), label)
+    resolved = resolved_member(catalog.service, member)
+    return _stored(parse_value(catalog, _member_property(resolved, label), raw), label)
 
 
 def _stored(value: object, label: str) -> JsonValue:

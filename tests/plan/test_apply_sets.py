@@ -157,7 +157,7 @@ def test_aggregate_of_a_group_emptied_by_a_filter(client: TestClient, backend: B
     groups = {c["CustomerAccount"]: c["CustomerGroupId"] for c in oracle.customers(backend.engine, ["usmf"])}
     orders = _group(oracle.sales_orders(backend.engine, ["usmf"]),
                     lambda o: groups.get(o["OrderingCustomerAccountNumber"]))
-    expected = []
+    expected: list[dict[str, Any]] = []
     for group, rows in sorted(orders.items(), key=lambda item: oracle.sort_key_nulls_first(item[0])):
         kept = [o for o in rows if o["OrderingCustomerAccountNumber"] <= "US-005"]
         last = max((o["RequestedShippingDate"] for o in kept), default=None)
