@@ -170,7 +170,9 @@ def _operation_members(operation: Operation, catalog: Catalog) -> tuple[list[dic
     parameters: list[dict[str, Any]] = []
     if operation.binding is not None:
         binding = operation.binding
-        parameters.append({"$Name": "bindingParameter", "$Nullable": False,
+        # Named `_this`, not `bindingParameter`: python-odata attaches operations whose binding parameter
+        # has that name to the entity class, and then fails to build entities reached by navigation.
+        parameters.append({"$Name": "_this", "$Nullable": False,
                            **_operation_type(None, binding.entity_set, binding.collection, catalog)})
     for parameter in operation.parameters.values():
         member: dict[str, Any] = {"$Name": parameter.name,

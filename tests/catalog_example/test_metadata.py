@@ -23,7 +23,7 @@ def test_xml_metadata_is_valid_and_complete(catalog_client: TestClient) -> None:
     top_return = functions["GetTopProducts"].find(f"{EDM}ReturnType")
     assert top_return is not None and top_return.get("Type") == "Collection(Example.Catalog.Product)"
     bound = [(p.get("Name"), p.get("Type")) for p in functions["PriceWithTax"].findall(f"{EDM}Parameter")]
-    assert bound == [("bindingParameter", "Example.Catalog.Product"), ("rate", "Edm.Decimal")]
+    assert bound == [("_this", "Example.Catalog.Product"), ("rate", "Edm.Decimal")]
     actions = {element.get("Name") for element in schema.findall(f"{EDM}Action")}
     assert actions == {"Discount"}
     container = schema.find(f"{EDM}EntityContainer")
