@@ -17,7 +17,7 @@ from gateway import direct
 from gateway.audit.trail import Auditor
 from gateway.catalog.model import Catalog, Entity, Navigation
 from gateway.conditional import not_modified
-from gateway.errors import BadRequest, InvalidQueryOption, NotFound, NotImplemented_, SyntaxError_, caret
+from gateway.errors import BadRequest, InvalidQueryOption, NotFound, SyntaxError_, caret
 from gateway.execute import PageReader
 from gateway.execute_apply import ApplyReader
 from gateway.identity.access import Access, ServiceAccess
@@ -358,9 +358,6 @@ def _respond_apply(
     """$apply: aggregated rows (no key, no etag), paged by position: the nextLink carries $skip."""
     if target.kind not in ("collection", "count"):
         raise BadRequest("$apply transforms collections; address an entity set or a collection-valued navigation")
-    if target.within is not None:
-        raise NotImplemented_("$apply on the result of a function is not supported yet; apply it to the entity set "
-                              "with the function's condition as a filter")
     headers = {"OData-Version": "4.0"}
     options, page_size = query.options, service.max_page_size
     if target.kind == "count":
@@ -370,9 +367,10 @@ def _respond_apply(
         headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
     plan = _plans.get(
         _plan_key(target.kind + "-apply", service, request, _plan_name(target.entity), target.fixed,
-                  context, page_size),
+                  context, page_size, target.within),
         lambda: plan_apply(
-            context, target.entity, options, query.texts, query.apply_text, target.fixed, page_size, query.skiptoken
+            context, target.entity, options, query.texts, query.apply_text, target.fixed, page_size, query.skiptoken,
+            target.within,
         ),
         cacheable=_cacheable(request),
     )

@@ -67,6 +67,7 @@ from gateway.plan.relation import RelationScope, relation_scope
 from gateway.plan.scope import EntityScope, PlanContext
 from gateway.plan.typed import Typed
 from gateway.plan.types import is_numeric, sql_type
+from gateway.plan.within import Within
 from grammar import ast
 
 COUNT_TYPE = "Edm.Int64"
@@ -116,11 +117,13 @@ def plan_apply(
     fixed: tuple[tuple[str, object], ...] = (),
     page_size: int | None = None,
     skiptoken: str | None = None,
+    within: Within | None = None,
 ) -> ApplyPlan:
-    """The statements for one page of `entity` transformed by `options.apply`, then the other options."""
+    """The statements for one page of `entity` (restricted to a function's rows, `within`) transformed by
+    `options.apply`, then the other options."""
     _reject_unsupported(options, skiptoken)
     planner = _Planner(context)
-    stage = planner.base(entity, fixed)
+    stage = planner.base(entity, fixed, within)
     stage = planner.run(stage, options.apply or (), apply_text)
     expanded = _expanded(stage, options.expand)
     if options.compute:
@@ -221,13 +224,14 @@ class _Planner:
         self.sequences = 0  # sequences concat and rollup planned (apply_union.MAX_SEQUENCES)
 
     # ------------------------------------------------------------------ building SELECTs
-    def base(self, entity: Entity, fixed: tuple[tuple[str, object], ...]) -> Stage:
+    def base(self, entity: Entity, fixed: tuple[tuple[str, object], ...], within: Within | None = None) -> Stage:
         scope = EntityScope(entity, self.context)
         outputs = tuple(
             Output((name,), prop.type, prop.nullable, scope.column(name), scope.column(name), name in entity.key, prop.scale)
             for name, prop in entity.properties.items()
         )
-        return Stage(scope, outputs, (scope.where(fixed),), entity_rows=True)
+        where = (scope.where(fixed),) if within is None else (scope.where(fixed), within.condition(scope))
+        return Stage(scope, outputs, where, entity_rows=True)
 
     def select(self, stage: Stage, outputs: tuple[Output, ...] | None = None, ordered: bool = False) -> AnySelect:
         chosen = stage.outputs if outputs is None else outputs

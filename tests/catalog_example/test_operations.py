@@ -58,6 +58,14 @@ def test_function_result_is_composable(catalog_client: TestClient, catalog_backe
     assert count.status_code == 200 and count.text == "7"
 
 
+def test_apply_on_a_function_result(catalog_client: TestClient, catalog_backend: Backend) -> None:
+    response = catalog_client.get("/data/GetTopProducts(count=10)",
+                                  params={"$apply": "aggregate(Price with sum as Total,$count as N)"})
+    assert response.status_code == 200, response.text
+    (row,) = response.json()["value"]
+    assert (_money(row["Total"]), row["N"]) == (sum(price for _, price in _top_products(catalog_backend, 10)), 10)
+
+
 def test_parameters_as_aliases_and_implicit_aliases(catalog_client: TestClient, catalog_backend: Backend) -> None:
     expected = sorted(product for product, _ in _top_products(catalog_backend, 2))
     response = catalog_client.get("/data/GetTopProducts(count=@c)?@c=2&$select=ID")
