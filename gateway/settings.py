@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from gateway.catalog.load import DEFAULT_CATALOG
 from gateway.identity.config import DEFAULT_SECURITY
@@ -154,7 +155,7 @@ def for_catalog(settings: Settings) -> Settings:
     given explicitly the gateway serves the user's catalog alone (the admin service stays)."""
     if Path(settings.entities).resolve() == DEFAULT_CATALOG.resolve():
         return settings
-    changes = {
+    changes: dict[str, Any] = {
         name: "none"
         for name, default in (("dataverse_db", ""), ("dualwrite_maps", str(DEFAULT_MAPS)), ("events", str(DEFAULT_EVENTS)))
         if getattr(settings, name) == default

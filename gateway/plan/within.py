@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, false, tuple_
+from sqlalchemy import ColumnClause, ColumnElement, column, false, tuple_
 
 from gateway.operations.sql import bound_sql
 from gateway.plan.scope import EntityScope
@@ -32,7 +32,7 @@ class Within:
             # SELECT * of a derived table: MariaDB refuses LIMIT directly inside IN (...), and the key
             # columns are matched by position whatever the SQL names them.
             returned = bound_sql(scope.context.catalog, f"SELECT * FROM ({self.sql}) fn_result", self.parameters)
-            width = [column(f"k{index}") for index in range(len(key_columns))]
+            width: list[ColumnClause[Any]] = [column(f"k{index}") for index in range(len(key_columns))]
             return target.in_(returned.columns(*width))
         if not self.keys:
             return false()
