@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx2
 import orjson
 import pytest
-from sqlalchemy import create_engine, delete, func, select
+from sqlalchemy import create_engine, func, select
 from starlette.testclient import TestClient
 
 from gateway.demo import schema
@@ -27,6 +27,7 @@ from tests.conftest import (
     server_arguments,
     wait_until_serving,
 )
+from tests.write.batch_support import removing
 
 CUST, PARTY, ORDERS = schema.CUSTTABLE, schema.DIRPARTYTABLE, schema.SALESTABLE
 
@@ -47,14 +48,7 @@ def _count_accounts(backend: Backend, prefix: str) -> int:
 @pytest.fixture
 def cleanup(backend: Backend) -> Iterator[list[str]]:
     """Accounts and orders a test creates, removed afterwards so other tests see the demo data only."""
-    prefixes: list[str] = []
-    yield prefixes
-    with backend.engine.begin() as connection:
-        for prefix in prefixes:
-            parties = select(CUST.c.PARTY).where(CUST.c.ACCOUNTNUM.startswith(prefix)).scalar_subquery()
-            connection.execute(delete(PARTY).where(PARTY.c.RECID.in_(parties)))
-            connection.execute(delete(CUST).where(CUST.c.ACCOUNTNUM.startswith(prefix)))
-            connection.execute(delete(ORDERS).where(ORDERS.c.SALESID.startswith(prefix)))
+    yield from removing(backend)
 
 
 def test_json_batch_with_reference_commits_the_group(client: TestClient, backend: Backend, cleanup: list[str]) -> None:
