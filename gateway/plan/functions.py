@@ -184,8 +184,16 @@ _CAST_TARGETS: dict[str, Any] = {
 
 def _cast(compiler: ExpressionCompiler, node: ast.FunctionCall, args: list[Typed]) -> Typed:
     if len(args) == 1:
-        raise compiler.mismatch(node, "cast of the current entity: write a type cast in the path instead "
-                                      "(Namespace.DerivedType/Property) or test it with isof(Namespace.DerivedType)")
+        # The current entity as a derived type: itself where it is of that type, null elsewhere. Only a
+        # comparison with null can use it (cast(NS.Derived) ne null is isof); its properties are reached
+        # with a type cast in the path (NS.Derived/Property).
+        entity = compiler.scope.entity
+        qualified = args[0].type_name
+        derived = derived_type(entity, qualified) if qualified else None
+        if derived is None:
+            raise compiler.mismatch(node, f"{qualified} is not a type derived from "
+                                          f"{compiler.catalog.qualified(entity.entity_type)}")
+        return Typed(case((is_of(compiler.scope.column, entity, derived), literal(1))), qualified or "", True)
     value, target = args
     name = target.type_name
     if name is None:

@@ -57,6 +57,8 @@ def test_isof_and_cast_paths_in_filters(catalog_client: TestClient, catalog_back
     digital = {row[0] for row in _rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 2")}
     response = catalog_client.get("/data/Products", params={"$filter": f"isof({DIGITAL})", "$select": "ID"})
     assert {row["ID"] for row in response.json()["value"]} == digital
+    cast = catalog_client.get("/data/Products", params={"$filter": f"cast({DIGITAL}) ne null", "$select": "ID"})
+    assert {row["ID"] for row in cast.json()["value"]} == digital
     physical = catalog_client.get("/data/Products", params={"$filter": f"not isof({DIGITAL})", "$select": "ID"})
     assert not {row["ID"] for row in physical.json()["value"]} & digital
     large = catalog_client.get("/data/Products", params={"$filter": f"{DIGITAL}/FileSizeMB ge 100", "$select": "ID"})
