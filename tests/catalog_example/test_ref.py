@@ -257,3 +257,25 @@ def test_reference_writes_need_the_privilege(catalog_client: TestClient, catalog
     refused = catalog_client.put(f"/data/Products({product})/Category/$ref", json={"@odata.id": f"Categories({category})"},
                                  headers=bearer("m", ("ProductManager",)))
     assert refused.status_code == 403, refused.text
+
+
+def test_references_to_a_new_entity_inside_a_batch(catalog_client: TestClient, catalog_backend: Backend) -> None:
+    """`$p/RelatedProducts/$ref`: a reference written to the entity an earlier request of the group created."""
+    target = _pick(catalog_backend, "SELECT product_id FROM product ORDER BY product_id")
+    batch = {"requests": [
+        {"id": "p", "method": "POST", "url": "Products", "atomicityGroup": "g",
+         "body": {"Name": "Batch Kettle", "Price": 5, "Sku": "SKU-BATCH-1"}},
+        {"id": "r", "method": "POST", "url": "$p/RelatedProducts/$ref", "atomicityGroup": "g", "dependsOn": ["p"],
+         "body": {"@odata.id": f"Products({target})"}},
+        {"id": "q", "method": "GET", "url": "$p/RelatedProducts/$ref", "dependsOn": ["g"]},
+    ]}
+    response = catalog_client.post("/data/$batch", json=batch)
+    assert response.status_code == 200, response.text
+    answers = {answer["id"]: answer for answer in response.json()["responses"]}
+    assert [answers[name]["status"] for name in ("p", "r", "q")] == [201, 204, 200], response.text
+    created = answers["p"]["body"]["ID"]
+    assert _related(catalog_backend, created) == {target}
+    assert [ref["@odata.id"].rsplit("/", 1)[1] for ref in answers["q"]["body"]["value"]] == [f"Products({target})"]
+    assert catalog_client.delete(f"/data/Products({created})/RelatedProducts({target})/$ref").status_code == 204
+    assert _related(catalog_backend, created) == set()
+    assert catalog_client.delete(f"/data/Products({created})").status_code == 204
