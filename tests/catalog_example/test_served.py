@@ -8,6 +8,9 @@ from decimal import Decimal
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from gateway.catalog.check import check_catalog
+from gateway.catalog.load import load_catalog
+from tests.catalog_example.conftest import CATALOG_FOLDER
 from tests.conftest import Backend
 
 
@@ -64,3 +67,8 @@ def test_no_fno_companions_with_another_catalog(catalog_client: TestClient) -> N
     assert catalog_client.get("/api/data/v9.2/").status_code == 404
     names = {item["name"] for item in catalog_client.get("/data/").json()["value"]}
     assert names == {"Categories", "Products"} or {"Categories", "Products"} <= names
+
+
+def test_the_checker_finds_the_catalog_matches_its_tables(catalog_backend: Backend) -> None:
+    """`fno-gateway check` against the generated tables: every table, column and type the catalog maps."""
+    assert check_catalog(load_catalog(CATALOG_FOLDER), catalog_backend.engine) == []
