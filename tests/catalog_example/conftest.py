@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from examples.product_catalog.generate import build_catalog_database
@@ -38,3 +39,24 @@ def catalog_client(catalog_backend: Backend) -> Iterator[TestClient]:
     with catalog_app_client(catalog_backend) as client:
         yield client
         client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+def sql_rows(backend: Backend, statement: str, **parameters: object) -> list[tuple[Any, ...]]:
+    """Hand-written SQL over the example's tables: the oracle the tests compare the gateway with."""
+    with backend.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(statement), parameters)]
+
+
+def every_page(client: TestClient, url: str, params: dict[str, str] | None = None,
+               page_size: int | None = None) -> list[dict[str, Any]]:
+    """Every row of a collection, following nextLinks (pages of `page_size` rows when given)."""
+    headers = {"Prefer": f"odata.maxpagesize={page_size}"} if page_size else {}
+    response = client.get(url, params=params or {}, headers=headers)
+    rows: list[dict[str, Any]] = []
+    while True:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        rows.extend(body["value"])
+        if "@odata.nextLink" not in body:
+            return rows
+        response = client.get(body["@odata.nextLink"], headers=headers)

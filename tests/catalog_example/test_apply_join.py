@@ -8,15 +8,10 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from tests.catalog_example.conftest import sql_rows
 from tests.conftest import Backend
-
-
-def _sql(backend: Backend, statement: str) -> list[tuple[Any, ...]]:
-    with backend.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(statement))]
 
 
 def _get(client: TestClient, entity_set: str, params: dict[str, str]) -> dict[str, Any]:
@@ -29,7 +24,7 @@ def test_join_through_a_join_table(catalog_client: TestClient, catalog_backend: 
     body = _get(catalog_client, "Products", {
         "$apply": "join(RelatedProducts as Related)", "$select": "ID", "$expand": "Related($select=ID,Name)",
         "$count": "true"})
-    pairs = _sql(catalog_backend, "SELECT r.product_id, q.product_id, q.name FROM related_product r "
+    pairs = sql_rows(catalog_backend, "SELECT r.product_id, q.product_id, q.name FROM related_product r "
                                   "JOIN product q ON q.product_id = r.related_product_id")
     assert body["@odata.count"] == len(pairs) > 0
     served = Counter((row["ID"], row["Related"]["ID"], row["Related"]["Name"]) for row in body["value"])
@@ -41,8 +36,8 @@ def test_join_through_a_join_table(catalog_client: TestClient, catalog_backend: 
 def test_outerjoin_with_a_count_per_product(catalog_client: TestClient, catalog_backend: Backend) -> None:
     body = _get(catalog_client, "Products", {
         "$apply": "join(RelatedProducts as Related,aggregate($count as N))/groupby((Related/N),aggregate($count as Products))"})
-    related = Counter(str(row[0]) for row in _sql(catalog_backend, "SELECT product_id FROM related_product"))
-    products = [str(row[0]) for row in _sql(catalog_backend, "SELECT product_id FROM product")]
+    related = Counter(str(row[0]) for row in sql_rows(catalog_backend, "SELECT product_id FROM related_product"))
+    products = [str(row[0]) for row in sql_rows(catalog_backend, "SELECT product_id FROM product")]
     expected = Counter(related.get(product, 0) for product in products)
     assert body["value"] == [{"Related": {"N": n}, "Products": count} for n, count in sorted(expected.items())]
     assert expected[0] > 0  # products without related products count too (aggregate of none: 0)
@@ -52,7 +47,7 @@ def test_join_to_a_derived_type(catalog_client: TestClient, catalog_backend: Bac
     body = _get(catalog_client, "Categories", {
         "$apply": "join(Products/Example.Catalog.DigitalProduct as Digital)"
                   "/groupby((Name),aggregate(Digital/FileSizeMB with sum as MB,$count as N))"})
-    rows = _sql(catalog_backend, "SELECT c.name, p.file_size_mb FROM category c JOIN product p "
+    rows = sql_rows(catalog_backend, "SELECT c.name, p.file_size_mb FROM category c JOIN product p "
                                  "ON p.category_id = c.category_id WHERE p.kind = 2")
     expected: dict[str, list[Decimal | None]] = {}
     for name, size in rows:
@@ -67,7 +62,7 @@ def test_join_to_a_derived_type(catalog_client: TestClient, catalog_backend: Bac
 def test_topcount_of_decimals(catalog_client: TestClient, catalog_backend: Backend) -> None:
     body = _get(catalog_client, "Products", {"$apply": "bottomcount(3,Price)", "$select": "ID,Price"})
     prices = sorted((Decimal(str(price)), str(product)) for product, price in
-                    _sql(catalog_backend, "SELECT product_id, price FROM product"))
+                    sql_rows(catalog_backend, "SELECT product_id, price FROM product"))
     cheapest = sorted(prices[:3], key=lambda pair: pair[1])  # shown in key order
     assert [(row["ID"], row["Price"]) for row in body["value"]] == [(product, price) for price, product in cheapest]
 
@@ -75,7 +70,7 @@ def test_topcount_of_decimals(catalog_client: TestClient, catalog_backend: Backe
 def test_rollup_over_members_of_a_complex_property(catalog_client: TestClient, catalog_backend: Backend) -> None:
     body = _get(catalog_client, "Products", {
         "$apply": "groupby((rollup(Manufacturer/Address/Country,Manufacturer/Address/City)),aggregate($count as N))"})
-    rows = _sql(catalog_backend, "SELECT mfr_country, mfr_city FROM product")
+    rows = sql_rows(catalog_backend, "SELECT mfr_country, mfr_city FROM product")
     cities = Counter(rows)
     countries = Counter(country for country, _ in rows)
 

@@ -23,16 +23,12 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from tests.catalog_example.conftest import every_page, sql_rows
 from tests.clients.test_csdl_conformance import _json_errors, _xml_errors
 from tests.conftest import Backend
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 Row = dict[str, Any]
-
-
-def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[Any, ...]]:
-    with backend.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(statement), parameters)]
 
 
 def _execute(backend: Backend, statement: str, **parameters: object) -> None:
@@ -50,7 +46,7 @@ def _array(value: Any) -> list[Any]:
 def _rows(backend: Backend, where: str = "", **parameters: object) -> dict[str, Row]:
     statement = "SELECT product_id, name, tags, scores, packages FROM product" + (f" WHERE {where}" if where else "")
     return {str(key): {"name": name, "Tags": _array(tags), "Scores": _array(scores), "Packages": _array(packages)}
-            for key, name, tags, scores, packages in _sql(backend, statement, **parameters)}
+            for key, name, tags, scores, packages in sql_rows(backend, statement, **parameters)}
 
 
 def _row(backend: Backend, key: str) -> Row:
@@ -62,15 +58,7 @@ def _dimensions(items: list[dict[str, Any]]) -> list[dict[str, Decimal]]:
 
 
 def _all(client: TestClient, url: str, **params: str) -> list[dict[str, Any]]:
-    response = client.get(url, params=params)
-    rows: list[dict[str, Any]] = []
-    while True:
-        assert response.status_code == 200, response.text
-        body = response.json()
-        rows.extend(body["value"])
-        if "@odata.nextLink" not in body:
-            return rows
-        response = client.get(body["@odata.nextLink"])
+    return every_page(client, url, params)
 
 
 @pytest.fixture
@@ -133,9 +121,9 @@ def test_lambdas_and_counts(catalog_client: TestClient, catalog_backend: Backend
 
 
 def test_lambda_over_a_navigation_reaches_the_collection(catalog_client: TestClient, catalog_backend: Backend) -> None:
-    categories: dict[str, set[str]] = {str(key): set() for (key,) in _sql(catalog_backend,
+    categories: dict[str, set[str]] = {str(key): set() for (key,) in sql_rows(catalog_backend,
                                                                             "SELECT category_id FROM category")}
-    for key, category in _sql(catalog_backend, "SELECT product_id, category_id FROM product"):
+    for key, category in sql_rows(catalog_backend, "SELECT product_id, category_id FROM product"):
         if category is not None and "gift" in _row(catalog_backend, str(key))["Tags"]:
             categories[str(category)].add(str(key))
     served = _all(catalog_client, "/data/Categories", **{"$filter": "Products/any(p: p/Tags/any(t: t eq 'gift'))",

@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from gateway.catalog.check import check_catalog
 from gateway.catalog.load import CatalogError, load_catalog
-from tests.catalog_example.conftest import CATALOG_FOLDER
+from tests.catalog_example.conftest import CATALOG_FOLDER, every_page, sql_rows
 from tests.clients.test_csdl_conformance import _json_errors, _xml_errors
 from tests.conftest import Backend
 
@@ -36,14 +35,9 @@ COLUMNS = ("product_id", "name", "mfr_name", "mfr_street", "mfr_city", "mfr_post
            "height", "width", "depth")
 
 
-def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[Any, ...]]:
-    with backend.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(statement), parameters)]
-
-
 def _rows(backend: Backend, where: str = "", **parameters: object) -> dict[str, dict[str, Any]]:
     statement = f"SELECT {', '.join(COLUMNS)} FROM product" + (f" WHERE {where}" if where else "")
-    return {str(row[0]): dict(zip(COLUMNS, row)) for row in _sql(backend, statement, **parameters)}
+    return {str(row[0]): dict(zip(COLUMNS, row)) for row in sql_rows(backend, statement, **parameters)}
 
 
 def _cents(value: Any) -> Decimal:
@@ -68,16 +62,7 @@ def _size_of(value: dict[str, Any]) -> dict[str, Decimal]:
 
 def _all(client: TestClient, url: str, page: int | None = None, **params: str) -> list[dict[str, Any]]:
     """Every row of a collection, following nextLinks (pages of `page` rows when given)."""
-    headers = {"Prefer": f"odata.maxpagesize={page}"} if page else {}
-    response = client.get(url, params=params, headers=headers)
-    rows: list[dict[str, Any]] = []
-    while True:
-        assert response.status_code == 200, response.text
-        body = response.json()
-        rows.extend(body["value"])
-        if "@odata.nextLink" not in body:
-            return rows
-        response = client.get(body["@odata.nextLink"], headers=headers)
+    return every_page(client, url, params, page)
 
 
 @pytest.fixture

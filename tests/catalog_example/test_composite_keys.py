@@ -9,20 +9,14 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from gateway.catalog.load import CatalogError, load_catalog
-from tests.catalog_example.conftest import CATALOG_FOLDER
+from tests.catalog_example.conftest import CATALOG_FOLDER, sql_rows
 from tests.conftest import Backend
-
-
-def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[Any, ...]]:
-    with backend.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(statement), parameters)]
 
 
 def _key(product: object, language: str) -> str:
@@ -32,9 +26,9 @@ def _key(product: object, language: str) -> str:
 
 def _product_with_languages(backend: Backend, at_least: int = 2) -> tuple[str, list[str]]:
     """A product with several descriptions, and its language codes."""
-    product = _sql(backend, "SELECT product_id FROM product_description GROUP BY product_id "
+    product = sql_rows(backend, "SELECT product_id FROM product_description GROUP BY product_id "
                             "HAVING count(*) >= :n ORDER BY product_id", n=at_least)[0][0]
-    languages = [str(row[0]) for row in _sql(
+    languages = [str(row[0]) for row in sql_rows(
         backend, "SELECT language_code FROM product_description WHERE product_id = :p ORDER BY language_code",
         p=product)]
     return str(product), languages
@@ -52,11 +46,11 @@ def cleanup(catalog_backend: Backend) -> Iterator[list[tuple[str, str]]]:
 
 
 # ---------------------------------------------------------------------------------------------- reads
-def test_collection_matches_sql(catalog_client: TestClient, catalog_backend: Backend) -> None:
+def test_collection_matchessql_rows(catalog_client: TestClient, catalog_backend: Backend) -> None:
     response = catalog_client.get("/data/ProductDescriptions", params={
         "$filter": "LanguageCode eq 'de'", "$orderby": "ProductID", "$count": "true"})
     assert response.status_code == 200, response.text
-    expected = _sql(catalog_backend, "SELECT product_id, language_code, text FROM product_description "
+    expected = sql_rows(catalog_backend, "SELECT product_id, language_code, text FROM product_description "
                                      "WHERE language_code = 'de' ORDER BY product_id")
     body = response.json()
     assert [(row["ProductID"], row["LanguageCode"], row["Text"]) for row in body["value"]] == expected
@@ -69,7 +63,7 @@ def test_key_predicate_reads_one_row(catalog_client: TestClient, catalog_backend
         response = catalog_client.get(f"/data/{_key(product, language)}")
         assert response.status_code == 200, response.text
         body = response.json()
-        expected = _sql(catalog_backend, "SELECT text, row_version FROM product_description "
+        expected = sql_rows(catalog_backend, "SELECT text, row_version FROM product_description "
                                          "WHERE product_id = :p AND language_code = :l", p=product, l=language)
         assert (body["ProductID"], body["LanguageCode"], body["Text"]) == (product, language, expected[0][0])
         assert body["@odata.context"].endswith("$metadata#ProductDescriptions/$entity")
@@ -91,7 +85,7 @@ def test_key_predicate_mistakes_are_400_or_404(catalog_client: TestClient, catal
     assert missing.status_code == 404
 
 
-def test_navigation_both_ways_matches_sql(catalog_client: TestClient, catalog_backend: Backend) -> None:
+def test_navigation_both_ways_matchessql_rows(catalog_client: TestClient, catalog_backend: Backend) -> None:
     product, languages = _product_with_languages(catalog_backend)
     response = catalog_client.get(f"/data/Products({product})/Descriptions", params={"$orderby": "LanguageCode"})
     assert response.status_code == 200, response.text
@@ -103,16 +97,16 @@ def test_navigation_both_ways_matches_sql(catalog_client: TestClient, catalog_ba
     assert count.text == str(len(languages))
     back = catalog_client.get(f"/data/{_key(product, languages[0])}/Product", params={"$select": "ID,Name"})
     assert back.status_code == 200, back.text
-    name = _sql(catalog_backend, "SELECT name FROM product WHERE product_id = :p", p=product)[0][0]
+    name = sql_rows(catalog_backend, "SELECT name FROM product WHERE product_id = :p", p=product)[0][0]
     assert (back.json()["ID"], back.json()["Name"]) == (product, name)
 
 
-def test_expand_both_ways_matches_sql(catalog_client: TestClient, catalog_backend: Backend) -> None:
+def test_expand_both_ways_matchessql_rows(catalog_client: TestClient, catalog_backend: Backend) -> None:
     page = catalog_client.get("/data/Products", params={
         "$select": "ID", "$orderby": "ID", "$top": "40",
         "$expand": "Descriptions($select=LanguageCode,Text;$orderby=LanguageCode)"})
     assert page.status_code == 200, page.text
-    rows = _sql(catalog_backend, "SELECT p.product_id, d.language_code, d.text FROM product p "
+    rows = sql_rows(catalog_backend, "SELECT p.product_id, d.language_code, d.text FROM product p "
                                  "LEFT JOIN product_description d ON d.product_id = p.product_id")
     expected: dict[str, list[tuple[object, object]]] = {}
     for product, language, description in rows:
@@ -125,7 +119,7 @@ def test_expand_both_ways_matches_sql(catalog_client: TestClient, catalog_backen
     reverse = catalog_client.get("/data/ProductDescriptions", params={
         "$filter": "LanguageCode eq 'fr'", "$expand": "Product($select=Name,Price)", "$select": "ProductID"})
     assert reverse.status_code == 200, reverse.text
-    names = dict(_sql(catalog_backend, "SELECT d.product_id, p.name FROM product_description d "
+    names = dict(sql_rows(catalog_backend, "SELECT d.product_id, p.name FROM product_description d "
                                        "JOIN product p ON p.product_id = d.product_id WHERE d.language_code = 'fr'"))
     assert {row["ProductID"]: row["Product"]["Name"] for row in reverse.json()["value"]} == names
 
@@ -135,7 +129,7 @@ def test_filter_through_the_composite_navigation(catalog_client: TestClient, cat
         "$filter": "Descriptions/any(d: d/LanguageCode eq 'pt-BR') and not Descriptions/any(d: d/LanguageCode eq 'en')",
         "$select": "ID"})
     assert response.status_code == 200, response.text
-    expected = _sql(catalog_backend, """
+    expected = sql_rows(catalog_backend, """
         SELECT p.product_id FROM product p
         WHERE p.product_id IN (SELECT product_id FROM product_description WHERE language_code = 'pt-BR')
           AND p.product_id NOT IN (SELECT product_id FROM product_description WHERE language_code = 'en')""")
@@ -153,7 +147,7 @@ def test_create_needs_every_key_part(catalog_client: TestClient, catalog_backend
                                   json={"ProductID": product, "LanguageCode": "it", "Text": "Ciao"})
     assert created.status_code == 201, created.text
     assert created.headers["Location"].endswith(f"/data/ProductDescriptions(ProductID={product},LanguageCode='it')")
-    assert _sql(catalog_backend, "SELECT text, row_version FROM product_description "
+    assert sql_rows(catalog_backend, "SELECT text, row_version FROM product_description "
                                  "WHERE product_id = :p AND language_code = 'it'", p=product) == [("Ciao", 1)]
     again = catalog_client.post("/data/ProductDescriptions",
                                 json={"ProductID": product, "LanguageCode": "it", "Text": "Ancora"})
@@ -170,16 +164,16 @@ def test_update_and_delete_touch_only_their_row(catalog_client: TestClient, cata
         assert response.status_code == 201, response.text
     sibling_rows = "SELECT language_code, text, row_version FROM product_description WHERE product_id = :p " \
                    "AND language_code <> :l ORDER BY language_code"
-    before = _sql(catalog_backend, sibling_rows, p=product, l="o'k")
+    before = sql_rows(catalog_backend, sibling_rows, p=product, l="o'k")
     url = "/data/" + _key(product, "o'k")  # ProductDescriptions(ProductID=...,LanguageCode='o''k')
     etag = catalog_client.get(url).headers["ETag"]
     patched = catalog_client.patch(url, json={"Text": "changed"},
                                    headers={"If-Match": etag})
     assert patched.status_code == 204, patched.text
-    text_now, version = _sql(catalog_backend, "SELECT text, row_version FROM product_description "
+    text_now, version = sql_rows(catalog_backend, "SELECT text, row_version FROM product_description "
                                               "WHERE product_id = :p AND language_code = :l", p=product, l="o'k")[0]
     assert text_now == "changed" and version != 1 and patched.headers["ETag"] != etag
-    assert _sql(catalog_backend, sibling_rows, p=product, l="o'k") == before  # siblings untouched
+    assert sql_rows(catalog_backend, sibling_rows, p=product, l="o'k") == before  # siblings untouched
     stale = catalog_client.patch(url, json={"Text": "lost"}, headers={"If-Match": etag})
     assert stale.status_code == 412
     replaced = catalog_client.put(url, json={"Text": "whole"})
@@ -188,7 +182,7 @@ def test_update_and_delete_touch_only_their_row(catalog_client: TestClient, cata
     assert key_change.status_code == 400
     deleted = catalog_client.delete(f"/data/{_key(product, 'zz')}")
     assert deleted.status_code == 204, deleted.text
-    remaining = _sql(catalog_backend, "SELECT language_code, text FROM product_description WHERE product_id = :p "
+    remaining = sql_rows(catalog_backend, "SELECT language_code, text FROM product_description WHERE product_id = :p "
                                       "ORDER BY language_code", p=product)
     assert remaining == sorted([*((lang, t) for lang, t, _ in before if lang != "zz"), ("o'k", "whole")])
     assert {language for language, _ in remaining} == {*languages, "o'k"}
@@ -201,7 +195,7 @@ def test_post_through_the_navigation_fills_the_key_part(catalog_client: TestClie
     created = catalog_client.post(f"/data/Products({product})/Descriptions", json={"LanguageCode": "nl", "Text": "Hoi"})
     assert created.status_code == 201, created.text
     assert created.json()["ProductID"] == product
-    assert _sql(catalog_backend, "SELECT text FROM product_description WHERE product_id = :p AND language_code = 'nl'",
+    assert sql_rows(catalog_backend, "SELECT text FROM product_description WHERE product_id = :p AND language_code = 'nl'",
                 p=product) == [("Hoi",)]
     other = str(uuid.uuid4())
     contradicting = catalog_client.post(f"/data/Products({product})/Descriptions",

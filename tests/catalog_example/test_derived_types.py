@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from tests.catalog_example.conftest import sql_rows
 from tests.conftest import Backend
 
 DIGITAL = "Example.Catalog.DigitalProduct"
-
-
-def _rows(backend: Backend, statement: str, **parameters: object) -> list[tuple[object, ...]]:
-    with backend.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(statement), parameters)]
 
 
 def _size(value: object) -> Decimal | None:
@@ -26,7 +21,7 @@ def test_the_base_set_types_each_row(catalog_client: TestClient, catalog_backend
     response = catalog_client.get("/data/Products", params={"$orderby": "ID"})
     assert response.status_code == 200, response.text
     expected = {str(row[0]): (row[1], row[2], _size(row[3]))
-                for row in _rows(catalog_backend, "SELECT product_id, kind, download_url, file_size_mb FROM product")}
+                for row in sql_rows(catalog_backend, "SELECT product_id, kind, download_url, file_size_mb FROM product")}
     got = response.json()["value"]
     assert len(got) == len(expected)
     for row in got:
@@ -45,16 +40,16 @@ def test_the_cast_addresses_the_derived_entities(catalog_client: TestClient, cat
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["@odata.context"].endswith(f"$metadata#Products/{DIGITAL}(ID,FileSizeMB)")
-    expected = _rows(catalog_backend, "SELECT product_id, file_size_mb FROM product WHERE kind = 2 AND file_size_mb > 50 "
+    expected = sql_rows(catalog_backend, "SELECT product_id, file_size_mb FROM product WHERE kind = 2 AND file_size_mb > 50 "
                                       "ORDER BY file_size_mb DESC, product_id")
     assert [(row["ID"], _size(row["FileSizeMB"])) for row in body["value"]] == [(r[0], _size(r[1])) for r in expected]
     assert body["@odata.count"] == len(expected) > 0
     count = catalog_client.get(f"/data/Products/{DIGITAL}/$count")
-    assert count.text == str(_rows(catalog_backend, "SELECT count(*) FROM product WHERE kind = 2")[0][0])
+    assert count.text == str(sql_rows(catalog_backend, "SELECT count(*) FROM product WHERE kind = 2")[0][0])
 
 
 def test_isof_and_cast_paths_in_filters(catalog_client: TestClient, catalog_backend: Backend) -> None:
-    digital = {row[0] for row in _rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 2")}
+    digital = {row[0] for row in sql_rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 2")}
     response = catalog_client.get("/data/Products", params={"$filter": f"isof({DIGITAL})", "$select": "ID"})
     assert {row["ID"] for row in response.json()["value"]} == digital
     cast = catalog_client.get("/data/Products", params={"$filter": f"cast({DIGITAL}) ne null", "$select": "ID"})
@@ -64,12 +59,12 @@ def test_isof_and_cast_paths_in_filters(catalog_client: TestClient, catalog_back
     large = catalog_client.get("/data/Products", params={"$filter": f"{DIGITAL}/FileSizeMB ge 100", "$select": "ID"})
     assert large.status_code == 200, large.text
     assert {row["ID"] for row in large.json()["value"]} == {
-        row[0] for row in _rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 2 AND file_size_mb >= 100")}
+        row[0] for row in sql_rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 2 AND file_size_mb >= 100")}
 
 
 def test_single_entity_through_the_cast(catalog_client: TestClient, catalog_backend: Backend) -> None:
-    digital = _rows(catalog_backend, "SELECT product_id, download_url FROM product WHERE kind = 2 ORDER BY product_id")[0]
-    physical = _rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 1 ORDER BY product_id")[0][0]
+    digital = sql_rows(catalog_backend, "SELECT product_id, download_url FROM product WHERE kind = 2 ORDER BY product_id")[0]
+    physical = sql_rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 1 ORDER BY product_id")[0][0]
     response = catalog_client.get(f"/data/Products({digital[0]})/{DIGITAL}")
     assert response.status_code == 200, response.text
     assert response.json()["DownloadUrl"] == digital[1]
@@ -78,7 +73,7 @@ def test_single_entity_through_the_cast(catalog_client: TestClient, catalog_back
 
 
 def test_refusals(catalog_client: TestClient, catalog_backend: Backend) -> None:
-    product = _rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 1 ORDER BY product_id")[0][0]
+    product = sql_rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 1 ORDER BY product_id")[0][0]
     for params, words in (({"$filter": "FileSizeMB gt 1"}, "cast first"),
                           ({"$select": "DownloadUrl"}, "cast first"),
                           ({"$filter": "Example.Catalog.Nothing/FileSizeMB gt 1"}, "not a type derived")):
@@ -96,14 +91,14 @@ def test_create_and_update_derived_entities(catalog_client: TestClient, catalog_
     assert created.status_code == 201, created.text
     assert created.json()["@odata.type"] == f"#{DIGITAL}"
     identifier = created.json()["ID"]
-    assert _rows(catalog_backend, "SELECT kind, download_url FROM product WHERE product_id = :id", id=identifier) == [
+    assert sql_rows(catalog_backend, "SELECT kind, download_url FROM product WHERE product_id = :id", id=identifier) == [
         (2, "https://downloads.example.com/guide.pdf")]
     via_cast = catalog_client.post(f"/data/Products/{DIGITAL}", json={"Name": "Audio Book", "Price": 3, "Sku": "SKU-MP3-1"})
     assert via_cast.status_code == 201, via_cast.text
-    assert _rows(catalog_backend, "SELECT kind FROM product WHERE product_id = :id", id=via_cast.json()["ID"]) == [(2,)]
+    assert sql_rows(catalog_backend, "SELECT kind FROM product WHERE product_id = :id", id=via_cast.json()["ID"]) == [(2,)]
     patched = catalog_client.patch(f"/data/Products({identifier})/{DIGITAL}", json={"FileSizeMB": 13})
     assert patched.status_code == 204, patched.text
-    assert _size(_rows(catalog_backend, "SELECT file_size_mb FROM product WHERE product_id = :id",
+    assert _size(sql_rows(catalog_backend, "SELECT file_size_mb FROM product WHERE product_id = :id",
                        id=identifier)[0][0]) == Decimal("13.00")
     kind_change = catalog_client.patch(f"/data/Products({identifier})/{DIGITAL}", json={"Kind": "Physical"})
     assert kind_change.status_code == 400, kind_change.text
@@ -114,6 +109,6 @@ def test_create_and_update_derived_entities(catalog_client: TestClient, catalog_
 def test_expanded_rows_are_typed_too(catalog_client: TestClient, catalog_backend: Backend) -> None:
     response = catalog_client.get("/data/Categories", params={"$expand": "Products($select=ID)", "$select": "ID"})
     assert response.status_code == 200, response.text
-    digital = {row[0] for row in _rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 2")}
+    digital = {row[0] for row in sql_rows(catalog_backend, "SELECT product_id FROM product WHERE kind = 2")}
     expanded = [product for category in response.json()["value"] for product in category["Products"]]
     assert expanded and all(("@odata.type" in product) == (product["ID"] in digital) for product in expanded)

@@ -11,7 +11,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -19,27 +18,22 @@ from starlette.testclient import TestClient
 
 from gateway.catalog.check import check_catalog
 from gateway.catalog.load import CatalogError, load_catalog
-from tests.catalog_example.conftest import CATALOG_FOLDER
+from tests.catalog_example.conftest import CATALOG_FOLDER, sql_rows
 from tests.conftest import Backend
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 
 
-def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[Any, ...]]:
-    with backend.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(statement), parameters)]
-
-
 def _related(backend: Backend) -> dict[str, set[str]]:
     """{product: its related products}, every product present (most relate to none or a few)."""
-    related: dict[str, set[str]] = {str(row[0]): set() for row in _sql(backend, "SELECT product_id FROM product")}
-    for product, other in _sql(backend, "SELECT product_id, related_product_id FROM related_product"):
+    related: dict[str, set[str]] = {str(row[0]): set() for row in sql_rows(backend, "SELECT product_id FROM product")}
+    for product, other in sql_rows(backend, "SELECT product_id, related_product_id FROM related_product"):
         related[str(product)].add(str(other))
     return related
 
 
 def _prices(backend: Backend) -> dict[str, Decimal]:
-    return {str(product): Decimal(str(price)) for product, price in _sql(backend, "SELECT product_id, price FROM product")}
+    return {str(product): Decimal(str(price)) for product, price in sql_rows(backend, "SELECT product_id, price FROM product")}
 
 
 def _with_related(backend: Backend, at_least: int) -> str:
@@ -47,7 +41,7 @@ def _with_related(backend: Backend, at_least: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- paths
-def test_path_and_count_match_sql(catalog_client: TestClient, catalog_backend: Backend) -> None:
+def test_path_and_count_matchsql_rows(catalog_client: TestClient, catalog_backend: Backend) -> None:
     related = _related(catalog_backend)
     several = _with_related(catalog_backend, 2)
     alone = next(product for product, others in sorted(related.items()) if not others)
@@ -59,7 +53,7 @@ def test_path_and_count_match_sql(catalog_client: TestClient, catalog_backend: B
         assert {row["ID"] for row in body["value"]} == related[product]
         count = catalog_client.get(f"/data/Products({product})/RelatedProducts/$count")
         assert count.status_code == 200 and count.text == str(len(related[product]))
-    names = dict(_sql(catalog_backend, "SELECT product_id, name FROM product"))
+    names = dict(sql_rows(catalog_backend, "SELECT product_id, name FROM product"))
     filtered = catalog_client.get(f"/data/Products({several})/RelatedProducts", params={
         "$orderby": "Name desc", "$top": "1", "$count": "true", "$select": "Name"})
     assert filtered.json()["@odata.count"] == len(related[several])
@@ -81,12 +75,12 @@ def test_key_below_the_navigation(catalog_client: TestClient, catalog_backend: B
 
 
 # ---------------------------------------------------------------------------------------------- $expand
-def test_expand_matches_sql(catalog_client: TestClient, catalog_backend: Backend) -> None:
+def test_expand_matchessql_rows(catalog_client: TestClient, catalog_backend: Backend) -> None:
     related = _related(catalog_backend)
     response = catalog_client.get("/data/Products", params={
         "$select": "ID", "$orderby": "ID", "$expand": "RelatedProducts($select=ID,Name;$count=true)"})
     assert response.status_code == 200, response.text
-    names = dict(_sql(catalog_backend, "SELECT product_id, name FROM product"))
+    names = dict(sql_rows(catalog_backend, "SELECT product_id, name FROM product"))
     rows = response.json()["value"]
     assert len(rows) == len(related)
     for row in rows:
@@ -129,7 +123,7 @@ def test_any_all_and_count_in_filter(catalog_client: TestClient, catalog_backend
         assert response.status_code == 200, response.text
         return {row["ID"] for row in response.json()["value"]}
 
-    expected_any = _sql(catalog_backend, """
+    expected_any = sql_rows(catalog_backend, """
         SELECT DISTINCT r.product_id FROM related_product r
         JOIN product o ON o.product_id = r.related_product_id WHERE o.price > 500""")
     assert ids("RelatedProducts/any(r: r/Price gt 500)") == {str(row[0]) for row in expected_any} != set()
@@ -138,7 +132,7 @@ def test_any_all_and_count_in_filter(catalog_client: TestClient, catalog_backend
     assert ids("RelatedProducts/all(r: r/Price gt 100)") == expected_all
     assert any(not related[p] for p in expected_all) and any(related[p] for p in expected_all)
     assert ids("RelatedProducts/any()") == {p for p, others in related.items() if others}
-    expected_count = _sql(catalog_backend, "SELECT product_id FROM related_product GROUP BY product_id "
+    expected_count = sql_rows(catalog_backend, "SELECT product_id FROM related_product GROUP BY product_id "
                                            "HAVING count(*) >= 2")
     assert ids("RelatedProducts/$count ge 2") == {str(row[0]) for row in expected_count} != set()
     # The lambda variable and $it: related products dearer than the product itself.
@@ -178,7 +172,7 @@ def test_post_to_the_navigation_creates_and_links(catalog_client: TestClient, ca
                                    json={"ID": new_id, "Name": "Linked Lamp", "Price": 12.5})
     assert response.status_code == 201, response.text
     assert response.headers["Location"].endswith(f"/data/Products({new_id})")
-    assert _sql(catalog_backend, "SELECT name FROM product WHERE product_id = :p", p=new_id) == [("Linked Lamp",)]
+    assert sql_rows(catalog_backend, "SELECT name FROM product WHERE product_id = :p", p=new_id) == [("Linked Lamp",)]
     assert _related(catalog_backend)[parent] == before | {new_id}
 
 

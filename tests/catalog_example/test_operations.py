@@ -6,18 +6,12 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from tests.catalog_example.conftest import catalog_app_client
+from tests.catalog_example.conftest import catalog_app_client, sql_rows
 from tests.conftest import Backend, bearer
 
 NS = "Example.Catalog"
-
-
-def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[object, ...]]:
-    with backend.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(statement), parameters)]
 
 
 def _money(value: object) -> Decimal:
@@ -25,7 +19,7 @@ def _money(value: object) -> Decimal:
 
 
 def _top_products(backend: Backend, count: int) -> list[tuple[str, Decimal]]:
-    rows = _sql(backend, "SELECT product_id, price FROM product ORDER BY price DESC, product_id")
+    rows = sql_rows(backend, "SELECT product_id, price FROM product ORDER BY price DESC, product_id")
     return [(str(row[0]), _money(row[1])) for row in rows[:count]]
 
 
@@ -50,7 +44,7 @@ def test_function_result_is_composable(catalog_client: TestClient, catalog_backe
     assert [(_money(row["Price"]), row["ID"]) for row in body["value"]] == expected
     assert body["@odata.count"] == len(expected) == 10
     assert _money(body["value"][0]["Price"]) == cheapest_of_top
-    names = dict(_sql(catalog_backend, "SELECT p.product_id, c.name FROM product p "
+    names = dict(sql_rows(catalog_backend, "SELECT p.product_id, c.name FROM product p "
                                        "LEFT JOIN category c ON c.category_id = p.category_id"))
     assert {row["ID"]: (row["Category"] or {}).get("Name") for row in body["value"]} == {
         product: names[product] for _, product in expected}
@@ -72,7 +66,7 @@ def test_parameters_as_aliases_and_implicit_aliases(catalog_client: TestClient, 
     assert response.status_code == 200, response.text
     assert sorted(row["ID"] for row in response.json()["value"]) == expected
     # 4.01: a parameter left out of the parentheses may be given as a query option of its name
-    product, price = _sql(catalog_backend, "SELECT product_id, price FROM product ORDER BY product_id")[0]
+    product, price = sql_rows(catalog_backend, "SELECT product_id, price FROM product ORDER BY product_id")[0]
     implicit = catalog_client.get(f"/data/Products({product})/{NS}.PriceWithTax()?rate=0.5")
     assert implicit.status_code == 200, implicit.text
     assert _money(implicit.json()["value"]) == (_money(price) * Decimal("1.5")).quantize(Decimal("0.01"), ROUND_HALF_UP)
@@ -83,11 +77,11 @@ def test_collection_of_primitives(catalog_client: TestClient, catalog_backend: B
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["@odata.context"].endswith("$metadata#Collection(Edm.String)")
-    assert body["value"] == [row[0] for row in _sql(catalog_backend, "SELECT name FROM category ORDER BY name")]
+    assert body["value"] == [row[0] for row in sql_rows(catalog_backend, "SELECT name FROM category ORDER BY name")]
 
 
 def test_bound_function_with_decimal_parameter(catalog_client: TestClient, catalog_backend: Backend) -> None:
-    product, price = _sql(catalog_backend, "SELECT product_id, price FROM product ORDER BY product_id")[0]
+    product, price = sql_rows(catalog_backend, "SELECT product_id, price FROM product ORDER BY product_id")[0]
     response = catalog_client.get(f"/data/Products({product})/{NS}.PriceWithTax(rate=0.2)")
     assert response.status_code == 200, response.text
     body = response.json()
@@ -126,7 +120,7 @@ def test_refusals(catalog_client: TestClient, method: str, url: str, status: int
 
 
 def test_bound_action_writes_through_the_entity(catalog_client: TestClient, catalog_backend: Backend) -> None:
-    product, price = _sql(catalog_backend, "SELECT product_id, price FROM product ORDER BY product_id")[1]
+    product, price = sql_rows(catalog_backend, "SELECT product_id, price FROM product ORDER BY product_id")[1]
     etag = catalog_client.get(f"/data/Products({product})").headers["ETag"]
     stale = catalog_client.post(f"/data/Products({product})/{NS}.Discount", json={"percent": 10},
                                 headers={"If-Match": 'W/"stale"'})
@@ -137,20 +131,20 @@ def test_bound_action_writes_through_the_entity(catalog_client: TestClient, cata
                                    headers={"If-Match": etag})
     assert response.status_code == 200, response.text
     expected = (_money(price) * Decimal("0.9")).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    stored = _sql(catalog_backend, "SELECT price FROM product WHERE product_id = :id", id=product)[0][0]
+    stored = sql_rows(catalog_backend, "SELECT price FROM product WHERE product_id = :id", id=product)[0][0]
     assert _money(stored) == expected == _money(response.json()["Price"])
     assert response.headers["ETag"] != etag
     assert response.json()["@odata.context"].endswith("$metadata#Products/$entity")
 
 
 def test_action_parameters_are_checked(catalog_client: TestClient, catalog_backend: Backend) -> None:
-    product = _sql(catalog_backend, "SELECT product_id FROM product ORDER BY product_id")[2][0]
-    before = _sql(catalog_backend, "SELECT price, row_version FROM product WHERE product_id = :id", id=product)
+    product = sql_rows(catalog_backend, "SELECT product_id FROM product ORDER BY product_id")[2][0]
+    before = sql_rows(catalog_backend, "SELECT price, row_version FROM product WHERE product_id = :id", id=product)
     for body, words in (({"percent": "ten"}, "percent must be"), ({}, "needs the parameter percent"),
                         ({"percent": 5, "extra": 1}, "has no parameter extra"), ([5], "JSON object")):
         response = catalog_client.post(f"/data/Products({product})/{NS}.Discount", json=body)
         assert response.status_code == 400 and words in response.text, response.text
-    assert _sql(catalog_backend, "SELECT price, row_version FROM product WHERE product_id = :id", id=product) == before
+    assert sql_rows(catalog_backend, "SELECT price, row_version FROM product WHERE product_id = :id", id=product) == before
 
 
 def test_singleton_reads_and_patches(catalog_client: TestClient, catalog_backend: Backend) -> None:
@@ -158,12 +152,12 @@ def test_singleton_reads_and_patches(catalog_client: TestClient, catalog_backend
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["@odata.context"].endswith("$metadata#Company")
-    row = _sql(catalog_backend, "SELECT company_id, name, currency_code FROM company_profile")[0]
+    row = sql_rows(catalog_backend, "SELECT company_id, name, currency_code FROM company_profile")[0]
     assert (body["ID"], body["Name"], body["CurrencyCode"]) == row
     assert catalog_client.get("/data/Company/Name").json()["value"] == row[1]
     patched = catalog_client.patch("/data/Company", json={"Name": "Contoso Trading"}, headers={"If-Match": response.headers["ETag"]})
     assert patched.status_code == 204, patched.text
-    assert _sql(catalog_backend, "SELECT name FROM company_profile")[0][0] == "Contoso Trading"
+    assert sql_rows(catalog_backend, "SELECT name FROM company_profile")[0][0] == "Contoso Trading"
     catalog_client.patch("/data/Company", json={"Name": row[1]})
     document = catalog_client.get("/data/").json()["value"]
     assert {"name": "Company", "kind": "Singleton", "url": "Company"} in document
@@ -173,7 +167,7 @@ def test_privileges_decide_who_calls_what(catalog_backend: Backend) -> None:
     with catalog_app_client(catalog_backend) as client:
         reader = bearer("reader", ("DataReader",))
         assert client.get("/data/GetTopProducts(count=1)", headers=reader).status_code == 200
-        product = _sql(catalog_backend, "SELECT product_id FROM product ORDER BY product_id")[3][0]
+        product = sql_rows(catalog_backend, "SELECT product_id FROM product ORDER BY product_id")[3][0]
         refused = client.post(f"/data/Products({product})/{NS}.Discount", json={"percent": 5}, headers=reader)
         assert refused.status_code == 403 and "update privilege on the action Discount" in refused.text
         metadata = client.get("/data/$metadata", headers=reader).text

@@ -6,30 +6,25 @@ with the privileges, ETags and answers of ordinary writes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from starlette.testclient import TestClient
 
 from gateway.audit.store import audit_log
+from tests.catalog_example.conftest import sql_rows
 from tests.conftest import Backend, bearer
 
 BASE = "http://testserver/data/"
 
 
-def _sql(backend: Backend, statement: str, **parameters: object) -> list[tuple[Any, ...]]:
-    with backend.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(statement), parameters)]
-
-
 def _category_of(backend: Backend, product: str) -> str | None:
-    value = _sql(backend, "SELECT category_id FROM product WHERE product_id = :p", p=product)[0][0]
+    value = sql_rows(backend, "SELECT category_id FROM product WHERE product_id = :p", p=product)[0][0]
     return None if value is None else str(value)
 
 
 def _related(backend: Backend, product: str) -> set[str]:
-    rows = _sql(backend, "SELECT related_product_id FROM related_product WHERE product_id = :p", p=product)
+    rows = sql_rows(backend, "SELECT related_product_id FROM related_product WHERE product_id = :p", p=product)
     return {str(row[0]) for row in rows}
 
 
@@ -48,8 +43,8 @@ def _ids(response_json: dict[str, object]) -> list[str]:
 def products(catalog_backend: Backend) -> Iterator[list[str]]:
     """Products whose category and related products a test changes: put back afterwards."""
     changed: list[str] = []
-    rows = _sql(catalog_backend, "SELECT product_id, category_id FROM product")
-    links = _sql(catalog_backend, "SELECT product_id, related_product_id FROM related_product")
+    rows = sql_rows(catalog_backend, "SELECT product_id, category_id FROM product")
+    links = sql_rows(catalog_backend, "SELECT product_id, related_product_id FROM related_product")
     yield changed
     categories = {str(product): category for product, category in rows}
     with catalog_backend.engine.begin() as connection:
@@ -64,11 +59,11 @@ def products(catalog_backend: Backend) -> Iterator[list[str]]:
 
 
 def _pick(backend: Backend, sql: str) -> str:
-    return str(_sql(backend, sql)[0][0])
+    return str(sql_rows(backend, sql)[0][0])
 
 
 def _with_category(backend: Backend) -> tuple[str, str]:
-    product, category = _sql(backend, "SELECT product_id, category_id FROM product WHERE category_id IS NOT NULL "
+    product, category = sql_rows(backend, "SELECT product_id, category_id FROM product WHERE category_id IS NOT NULL "
                                       "ORDER BY product_id")[0]
     return str(product), str(category)
 
@@ -91,7 +86,7 @@ def test_collection_of_references(catalog_client: TestClient, catalog_backend: B
     response = catalog_client.get(f"/data/Categories({category})/Products/$ref",
                                   params={"$filter": "Price gt 100", "$orderby": "Price desc,ID", "$count": "true"})
     assert response.status_code == 200, response.text
-    expected = _sql(catalog_backend, "SELECT product_id FROM product WHERE category_id = :c AND price > 100 "
+    expected = sql_rows(catalog_backend, "SELECT product_id FROM product WHERE category_id = :c AND price > 100 "
                                      "ORDER BY price DESC, product_id", c=category)
     body = response.json()
     assert body["@odata.context"] == BASE + "$metadata#Collection($ref)"
@@ -99,7 +94,7 @@ def test_collection_of_references(catalog_client: TestClient, catalog_backend: B
     assert all(set(item) == {"@odata.id"} for item in body["value"])
     paged = catalog_client.get(f"/data/Categories({category})/Products/$ref", params={"$top": "2", "$orderby": "ID"},
                                headers={"Prefer": "odata.maxpagesize=1"})
-    first = sorted(str(row[0]) for row in _sql(catalog_backend, "SELECT product_id FROM product WHERE category_id = :c",
+    first = sorted(str(row[0]) for row in sql_rows(catalog_backend, "SELECT product_id FROM product WHERE category_id = :c",
                                                c=category))[:1]
     assert _ids(paged.json()) == [f"{BASE}Products({first[0]})"] and "@odata.nextLink" in paged.json()
     refused = catalog_client.get(f"/data/Categories({category})/Products/$ref", params={"$select": "Name"})
@@ -114,7 +109,7 @@ def test_many_to_many_references_and_expand(catalog_client: TestClient, catalog_
     assert set(_ids(response.json())) == {f"{BASE}Products({other})" for other in _related(catalog_backend, product)}
     expanded = catalog_client.get("/data/Categories", params={"$expand": "Products/$ref", "$select": "ID"})
     assert expanded.status_code == 200, expanded.text
-    rows = _sql(catalog_backend, "SELECT category_id, product_id FROM product WHERE category_id IS NOT NULL")
+    rows = sql_rows(catalog_backend, "SELECT category_id, product_id FROM product WHERE category_id IS NOT NULL")
     expected: dict[str, set[str]] = {}
     for category, member in rows:
         expected.setdefault(str(category), set()).add(f"{BASE}Products({member})")
@@ -131,7 +126,7 @@ def test_entity_by_id(catalog_client: TestClient, catalog_backend: Backend) -> N
         direct = catalog_client.get(f"/data/Products({product})", params={"$select": "ID,Name",
                                                                           "$expand": "Category($select=Name)"})
         assert response.json() == direct.json()
-    name = _sql(catalog_backend, "SELECT name FROM product WHERE product_id = :p", p=product)[0][0]
+    name = sql_rows(catalog_backend, "SELECT name FROM product WHERE product_id = :p", p=product)[0][0]
     assert response.json()["Name"] == name
     assert catalog_client.get("/data/$entity").status_code == 400
     assert catalog_client.get("/data/$entity", params={"$id": "Products"}).status_code == 400
@@ -188,7 +183,7 @@ def test_many_to_many_add_and_remove(catalog_client: TestClient, catalog_backend
     product = _pick(catalog_backend, "SELECT product_id FROM product ORDER BY product_id")
     products.append(product)
     before = _related(catalog_backend, product)
-    other = next(str(row[0]) for row in _sql(catalog_backend, "SELECT product_id FROM product ORDER BY product_id DESC")
+    other = next(str(row[0]) for row in sql_rows(catalog_backend, "SELECT product_id FROM product ORDER BY product_id DESC")
                  if str(row[0]) not in before and str(row[0]) != product)
     url = f"/data/Products({product})/RelatedProducts/$ref"
     reverse = _related(catalog_backend, other)
@@ -213,7 +208,7 @@ def test_reference_write_mistakes(catalog_client: TestClient, catalog_backend: B
                                   products: list[str]) -> None:
     product, category = _with_category(catalog_backend)
     products.append(product)
-    description = _sql(catalog_backend, "SELECT product_id, language_code FROM product_description "
+    description = sql_rows(catalog_backend, "SELECT product_id, language_code FROM product_description "
                                         "ORDER BY product_id, language_code")[0]
     url = f"/data/Products({product})/RelatedProducts/$ref"
     cases = [

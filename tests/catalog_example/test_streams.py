@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from tests.catalog_example.conftest import sql_rows
 from tests.conftest import Backend, bearer
 
 
 def _one(backend: Backend, statement: str, **parameters: object) -> tuple[object, ...] | None:
-    with backend.engine.connect() as connection:
-        row = connection.execute(text(statement), parameters).first()
-    return None if row is None else tuple(row)
+    rows = sql_rows(backend, statement, **parameters)
+    return rows[0] if rows else None
 
 
 def _product_with_photo(backend: Backend, has_photo: bool) -> str:
@@ -67,7 +66,7 @@ def test_streams_are_refused_where_they_cannot_go(catalog_client: TestClient, ca
 
 def test_media_entity_read_create_replace(catalog_client: TestClient, catalog_backend: Backend) -> None:
     items = catalog_client.get("/data/MediaItems").json()["value"]
-    rows = {str(row[0]): (row[1], row[2]) for row in _all(catalog_backend, "SELECT media_id, title, content_type FROM media_item")}
+    rows = {str(row[0]): (row[1], row[2]) for row in sql_rows(catalog_backend, "SELECT media_id, title, content_type FROM media_item")}
     assert {item["ID"]: (item["Title"], item["ContentType"]) for item in items} == rows
     assert all("Content" not in item for item in items)
     first = items[0]["ID"]
@@ -102,7 +101,3 @@ def test_stream_writes_need_the_privilege(catalog_client: TestClient, catalog_ba
     assert refused.status_code == 403, refused.text
     assert _one(catalog_backend, "SELECT photo FROM product WHERE product_id = :id", id=product) == before
 
-
-def _all(backend: Backend, statement: str) -> list[tuple[object, ...]]:
-    with backend.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(statement))]

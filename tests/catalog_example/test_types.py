@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 
 from gateway.catalog.check import check_catalog
 from gateway.catalog.load import CatalogError, load_catalog
-from tests.catalog_example.conftest import CATALOG_FOLDER
+from tests.catalog_example.conftest import CATALOG_FOLDER, every_page
 from tests.conftest import Backend
 
 COLUMNS = ("product_id", "stock_level", "rating", "min_temperature", "weight", "shelf_life", "thumbnail",
@@ -92,16 +92,7 @@ def sql_rows(backend: Backend, where: str = "") -> dict[str, Row]:
 
 
 def read_all(client: TestClient, params: dict[str, str], page_size: int | None = None) -> list[Row]:
-    headers = {"Prefer": f"odata.maxpagesize={page_size}"} if page_size else {}
-    response = client.get("/data/Products", params=params, headers=headers)
-    rows: list[Row] = []
-    while True:
-        assert response.status_code == 200, response.text
-        body = response.json()
-        rows.extend(body["value"])
-        if "@odata.nextLink" not in body:
-            return rows
-        response = client.get(body["@odata.nextLink"], headers=headers)
+    return every_page(client, "/data/Products", params, page_size)
 
 
 def assert_same(got: Row, row: Row) -> None:
