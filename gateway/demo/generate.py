@@ -56,6 +56,7 @@ PRODUCTS_PER_SCALE = 300
 LINES_PER_SCALE = 10_000  # ordinary order lines; the big orders come on top
 MIN_CUSTOMERS_PER_COMPANY = 10
 MIN_VENDORS_PER_COMPANY = 5
+PERSON_VENDOR_SHARE = 10  # one person vendor per this many organization vendors (at least one per company)
 MIN_PRODUCTS = 30
 BIG_ORDERS_PER_COMPANY = 2
 BIG_ORDER_LINES = (1001, 1500)
@@ -717,6 +718,23 @@ def _write_vendors(ctx: _Context, company: _Company, count: int) -> list[str]:
     return accounts
 
 
+def _write_person_vendors(ctx: _Context, company: _Company, organizations: int) -> None:
+    """Sole proprietors: vendors whose party is a person (the Vendor persons map makes them contacts).
+
+    Written after everything else, numbered after the company's organizations, so that the rows
+    written before them stay as they were before person vendors existed (README examples show them).
+    """
+    rng = ctx.rng
+    for index in range(max(1, organizations // PERSON_VENDOR_SHARE)):
+        address = _address_values(rng, company) if rng.random() < 0.85 else None
+        party = _write_party(ctx, company, _person_name(rng, company), PERSON, address)
+        ctx.insert(
+            schema.VENDTABLE,
+            DATAAREAID=company.id, ACCOUNTNUM=_account("V", organizations + index + 1), PARTY=party,
+            VENDGROUP=rng.choice(VENDOR_GROUPS)[0], CURRENCY=company.currency, BLOCKED=_pick_weighted(rng, _BLOCKED),
+        )  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------------------
 # Products
 # --------------------------------------------------------------------------------------------------
@@ -1025,13 +1043,16 @@ def _generate(ctx: _Context, scale: float) -> None:
     ctx.writer.expect(ctx.writer.pending + sum(len(p) + sum(o.lines for o in p) for p in plans))
     for company, company_plans, company_items in zip(COMPANIES, plans, items, strict=True):
         _write_orders(ctx, company, company_plans, company_items)
+    for company, count in zip(COMPANIES, vendor_counts, strict=True):
+        _write_person_vendors(ctx, company, count)
     ctx.sequences()
 
 
 def _party_width(scale: float) -> int:
     customers = sum(_split(round(CUSTOMERS_PER_SCALE * scale), MIN_CUSTOMERS_PER_COMPANY))
     vendors = sum(_split(round(VENDORS_PER_SCALE * scale), MIN_VENDORS_PER_COMPANY))
-    return _width(customers + vendors, 6)
+    persons = vendors // PERSON_VENDOR_SHARE + len(COMPANIES)  # at most this many person vendors
+    return _width(customers + vendors + persons, 6)
 
 
 def _prepare_connection(conn: Connection) -> None:

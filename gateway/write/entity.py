@@ -378,9 +378,12 @@ class EntityWriter:
             if not any(mine in values and mine not in self.entity.key for mine in nav.link):
                 continue
             target = self.catalog.entities[nav.target]
-            # An existence check, not a read: creating a customer needs no privilege on customer groups.
-            scope = EntityScope(target, replace(self.context, access=SYSTEM))
             fixed = tuple((theirs, values[mine]) for mine, theirs in nav.link.items())
+            # An existence check, not a read: creating a customer needs no privilege on customer groups;
+            # and it looks in the row's own company (a create may name another than the caller's current one).
+            company = dict(fixed).get(self.catalog.service.company_property) if target.company_specific else None
+            companies = (str(company),) if company is not None else self.context.companies
+            scope = EntityScope(target, replace(self.context, access=SYSTEM, companies=companies))
             found = self.unit.connection.execute(
                 select(scope.column(target.key[0])).select_from(scope.from_clause()).where(scope.where(fixed)).limit(1)
             ).first()

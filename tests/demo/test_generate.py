@@ -266,8 +266,16 @@ def test_parties(db: sqlite3.Connection) -> None:
     assert _count(db, "DIRPARTYTABLE WHERE PARTYNUMBER NOT GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]'") == 0
     assert _scalar(db, "SELECT MIN(PARTYNUMBER) FROM DIRPARTYTABLE") == "000001"
     assert _count(db, "DIRPARTYTABLE WHERE PARTYTYPE NOT IN (1, 2)") == 0
-    vendor_persons = "VENDTABLE v JOIN DIRPARTYTABLE p ON p.RECID = v.PARTY WHERE p.PARTYTYPE <> 2"
-    assert _count(db, vendor_persons) == 0
+    # Person vendors (sole proprietors): one per ten organization vendors, at least one per company, each
+    # numbered after its company's organizations.
+    per_company = db.execute(
+        """SELECT v.DATAAREAID, SUM(p.PARTYTYPE = 1), SUM(p.PARTYTYPE = 2),
+                  MIN(CASE WHEN p.PARTYTYPE = 1 THEN v.ACCOUNTNUM END), MAX(CASE WHEN p.PARTYTYPE = 2 THEN v.ACCOUNTNUM END)
+           FROM VENDTABLE v JOIN DIRPARTYTABLE p ON p.RECID = v.PARTY GROUP BY v.DATAAREAID"""
+    ).fetchall()
+    assert len(per_company) == _count(db, "DATAAREA")
+    for _, persons, organizations, first_person, last_organization in per_company:
+        assert persons == max(1, organizations // 10) and first_person > last_organization
 
 
 def test_addresses_match_the_company_country(db: sqlite3.Connection) -> None:

@@ -420,6 +420,22 @@ def test_dataareaid_in_the_body_selects_the_company(
     )
 
 
+def test_references_of_a_create_are_looked_up_in_the_rows_own_company(
+    client: TestClient, backend: Backend, written: Written
+) -> None:
+    group = written.key()[:10]  # a customer group that exists in demf only
+    made = client.post("/data/CustomerGroups", json={"dataAreaId": "demf", "CustomerGroupId": group, "Description": "DE"})
+    assert made.status_code == 201, made.text
+    account = written.key()
+    response = client.post("/data/CustomersV3", json={  # the caller's current company is usmf
+        "dataAreaId": "demf", "CustomerAccount": account, "OrganizationName": "Gruppe GmbH", "CustomerGroupId": group})
+    assert response.status_code == 201, response.text
+    assert physical_customer(backend.engine, account, "demf").cust["CUSTGROUP"] == group  # type: ignore[index]
+    refused = client.post("/data/CustomersV3", json={
+        "CustomerAccount": written.key(), "OrganizationName": "Group Inc", "CustomerGroupId": group})
+    assert refused.status_code == 400 and error_of(refused)["target"] == "CustomerGroupId"
+
+
 def test_company_the_caller_may_not_see_is_403(
     client: TestClient, backend: Backend, written: Written
 ) -> None:
