@@ -61,6 +61,7 @@ def raw_copy(fo: Path, dv: Path) -> float:
     groups = {(company, group): guid for guid, company, group in
               target.execute("SELECT g.msdyn_customergroupid, c.cdm_companycode, g.msdyn_groupid FROM msdyn_customergroup g "
                              "JOIN cdm_company c ON c.cdm_companyid = g.msdyn_company")}
+    currencies = dict(target.execute("SELECT isocurrencycode, transactioncurrencyid FROM transactioncurrency"))
     started = time.perf_counter()
     cursor = source.execute(
         "SELECT c.DATAAREAID, c.ACCOUNTNUM, p.NAME, c.CUSTGROUP, c.CURRENCY, c.CREDITMAX, c.BLOCKED, a.STREET, a.CITY, "
@@ -69,10 +70,10 @@ def raw_copy(fo: Path, dv: Path) -> float:
     while rows := cursor.fetchmany(CHUNK):
         target.executemany(
             "INSERT INTO raw_account (accountid, accountnumber, name, msdyn_company, msdyn_customergroupid, "
-            "transactioncurrency, creditlimit, creditonhold, address1_line1, address1_city, address1_stateorprovince, "
+            "transactioncurrencyid, creditlimit, creditonhold, address1_line1, address1_city, address1_stateorprovince, "
             "address1_postalcode, address1_country, customertypecode, statecode, versionnumber) VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 3, 0, 1)",
-            [(str(uuid.uuid4()), r[1], r[2], companies[r[0]], groups.get((r[0], r[3])), r[4], r[5], r[6] != 0, r[7],
+            [(str(uuid.uuid4()), r[1], r[2], companies[r[0]], groups.get((r[0], r[3])), currencies.get(r[4]), r[5], r[6] != 0, r[7],
               r[8], r[9], r[10], r[11]) for r in rows])
     target.commit()
     elapsed = time.perf_counter() - started
@@ -95,7 +96,7 @@ def main() -> None:
     build_demo_database(f"sqlite:///{fo}", scale=0.05, seed=1, progress=False)
     add_customers(fo, arguments.customers)
     dual = open_sides(Settings(db=f"sqlite:///{fo}"))
-    for name in ("Legal entities", "Customer groups"):
+    for name in ("Legal entities", "Currencies", "Customer groups"):
         initial_sync(dual, dual.table_map(name))
     started = time.perf_counter()
     result = initial_sync(dual, dual.table_map("Customers V3"))

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, create_engine
 
 from gateway.demo import schema
+from gateway.demo.currencies import write_currencies
 from gateway.events import store as events_store
 from gateway.progress import progress_bar
 
@@ -1045,6 +1046,7 @@ def _generate(ctx: _Context, scale: float) -> None:
         _write_orders(ctx, company, company_plans, company_items)
     for company, count in zip(COMPANIES, vendor_counts, strict=True):
         _write_person_vendors(ctx, company, count)
+    write_currencies(ctx.insert, ctx.rng)  # currencies and exchange rates (gateway/demo/currencies.py)
     ctx.sequences()
 
 

@@ -6,6 +6,7 @@ a catalog describes and never imports it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -245,5 +246,56 @@ SYSTEMSEQUENCES = Table(
     metadata,
     Column("NAME", String(40), primary_key=True),
     Column("NEXTVAL", BigInteger, nullable=False),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+# --- Currencies and exchange rates (issue 13) ---------------------------------------------------
+# F&O's CURRENCY and its exchange rates: a rate type (Default, Budget) has currency pairs, a pair
+# has date-effective rates (VALIDFROM..VALIDTO inclusive; the rate is per EXCHANGERATEDISPLAYFACTOR
+# units of the from-currency, e.g. 100 JPY).
+
+CURRENCY = Table(
+    "CURRENCY",
+    metadata,
+    *_system_columns(),
+    Column("CURRENCYCODE", String(3), nullable=False),
+    Column("TXT", String(120), nullable=False, default=""),
+    Column("SYMBOL", String(5), nullable=False, default=""),
+    Column("ROUNDINGPRECISION", Amount, nullable=False, default=Decimal("0.01")),
+    UniqueConstraint("CURRENCYCODE", name="UQ_CURRENCY"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+EXCHANGERATETYPE = Table(
+    "EXCHANGERATETYPE",
+    metadata,
+    *_system_columns(),
+    Column("NAME", String(20), nullable=False),
+    Column("DESCRIPTION", String(60), nullable=False, default=""),
+    UniqueConstraint("NAME", name="UQ_EXCHANGERATETYPE"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+EXCHANGERATECURRENCYPAIR = Table(
+    "EXCHANGERATECURRENCYPAIR",
+    metadata,
+    *_system_columns(),
+    Column("EXCHANGERATETYPE", BigInteger, nullable=False),
+    Column("FROMCURRENCYCODE", String(3), nullable=False),
+    Column("TOCURRENCYCODE", String(3), nullable=False),
+    Column("EXCHANGERATEDISPLAYFACTOR", Integer, nullable=False, default=0),
+    UniqueConstraint("EXCHANGERATETYPE", "FROMCURRENCYCODE", "TOCURRENCYCODE", name="UQ_EXCHANGERATECURRENCYPAIR"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+EXCHANGERATE = Table(
+    "EXCHANGERATE",
+    metadata,
+    *_system_columns(),
+    Column("EXCHANGERATECURRENCYPAIR", BigInteger, nullable=False),
+    Column("VALIDFROM", Date, nullable=False),
+    Column("VALIDTO", Date, nullable=False),
+    Column("EXCHANGERATE", Numeric(32, 12), nullable=False),
+    UniqueConstraint("EXCHANGERATECURRENCYPAIR", "VALIDFROM", name="UQ_EXCHANGERATE"),
     **MARIADB_TABLE_OPTIONS,
 )

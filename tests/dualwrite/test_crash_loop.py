@@ -48,11 +48,12 @@ _FO_ROWS = (
     'JOIN "DIRPARTYTABLE" p ON p."RECID" = c."PARTY" LEFT JOIN "LOGISTICSPOSTALADDRESS" a ON a."RECID" = p."PRIMARYADDRESS" '
     "WHERE c.\"DATAAREAID\" = 'usmf' AND p.\"PARTYTYPE\" = 2")
 _DV_ROWS = (
-    "SELECT a.accountnumber AS account, a.name AS name, g.msdyn_groupid AS grp, a.transactioncurrency AS currency, "
+    "SELECT a.accountnumber AS account, a.name AS name, g.msdyn_groupid AS grp, cur.isocurrencycode AS currency, "
     "a.creditlimit AS credit, a.creditonhold AS onhold, a.address1_line1 AS street, a.address1_city AS city, "
     "a.address1_stateorprovince AS state, a.address1_postalcode AS zip, a.address1_country AS country "
     "FROM account a JOIN cdm_company c ON c.cdm_companyid = a.msdyn_company "
     "LEFT JOIN msdyn_customergroup g ON g.msdyn_customergroupid = a.msdyn_customergroupid "
+    "LEFT JOIN transactioncurrency cur ON cur.transactioncurrencyid = a.transactioncurrencyid "
     "WHERE c.cdm_companycode = 'usmf'")
 _INTENTS = 'SELECT count(*) FROM "DUALWRITEINTENT"'
 

@@ -310,7 +310,9 @@ def test_dataverse_creates_without_numbers_get_autonumbers(sides: Sides) -> None
     assert customer_row(sides, number).name == "Numbered by Dataverse"  # F&O has it under that number
     accountid = response.json()["accountid"]
     order = sides.client.post("/api/data/v9.2/salesorders", json={
-        "_msdyn_company_value": company, "_customerid_value": accountid, "transactioncurrency": "USD"})
+        "_msdyn_company_value": company, "_customerid_value": accountid,
+        "_transactioncurrencyid_value": sides.dv_sql("SELECT transactioncurrencyid FROM transactioncurrency "
+                                                     "WHERE isocurrencycode = 'USD'")[0][0]})
     assert order.status_code == 201, order.text
     order_number = order.json()["msdyn_salesordernumber"]
     assert order_number.startswith("ORD-")

@@ -32,10 +32,11 @@ def fo_vendors(sides: Sides, party_type: int) -> dict[tuple[str, str], Vendor]:
 def dv_vendors(sides: Sides, table: str, name: str, where: str = "", **parameters: Any) -> dict[tuple[str, str], Vendor]:
     rows = sides.dv_sql(
         f"SELECT c.cdm_companycode AS company, v.msdyn_vendoraccountnumber AS account, v.{name} AS name, "
-        "g.msdyn_vendorgroup AS grp, v.msdyn_currencycode AS currency, v.msdyn_vendorhold AS hold, "
+        "g.msdyn_vendorgroup AS grp, cur.isocurrencycode AS currency, v.msdyn_vendorhold AS hold, "
         f"v.address1_city AS city, v.address1_country AS country FROM {table} v "
         "JOIN cdm_company c ON c.cdm_companyid = v.msdyn_company "
-        f"LEFT JOIN msdyn_vendorgroup g ON g.msdyn_vendorgroupid = v.msdyn_vendorgroupid {where}", **parameters)
+        "LEFT JOIN msdyn_vendorgroup g ON g.msdyn_vendorgroupid = v.msdyn_vendorgroupid "
+        f"LEFT JOIN transactioncurrency cur ON cur.transactioncurrencyid = v.transactioncurrencyid {where}", **parameters)
     result = {(row.company, row.account): (row.name, row.grp or "", row.currency or None, row.hold, row.city or "",
                                            row.country or "") for row in rows}
     assert len(result) == len(rows), "an integration key appears twice"
@@ -48,6 +49,10 @@ def dv_contacts(sides: Sides) -> dict[tuple[str, str], Vendor]:
 
 def company_id(sides: Sides, company: str) -> str:
     return str(sides.dv_sql("SELECT cdm_companyid FROM cdm_company WHERE cdm_companycode = :c", c=company)[0][0])
+
+
+def currency_id(sides: Sides, code: str) -> str:
+    return str(sides.dv_sql("SELECT transactioncurrencyid FROM transactioncurrency WHERE isocurrencycode = :c", c=code)[0][0])
 
 
 def group_id(sides: Sides, company: str, group: str) -> str:
@@ -132,7 +137,7 @@ def test_dataverse_vendor_create_becomes_an_fo_organization_vendor(sides: Sides)
     response = sides.client.post("/api/data/v9.2/msdyn_vendors", json={
         "msdyn_vendoraccountnumber": number, "msdyn_vendorname": "Made in Dataverse GmbH",
         "_msdyn_company_value": company_id(sides, "demf"), "_msdyn_vendorgroupid_value": group_id(sides, "demf", "10"),
-        "msdyn_currencycode": "EUR", "msdyn_vendorhold": 192350002, "address1_city": "Berlin"})
+        "_transactioncurrencyid_value": currency_id(sides, "EUR"), "msdyn_vendorhold": 192350002, "address1_city": "Berlin"})
     assert response.status_code == 201, response.text
     row = vendor_row(sides, number, "demf")
     assert (row.name, row.grp, row.currency, row.blocked, row.city, row.party_type) == (

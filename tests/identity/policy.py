@@ -152,16 +152,35 @@ _KEY_SQL: dict[str, str] = {
     "BusinessEventsCatalog": "SELECT BUSINESSEVENTID FROM BUSINESSEVENTCATALOG ORDER BY BUSINESSEVENTID",
     "BusinessEventsEndpoints": "SELECT ENDPOINTID FROM BUSINESSEVENTENDPOINT ORDER BY ENDPOINTID",
     "BusinessEventsActivations": "SELECT ACTIVATIONID FROM BUSINESSEVENTACTIVATION ORDER BY ACTIVATIONID",
+    "ExchangeRates": "SELECT t.NAME, p.FROMCURRENCYCODE, p.TOCURRENCYCODE, r.VALIDFROM FROM EXCHANGERATE r "
+                     "JOIN EXCHANGERATECURRENCYPAIR p ON p.RECID = r.EXCHANGERATECURRENCYPAIR "
+                     "JOIN EXCHANGERATETYPE t ON t.RECID = p.EXCHANGERATETYPE ORDER BY 1, 2, 3, 4",
 }
+
+
+def _first_table_key_sql(entity_set: str) -> str:
+    """For an entity whose key columns are all in its first table (read from its YAML): that table's key
+    columns, in the company when it is company-specific, in key order."""
+    data = yaml.safe_load((FNO_ENTITIES / f"{entity_set}.yaml").read_text(encoding="utf-8"))
+    first = data["sources"][0]
+    columns = [data["properties"][name]["column"].split(".", 1) for name in data["key"]]
+    assert all(alias == first["alias"] for alias, _ in columns), f"{entity_set}: write its key query in _KEY_SQL"
+    names = ", ".join(column for _, column in columns)
+    where = " WHERE DATAAREAID = :company" if data.get("company_specific") else ""
+    return f"SELECT {names} FROM {first['table']}{where} ORDER BY {names}"
 
 
 def sample_key(engine: Engine, entity_set: str, company: str) -> str:
     """The key predicate of the first row of `entity_set` in `company`, e.g. (dataAreaId='usmf',...)."""
     facts = CATALOG[entity_set]
+    sql = _KEY_SQL.get(entity_set) or _first_table_key_sql(entity_set)
     with engine.connect() as connection:
-        row = connection.execute(text(_KEY_SQL[entity_set]), {"company": company}).first()
+        row = connection.execute(text(sql), {"company": company}).first()
     assert row is not None, f"no {entity_set} row in {company}"
-    values = ["'" + str(value).replace("'", "''") + "'" for value in row]
+    bare = ("Edm.Date", "Edm.Int32", "Edm.Int64")  # key literals written without quotes
+    values = [str(value)[:10] if facts.properties[name]["type"] == "Edm.Date" else
+              str(value) if facts.properties[name]["type"] in bare else "'" + str(value).replace("'", "''") + "'"
+              for name, value in zip(facts.key, row)]
     if len(facts.key) == 1:
         return f"({values[0]})"
     return "(" + ",".join(f"{name}={value}" for name, value in zip(facts.key, values)) + ")"
