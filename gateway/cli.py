@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         ("pause", "hold a map's changes in its queue"),
         ("resume", "run a paused map again: replay its queue (or --retry-list, --discard)"),
         ("stop", "stop a map (its queue is dropped)"),
-        ("initial-sync", "copy a map's existing rows to the other side again (matching by integration key)"),
+        ("initial-sync", "copy maps' existing rows to the other side (matching by integration key), in the "
+                         "documented order; prints the plan first"),
         ("errors", "the error log"),
         ("retry", "apply the rows of open errors again"),
         ("jobs", "asynchronous integration jobs and their progress"),
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--no-initial-sync", action="store_true", help="run without copying existing rows")
         if action == "initial-sync":
             sub.add_argument("--restart", action="store_true", help="start over instead of resuming")
+            sub.add_argument("--plan", action="store_true", help="print the execution plan only (runs nothing)")
         if action == "resume":
             mode = sub.add_mutually_exclusive_group()
             mode.add_argument("--retry-list", action="store_true", help="move the queue to the error log to retry")

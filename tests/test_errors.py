@@ -161,7 +161,7 @@ BAD_REQUESTS = [
         "NotFound"),
     bad("property-of-missing-entity", "/data/UnitsOfMeasure('NO-SUCH-UNIT')/DecimalPrecision", 404, "NotFound"),
     # -- methods
-    bad("post-read-only-set", "/data/VendorsV2", 405, "MethodNotAllowed", method="POST"),
+    bad("post-read-only-set", "/data/ExchangeRates", 405, "MethodNotAllowed", method="POST"),
     bad("post-no-json-body", C, 400, "BadRequest", method="POST", contains=("not valid JSON",)),
     bad("patch-a-collection", C, 405, "MethodNotAllowed", method="PATCH"),
     bad("put-a-property", f"{C}{KEY}/CreditLimit", 405, "MethodNotAllowed", method="PUT"),

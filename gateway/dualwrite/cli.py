@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from gateway.catalog.load import CatalogError
+from gateway.catalog.load import CatalogError, load_catalog
 from gateway.dualwrite import lifecycle
 from gateway.dualwrite.initial import Progress, initial_sync
-from gateway.dualwrite.maps import other
+from gateway.dualwrite.maps import STAGES, MapSet, TableMap, load_maps, other
 from gateway.dualwrite.recovery import recover_at_start
 from gateway.dualwrite.service import DualWrite
 from gateway.dualwrite.verify import Difference, MapCheck, verify
@@ -24,6 +24,8 @@ def run_action(arguments: argparse.Namespace, settings: Settings) -> int:
 
     dual: DualWrite | None = None
     try:
+        if arguments.action == "initial-sync" and arguments.plan:
+            return _plan_only(settings, arguments)  # touches neither database
         dual = open_sides(settings)
         return _ACTIONS[arguments.action](dual, arguments)
     except (ODataError, CatalogError) as error:
@@ -91,10 +93,34 @@ def _stop(dual: DualWrite, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(maps: MapSet, given: list[str]) -> list[TableMap]:
+    """The named maps (or all) in the documented execution order, printed as a numbered plan."""
+    if given != ["all"]:
+        for name in given:
+            if name not in maps.maps:
+                raise ODataError(f"there is no map named {name!r}")
+    named = set(maps.maps if given == ["all"] else given)
+    plan = [table_map for table_map in maps.ordered(sorted(named)) if table_map.name in named]
+    print(f"initial sync plan: {len(plan)} map(s), stage by stage ({' → '.join(STAGES)}), prerequisites first")
+    print_table(("step", "stage", "map", "F&O entity", "", "Dataverse table", "prerequisites"), [
+        (step, m.stage, m.name, m.fo, "↔" if m.direction == "both" else "→", m.dv, ", ".join(m.requires) or "-")
+        for step, m in enumerate(plan, start=1)])
+    return plan
+
+
+def _plan_only(settings: Settings, arguments: argparse.Namespace) -> int:
+    if settings.dualwrite_maps.lower() == "none":
+        raise ODataError("dual-write is switched off (--dualwrite-maps none)")
+    maps = load_maps(settings.dualwrite_maps, load_catalog(settings.entities), load_catalog(settings.dataverse_entities))
+    _plan(maps, arguments.maps)
+    return 0
+
+
 def _initial_sync(dual: DualWrite, arguments: argparse.Namespace) -> int:
     failed = 0
-    for name in _names(dual, arguments.maps):
-        result = initial_sync(dual, dual.table_map(name), "fo", _progress(name), restart=arguments.restart)
+    plan = _plan(dual.maps, arguments.maps)
+    for table_map in plan:
+        result = initial_sync(dual, table_map, "fo", _progress(table_map.name), restart=arguments.restart)
         print(result.summary())
         failed += result.counts["failed"]
     return 1 if failed else 0

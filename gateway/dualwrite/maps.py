@@ -28,6 +28,11 @@ from grammar import ast
 
 Direction = Literal["both", "to_dv", "to_fo"]
 Side = Literal["fo", "dv"]
+# The documented execution order of an initial sync, stage by stage: legal entities and currencies,
+# units, groups (and other setup every master refers to), then masters, then documents. Within a
+# stage, prerequisites come first; a map may only require maps of its own or an earlier stage.
+Stage = Literal["reference", "units", "groups", "masters", "documents"]
+STAGES: tuple[Stage, ...] = ("reference", "units", "groups", "masters", "documents")
 ANY = "*"  # in a value map: every other value
 
 
@@ -87,6 +92,7 @@ class TableMap(_Frozen):
     key: list[str] = Field(min_length=1)  # the integration key's F&O properties (besides the company)
     filter: FilterPair = FilterPair()
     requires: list[str] = Field(default_factory=list)  # maps that must run first (prerequisites)
+    stage: Stage = "masters"  # where an initial sync of every map runs it (STAGES)
     fields: list[FieldMap] = Field(min_length=1)
     # Larger documents go through an asynchronous integration job with this name instead of live sync.
     job: str | None = None
@@ -131,8 +137,13 @@ class MapSet:
         return [table_map for table_map in self.maps.values() if table_map.entity_set(side) == entity_set]
 
     def ordered(self, names: list[str] | None = None) -> list[TableMap]:
-        """Maps (all, or `names` and their prerequisites) with every prerequisite before its dependants."""
-        wanted = list(names or self.maps)
+        """Maps (all, or `names` and their prerequisites) in the documented execution order: stage by
+        stage (STAGES), and within a stage every prerequisite before its dependants."""
+        # Within a stage, what more maps depend on goes first (legal entities before currencies), then file order.
+        needed = self._dependants()
+        position = {name: index for index, name in enumerate(self.maps)}
+        wanted = sorted(names or self.maps,
+                        key=lambda name: (STAGES.index(self.maps[name].stage), -needed[name], position[name]))
         order: list[TableMap] = []
 
         def visit(name: str) -> None:
@@ -146,6 +157,21 @@ class MapSet:
         for name in wanted:
             visit(name)
         return order
+
+    def _dependants(self) -> dict[str, int]:
+        """How many maps need each map, directly or through their own prerequisites."""
+        counts = dict.fromkeys(self.maps, 0)
+        for name in self.maps:
+            seen: set[str] = set()
+            stack = list(self.maps[name].requires)
+            while stack:
+                required = stack.pop()
+                if required not in seen:
+                    seen.add(required)
+                    stack.extend(self.maps[required].requires)
+            for required in seen:
+                counts[required] += 1
+        return counts
 
 
 def other(side: Side) -> Side:
@@ -203,6 +229,10 @@ def _check_map(
     for index, required in enumerate(table_map.requires):
         if required not in maps:
             problems.append(document.problem(("requires", index), f"{table_map.name}: no map named {required!r}"))
+        elif STAGES.index(maps[required].stage) > STAGES.index(table_map.stage):
+            problems.append(document.problem(("requires", index), (
+                f"{table_map.name}: requires {required!r} of the later stage {maps[required].stage!r} "
+                f"(this map's stage is {table_map.stage!r}; stages run in the order {', '.join(STAGES)})")))
     for side, catalog, entity in (("fo", fo, fo_entity), ("dv", dv, dv_entity)):
         text = getattr(table_map.filter, side)
         if text:

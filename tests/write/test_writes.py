@@ -1143,20 +1143,20 @@ def test_post_to_a_navigation_collection_links_to_the_parent(
 
 
 def test_read_only_entity_set_is_405(client: TestClient, backend: Backend) -> None:
-    v = s.VENDTABLE
+    r, p, t = s.EXCHANGERATE, s.EXCHANGERATECURRENCYPAIR, s.EXCHANGERATETYPE
     with backend.engine.connect() as connection:
-        vendor = connection.execute(
-            select(v.c.ACCOUNTNUM).where(v.c.DATAAREAID == "usmf").order_by(v.c.ACCOUNTNUM).limit(1)
-        ).scalar_one()
-    path = f"/data/VendorsV2(dataAreaId='usmf',VendorAccountNumber='{vendor}')"
+        rate = connection.execute(
+            select(t.c.NAME, p.c.FROMCURRENCYCODE, p.c.TOCURRENCYCODE, r.c.VALIDFROM)
+            .select_from(r.join(p, p.c.RECID == r.c.EXCHANGERATECURRENCYPAIR).join(t, t.c.RECID == p.c.EXCHANGERATETYPE))
+            .order_by(r.c.RECID).limit(1)
+        ).one()
+    path = (f"/data/ExchangeRates(RateTypeName='{rate[0]}',FromCurrency='{rate[1]}',ToCurrency='{rate[2]}',"
+            f"StartDate={rate[3].isoformat()[:10]})")
+    assert client.get(path).status_code == 200
     before = database_state(backend.engine)
     with write_statements(client) as writes:
-        for method, target in (("POST", "/data/VendorsV2"), ("PATCH", path), ("PUT", path), ("DELETE", path)):
-            body = (
-                {"VendorAccountNumber": "T-NEW", "VendorOrganizationName": "x"}
-                if method != "DELETE"
-                else None
-            )
+        for method, target in (("POST", "/data/ExchangeRates"), ("PATCH", path), ("PUT", path), ("DELETE", path)):
+            body = {"RateTypeName": "Default", "FromCurrency": "EUR", "Rate": 2} if method != "DELETE" else None
             response = client.request(method, target, json=body)
             assert response.status_code == 405, (method, response.text)
             assert error_of(response)["code"] == "MethodNotAllowed"
