@@ -53,9 +53,11 @@ def _months(step: int) -> list[tuple[date, date]]:
     return list(zip(starts, ends, strict=True))
 
 
-def _walk(rng: random.Random, rate: Decimal) -> Decimal:
-    """Next period's rate: within ±2 % of this one, four decimals."""
-    return (rate * Decimal(1 + rng.uniform(-0.02, 0.02))).quantize(Decimal("0.0001"))
+def _walk(rng: random.Random, rate: Decimal, first: Decimal) -> Decimal:
+    """Next period's rate: within ±2 % of this one, pulled a tenth of the way back to the first rate
+    (so eight years of months stay near real levels), four decimals."""
+    moved = rate * Decimal(1 + rng.uniform(-0.02, 0.02)) + (first - rate) / 10
+    return moved.quantize(Decimal("0.0001"))
 
 
 def write_currencies(insert: Insert, rng: random.Random) -> None:
@@ -67,7 +69,7 @@ def write_currencies(insert: Insert, rng: random.Random) -> None:
         for source, target, factor, first in pairs:
             pair = insert(schema.EXCHANGERATECURRENCYPAIR, EXCHANGERATETYPE=rate_type, FROMCURRENCYCODE=source,
                           TOCURRENCYCODE=target, EXCHANGERATEDISPLAYFACTOR=factor)
-            rate = Decimal(first)
+            rate = start = Decimal(first)
             for valid_from, valid_to in _months(step):
                 insert(table, EXCHANGERATECURRENCYPAIR=pair, VALIDFROM=valid_from, VALIDTO=valid_to, EXCHANGERATE=rate)
-                rate = _walk(rng, rate)
+                rate = _walk(rng, rate, start)
