@@ -206,3 +206,26 @@ def test_a_vendor_group_missing_in_dataverse_refuses_the_fo_write(sides: Sides) 
     finally:  # the group comes back: the map's initial sync restores what the test deleted
         initial_sync(sides.dual, sides.dual.table_map("Vendor groups"), restart=True)
     assert group_id(sides, "usmf", "40")
+
+
+# ---------------------------------------------------------------- initial sync from Dataverse
+def test_initial_sync_from_dataverse_creates_the_vendors_only_dataverse_has(sides: Sides) -> None:
+    organization_number, person_number = fresh_number(), fresh_number()
+    company, group = company_id(sides, "usrt"), group_id(sides, "usrt", "30")
+    common = {"company": company, "grp": group, "currency": currency_id(sides, "USD")}
+    sides.dv_exec("INSERT INTO msdyn_vendor (msdyn_vendorid, msdyn_vendoraccountnumber, msdyn_vendorname, msdyn_company, "
+                  "msdyn_vendorgroupid, transactioncurrencyid, msdyn_vendorhold, statecode, versionnumber) VALUES "
+                  "(:id, :number, 'Typed into Dataverse Ltd', :company, :grp, :currency, 192350001, 0, 1)",
+                  id=str(uuid.uuid4()), number=organization_number, **common)
+    sides.dv_exec("INSERT INTO contact (contactid, fullname, msdyn_isvendor, msdyn_vendoraccountnumber, msdyn_company, "
+                  "msdyn_vendorgroupid, transactioncurrencyid, msdyn_vendorhold, statecode, versionnumber) VALUES "
+                  "(:id, 'Typed Person', :yes, :number, :company, :grp, :currency, 192350000, 0, 1)",
+                  id=str(uuid.uuid4()), yes=True, number=person_number, **common)
+    sides.dv_exec('DELETE FROM "DUALWRITECHANGES"')  # as if the rows were there before dual-write: no live sync
+    for name in ("Vendors V2", "Vendor persons"):
+        result = initial_sync(sides.dual, sides.dual.table_map(name), "dv", restart=True)
+        assert result.counts["create"] == 1 and result.counts["failed"] == 0, result.summary()
+    organization, person = vendor_row(sides, organization_number, "usrt"), vendor_row(sides, person_number, "usrt")
+    assert (organization.name, organization.grp, organization.blocked, organization.party_type) == (
+        "Typed into Dataverse Ltd", "30", 1, ORGANIZATION)
+    assert (person.name, person.currency, person.party_type) == ("Typed Person", "USD", PERSON)
