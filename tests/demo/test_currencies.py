@@ -6,23 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from gateway.demo.generate import build_demo_database
 
-SCALES = (0.001, 0.3)
-
-
-@pytest.fixture(scope="module", params=SCALES, ids=[f"scale-{scale}" for scale in SCALES])
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
-    path: Path = tmp_path_factory.mktemp("currencies") / "demo.db"
-    build_demo_database(f"sqlite:///{path}", scale=request.param, seed=42, progress=False)
-    connection = sqlite3.connect(path)
-    yield connection
-    connection.close()
+@pytest.fixture
+def db(scaled_demo: sqlite3.Connection) -> sqlite3.Connection:
+    return scaled_demo  # tests/demo/conftest.py: at the smallest scale and a bigger one
 
 
 def test_every_used_currency_exists(db: sqlite3.Connection) -> None:
