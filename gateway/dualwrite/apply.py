@@ -278,7 +278,7 @@ class Converter:
             if field.lookup is None and name is not None:
                 return parse_value(target_catalog, self.target_entity.properties[name], field.default)
             return field.default
-        table = field.to_dv if towards == "dv" else field.to_fo
+        table = field.to_dv if towards == "dv" else field.to_fo or _inverse(field.to_dv)
         if not table or raw is None:
             return raw
         source_name = field.fo if towards == "dv" else field.dv
@@ -401,3 +401,12 @@ def same_value(left: object, right: object) -> bool:
         return left == right or left in ("", None) and right in ("", None)
     return str(left) == str(right) if type(left) is not type(right) else left == right
 
+
+
+def _inverse(to_dv: dict[str, Any]) -> dict[str, Any]:
+    """A one-to-one value map read backwards (Dataverse value → F&O member), for a field with no `to_fo`:
+    what a one-way map's integration key converts back with (verify finds the F&O row of a Dataverse
+    row). A map with a catch-all ("*") is not one-to-one and has no inverse."""
+    if ANY in to_dv:
+        return {}
+    return {(str(value).lower() if isinstance(value, bool) else str(value)): member for member, value in to_dv.items()}
