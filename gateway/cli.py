@@ -191,11 +191,13 @@ def main(argv: list[str] | None = None) -> int:
                              help="both-ways maps: the side that is the truth for rows both sides have")
         _add_settings(sub)
 
+    from gateway.dualwrite import linkcli
     from gateway.events import cli as events_cli
     from gateway.identity import cli as identity_cli
     from gateway.virtual import cli as virtual_cli
 
     identity_cli.add_commands(commands)
+    linkcli.add_commands(commands, _add_settings)
     virtual_cli.add_commands(commands, _add_settings)
     events_cli.add_commands(commands, _add_settings)
 
@@ -204,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         return identity_cli.run_token(arguments)
     if arguments.command == "apikey":
         return identity_cli.run_apikey(arguments)
+    if arguments.command in ("link", "unlink"):
+        return linkcli.run(arguments, _settings(arguments))
     if arguments.command == "virtual":
         return virtual_cli.run(arguments, _settings(arguments))
     if arguments.command == "events":
@@ -278,19 +282,26 @@ def demo_hints(settings: Settings) -> str:
 
 
 def _start_demo_dualwrite(settings: Settings) -> None:
-    """The demo's Dataverse side: every map started (initial sync) the first time, then kept in sync."""
+    """The demo starts linked: `fno-gateway link` itself, which provisions the Dataverse side and starts
+    every map the first time, resumes a link that failed, and is one query once linked."""
+    from gateway.dualwrite.link import LinkLost, LinkRefused, link
+    from gateway.dualwrite.unlink import unlink
     from gateway.settings import dataverse_db_url
 
-    url = dataverse_db_url(settings)
-    dataverse_file = _sqlite_file(url) if url else None
-    if dataverse_file is None or dataverse_file.exists() or settings.dualwrite_maps.lower() == "none":
+    if not dataverse_db_url(settings) or settings.dualwrite_maps.lower() == "none":
         return
-    print(f"starting dual-write into {dataverse_file} (initial sync of every map)...", file=sys.stderr)
-    code = main(["dualwrite", "start", "all", "--db", settings.db, "--dataverse-db", url,
-                 "--entities", settings.entities, "--dataverse-entities", settings.dataverse_entities,
-                 "--dualwrite-maps", settings.dualwrite_maps])
+    try:
+        try:
+            code = link(settings, sys.stderr)
+        except LinkLost as lost:  # the demo's Dataverse file was deleted: provision it again, as the user meant
+            print(f"fno-gateway link: {lost}; the demo does that now", file=sys.stderr)
+            unlink(settings, sys.stderr)
+            code = link(settings, sys.stderr)
+    except LinkRefused as error:
+        code = 1
+        print(f"fno-gateway link: {error}", file=sys.stderr)
     if code:
-        print("dual-write: some rows were refused (see `fno-gateway dualwrite errors`)", file=sys.stderr)
+        print("dual-write: the demo is not linked (see above and /admin/data/EnvironmentLinks)", file=sys.stderr)
 
 
 def _check(db: str, entities: str) -> int:

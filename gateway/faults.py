@@ -24,6 +24,14 @@ def _parse(text: str) -> dict[str, float]:
 
 
 _POINTS = _parse(os.environ.get(ENVIRONMENT, ""))
+# `FNO_GATEWAY_FAIL="link:initial-sync"` makes that fail point raise instead: a step that fails on
+# purpose, so that a test can prove what a second run resumes. Read at each call (fail points sit on
+# paths run once, like `fno-gateway link`'s steps), so an in-process test can set it for one run.
+FAIL_ENVIRONMENT = "FNO_GATEWAY_FAIL"
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by a fail point the environment names."""
 
 
 def fault_point(name: str) -> None:
@@ -31,3 +39,9 @@ def fault_point(name: str) -> None:
     seconds = _POINTS.get(name)
     if seconds:
         time.sleep(seconds)
+
+
+def fail_point(name: str) -> None:
+    """Raise InjectedFailure here if the environment names this point (normally: it does not)."""
+    if name in (piece.strip() for piece in os.environ.get(FAIL_ENVIRONMENT, "").split(",")):
+        raise InjectedFailure(f"injected failure at {name} ({FAIL_ENVIRONMENT})")

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, inspect
 
 from gateway.catalog.load import load_catalog
 from tests.conftest import repository_root
+from tests.contract import FNO_ENTITY_SETS
 
 SHIPPED_CATALOG = repository_root() / "entities" / "fno"
 
@@ -32,16 +33,16 @@ PHYSICAL_TABLES = sorted([
     # Business events (issue 11): configuration, the capture log, the caller's stamp, the outbox, leases.
     "BUSINESSEVENTCATALOG", "BUSINESSEVENTENDPOINT", "BUSINESSEVENTACTIVATION", "EVENTCHANGES", "EVENTCONTEXT",
     "EVENTOUTBOX", "EVENTLEASE",
+    # Issue 13: currencies and exchange rates, the organization hierarchy, the product master's breadth.
+    "CURRENCY", "EXCHANGERATETYPE", "EXCHANGERATECURRENCYPAIR", "EXCHANGERATE",
+    "OMOPERATINGUNIT", "OMHIERARCHYTYPE", "OMHIERARCHYPURPOSE", "OMHIERARCHYRELATIONSHIP",
+    "ECORESCATEGORYHIERARCHY", "ECORESCATEGORYHIERARCHYROLE", "ECORESCATEGORY", "ECORESPRODUCTCATEGORY",
+    "ECORESPRODUCTDIMENSIONGROUP", "ECORESPRODUCTDIMENSIONGROUPPRODUCT", "ECORESSTORAGEDIMENSIONGROUP",
+    "ECORESTRACKINGDIMENSIONGROUP", "INVENTITEMSALESSETUP", "INVENTITEMPURCHSETUP", "INVENTITEMINVENTSETUP",
+    "UNITOFMEASURECONVERSION", "INVENTITEMBARCODE",
 ])  # fmt: skip
 # DOMAIN.md §2.
-ENTITY_SETS = sorted([
-    "LegalEntities", "CustomerGroups", "CustomersV3", "VendorsV2", "ReleasedProductsV2", "ReleasedProductVariantsV2",
-    "ProductColors", "ProductSizes", "ProductStyles", "ProductConfigurations", "UnitsOfMeasure",
-    "SalesOrderHeadersV2", "SalesOrderLines",
-    "ProductsV2",  # every shared product: the source of dual-write's "All products" map
-    # Business events (DOMAIN.md §6, issue 11): what can be raised, where it goes, which goes where.
-    "BusinessEventsCatalog", "BusinessEventsEndpoints", "BusinessEventsActivations",
-])  # fmt: skip
+ENTITY_SETS = sorted(FNO_ENTITY_SETS)
 
 
 def _command() -> list[str]:

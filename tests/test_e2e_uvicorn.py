@@ -27,18 +27,12 @@ from sqlalchemy import Engine, create_engine, select
 from gateway.demo import schema
 from gateway.demo.generate import build_demo_database
 from tests.conftest import bearer, server_arguments, stop_process
+from tests.contract import FNO_ENTITY_SETS
 
 pytestmark = pytest.mark.e2e
 
 STARTUP_LIMIT_SECONDS = 30
-ENTITY_SETS = sorted([
-    "LegalEntities", "CustomerGroups", "CustomersV3", "VendorsV2", "ReleasedProductsV2", "ReleasedProductVariantsV2",
-    "ProductColors", "ProductSizes", "ProductStyles", "ProductConfigurations", "UnitsOfMeasure",
-    "SalesOrderHeadersV2", "SalesOrderLines",
-    "ProductsV2",  # every shared product: the source of dual-write's "All products" map
-    # Business events (DOMAIN.md §6, issue 11): what can be raised, where it goes, which goes where.
-    "BusinessEventsCatalog", "BusinessEventsEndpoints", "BusinessEventsActivations",
-])  # fmt: skip
+ENTITY_SETS = sorted(FNO_ENTITY_SETS)
 
 
 @dataclass

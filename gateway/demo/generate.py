@@ -27,6 +27,8 @@ from sqlalchemy import Connection, Table, create_engine
 
 from gateway.demo import schema
 from gateway.demo.currencies import write_currencies
+from gateway.demo.organizations import write_organizations
+from gateway.demo.product_breadth import write_product_breadth
 from gateway.events import store as events_store
 from gateway.progress import progress_bar
 
@@ -553,11 +555,14 @@ def _write_companies(ctx: _Context) -> None:
         ctx.insert(schema.DATAAREA, ID=company.id, NAME=company.name)
 
 
-def _write_units(ctx: _Context) -> None:
-    for symbol, unit_class, precision in UNITS:
-        ctx.insert(
+def _write_units(ctx: _Context) -> dict[str, int]:
+    """UNITOFMEASURE rows; returns their RECIDs by symbol (unit conversions refer to them)."""
+    return {
+        symbol: ctx.insert(
             schema.UNITOFMEASURE, SYMBOL=symbol, UNITOFMEASURECLASS=unit_class, DECIMALPRECISION=precision
         )
+        for symbol, unit_class, precision in UNITS
+    }
 
 
 def _write_dimensions(ctx: _Context) -> None:
@@ -1031,7 +1036,7 @@ def _estimated_rows(scale: float) -> int:
 def _generate(ctx: _Context, scale: float) -> None:
     """All rows, in an order where every reference is known before it is used."""
     _write_companies(ctx)
-    _write_units(ctx)
+    units = _write_units(ctx)
     _write_dimensions(ctx)
     _write_groups(ctx)
     customer_counts = _split(round(CUSTOMERS_PER_SCALE * scale), MIN_CUSTOMERS_PER_COMPANY)
@@ -1046,6 +1051,9 @@ def _generate(ctx: _Context, scale: float) -> None:
         _write_orders(ctx, company, company_plans, company_items)
     for company, count in zip(COMPANIES, vendor_counts, strict=True):
         _write_person_vendors(ctx, company, count)
+    write_organizations(ctx.insert, ctx.rng, scale)  # the organization hierarchy (gateway/demo/organizations.py)
+    # categories, dimension groups, conversions, order settings, barcodes (gateway/demo/product_breadth.py)
+    write_product_breadth(ctx, units, products, {c.id: i for c, i in zip(COMPANIES, items, strict=True)})
     write_currencies(ctx.insert, ctx.rng)  # currencies and exchange rates (gateway/demo/currencies.py)
     ctx.sequences()
 

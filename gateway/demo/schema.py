@@ -249,6 +249,231 @@ SYSTEMSEQUENCES = Table(
     **MARIADB_TABLE_OPTIONS,
 )
 
+
+# --- Organization hierarchy (issue 13) ---
+# Operating units have a table of their own here (in F&O they are DirPartyTable rows of a derived
+# type): the entities that join DIRPARTYTABLE (customers, vendors) must not see them.
+OMOPERATINGUNIT = Table(
+    "OMOPERATINGUNIT",
+    metadata,
+    *_system_columns(),
+    Column("OPERATINGUNITNUMBER", String(8), nullable=False),
+    Column("NAME", String(100), nullable=False),
+    Column("NAMEALIAS", String(20), nullable=False, default=""),
+    Column("OPERATINGUNITTYPE", Integer, nullable=False),  # enum OMOperatingUnitType
+    Column("LANGUAGEID", String(7), nullable=False, default="en-us"),
+    UniqueConstraint("OPERATINGUNITNUMBER", name="UQ_OMOPERATINGUNIT_NUMBER"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+OMHIERARCHYTYPE = Table(
+    "OMHIERARCHYTYPE",
+    metadata,
+    *_system_columns(),
+    Column("NAME", String(60), nullable=False),
+    Column("DESCRIPTION", String(255), nullable=False, default=""),
+    UniqueConstraint("NAME", name="UQ_OMHIERARCHYTYPE_NAME"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+# The purposes a hierarchy type serves (organization chart, security, ...); one default per purpose.
+OMHIERARCHYPURPOSE = Table(
+    "OMHIERARCHYPURPOSE",
+    metadata,
+    *_system_columns(),
+    Column("HIERARCHYTYPE", BigInteger, nullable=False),  # → OMHIERARCHYTYPE.RECID
+    Column("HIERARCHYPURPOSE", Integer, nullable=False),  # enum HierarchyPurpose
+    Column("ISDEFAULT", Integer, nullable=False, default=0),  # enum NoYes
+    UniqueConstraint("HIERARCHYTYPE", "HIERARCHYPURPOSE", name="UQ_OMHIERARCHYPURPOSE"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+# One edge of a hierarchy, valid from VALIDFROM to VALIDTO (UTC); a root has no PARENTORGANIZATION.
+# A unit moved to another parent keeps its old, expired edge beside the new one.
+OMHIERARCHYRELATIONSHIP = Table(
+    "OMHIERARCHYRELATIONSHIP",
+    metadata,
+    *_system_columns(),
+    Column("HIERARCHYTYPE", BigInteger, nullable=False),  # → OMHIERARCHYTYPE.RECID
+    Column("CHILDORGANIZATION", BigInteger, nullable=False),  # → OMOPERATINGUNIT.RECID
+    Column("PARENTORGANIZATION", BigInteger, nullable=True),  # → OMOPERATINGUNIT.RECID
+    Column("VALIDFROM", DateTime, nullable=False),
+    Column("VALIDTO", DateTime, nullable=False),
+    UniqueConstraint("HIERARCHYTYPE", "CHILDORGANIZATION", "VALIDFROM", name="UQ_OMHIERARCHYRELATIONSHIP"),
+    Index("IX_OMHIERARCHYRELATIONSHIP_PARENT", "HIERARCHYTYPE", "PARENTORGANIZATION"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+
+# --- Product master breadth (issue 13) ---
+# Category hierarchies, their roles, categories and product assignments; the three dimension groups
+# (shared, as in F&O); default order settings, unit conversions and barcodes of released products.
+# Where F&O spreads a concept over setup tables (dimension group field setups, category translations),
+# the flags and texts sit on the main row here: the entities read the same either way.
+
+ECORESCATEGORYHIERARCHY = Table(
+    "ECORESCATEGORYHIERARCHY",
+    metadata,
+    *_system_columns(),
+    Column("NAME", String(128), nullable=False),
+    Column("DESCRIPTION", String(255), nullable=False, default=""),
+    UniqueConstraint("NAME", name="UQ_ECORESCATEGORYHIERARCHY"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+# A hierarchy plays a role (EcoResCategoryNamedHierarchyRole): each role names at most one hierarchy.
+ECORESCATEGORYHIERARCHYROLE = Table(
+    "ECORESCATEGORYHIERARCHYROLE",
+    metadata,
+    *_system_columns(),
+    Column("CATEGORYHIERARCHY", BigInteger, nullable=False),
+    Column("NAMEDCATEGORYHIERARCHYROLE", Integer, nullable=False),
+    UniqueConstraint("NAMEDCATEGORYHIERARCHYROLE", name="UQ_ECORESCATEGORYHIERARCHYROLE"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+ECORESCATEGORY = Table(
+    "ECORESCATEGORY",
+    metadata,
+    *_system_columns(),
+    Column("CATEGORYHIERARCHY", BigInteger, nullable=False),
+    Column("PARENTCATEGORY", BigInteger, nullable=False, default=0),  # 0: the hierarchy's root
+    Column("NAME", String(254), nullable=False),
+    Column("CODE", String(20), nullable=False, default=""),
+    Column("LEVEL_", Integer, nullable=False, default=1),
+    Column("DESCRIPTION", String(255), nullable=False, default=""),
+    UniqueConstraint("CATEGORYHIERARCHY", "NAME", name="UQ_ECORESCATEGORY"),
+    Index("IX_ECORESCATEGORY_PARENT", "PARENTCATEGORY"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+# A product's category in one hierarchy (at most one per hierarchy).
+ECORESPRODUCTCATEGORY = Table(
+    "ECORESPRODUCTCATEGORY",
+    metadata,
+    *_system_columns(),
+    Column("PRODUCT", BigInteger, nullable=False),
+    Column("CATEGORYHIERARCHY", BigInteger, nullable=False),
+    Column("CATEGORY", BigInteger, nullable=False),
+    UniqueConstraint("PRODUCT", "CATEGORYHIERARCHY", name="UQ_ECORESPRODUCTCATEGORY"),
+    Index("IX_ECORESPRODUCTCATEGORY_CATEGORY", "CATEGORY"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+ECORESPRODUCTDIMENSIONGROUP = Table(
+    "ECORESPRODUCTDIMENSIONGROUP",
+    metadata,
+    *_system_columns(),
+    Column("NAME", String(10), nullable=False),
+    Column("DESCRIPTION", String(60), nullable=False, default=""),
+    Column("ISCOLORACTIVE", Integer, nullable=False, default=0),
+    Column("ISSIZEACTIVE", Integer, nullable=False, default=0),
+    Column("ISSTYLEACTIVE", Integer, nullable=False, default=0),
+    Column("ISCONFIGURATIONACTIVE", Integer, nullable=False, default=0),
+    UniqueConstraint("NAME", name="UQ_ECORESPRODUCTDIMENSIONGROUP"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+# Which product dimension group a product master uses.
+ECORESPRODUCTDIMENSIONGROUPPRODUCT = Table(
+    "ECORESPRODUCTDIMENSIONGROUPPRODUCT",
+    metadata,
+    *_system_columns(),
+    Column("PRODUCT", BigInteger, nullable=False),
+    Column("PRODUCTDIMENSIONGROUP", BigInteger, nullable=False),
+    UniqueConstraint("PRODUCT", name="UQ_ECORESPRODUCTDIMENSIONGROUPPRODUCT"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+ECORESSTORAGEDIMENSIONGROUP = Table(
+    "ECORESSTORAGEDIMENSIONGROUP",
+    metadata,
+    *_system_columns(),
+    Column("NAME", String(10), nullable=False),
+    Column("DESCRIPTION", String(60), nullable=False, default=""),
+    Column("ISWAREHOUSEMANDATORY", Integer, nullable=False, default=0),
+    Column("ISLOCATIONACTIVE", Integer, nullable=False, default=0),
+    Column("ISWAREHOUSEWHSENABLED", Integer, nullable=False, default=0),
+    UniqueConstraint("NAME", name="UQ_ECORESSTORAGEDIMENSIONGROUP"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+ECORESTRACKINGDIMENSIONGROUP = Table(
+    "ECORESTRACKINGDIMENSIONGROUP",
+    metadata,
+    *_system_columns(),
+    Column("NAME", String(10), nullable=False),
+    Column("DESCRIPTION", String(60), nullable=False, default=""),
+    Column("ISBATCHACTIVE", Integer, nullable=False, default=0),
+    Column("ISSERIALACTIVE", Integer, nullable=False, default=0),
+    UniqueConstraint("NAME", name="UQ_ECORESTRACKINGDIMENSIONGROUP"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+
+def _order_setup_table(name: str) -> Table:
+    """INVENTITEMSALESSETUP / PURCHSETUP / INVENTSETUP: a released item's default order settings for one
+    kind of order; the row with INVENTDIMID 'AllBlank' is the item's default (others are per site)."""
+    return Table(
+        name,
+        metadata,
+        *_system_columns(),
+        Column("DATAAREAID", String(4), nullable=False),
+        Column("ITEMID", String(20), nullable=False),
+        Column("INVENTDIMID", String(20), nullable=False, default="AllBlank"),
+        Column("LOWESTQTY", Amount, nullable=False, default=0),
+        Column("HIGHESTQTY", Amount, nullable=False, default=0),
+        Column("STANDARDQTY", Amount, nullable=False, default=0),
+        Column("MULTIPLEQTY", Amount, nullable=False, default=0),
+        Column("LEADTIME", Integer, nullable=False, default=0),
+        Column("STOPPED", Integer, nullable=False, default=0),
+        UniqueConstraint("DATAAREAID", "ITEMID", "INVENTDIMID", name=f"UQ_{name}"),
+        **MARIADB_TABLE_OPTIONS,
+    )
+
+
+INVENTITEMSALESSETUP = _order_setup_table("INVENTITEMSALESSETUP")
+INVENTITEMPURCHSETUP = _order_setup_table("INVENTITEMPURCHSETUP")
+INVENTITEMINVENTSETUP = _order_setup_table("INVENTITEMINVENTSETUP")
+
+# PRODUCT 0: a general conversion; otherwise the ECORESPRODUCT it is specific to.
+UNITOFMEASURECONVERSION = Table(
+    "UNITOFMEASURECONVERSION",
+    metadata,
+    *_system_columns(),
+    Column("FROMUNITOFMEASURE", BigInteger, nullable=False),
+    Column("TOUNITOFMEASURE", BigInteger, nullable=False),
+    Column("PRODUCT", BigInteger, nullable=False, default=0),
+    Column("FACTOR", Numeric(32, 12), nullable=False, default=1),
+    Column("NUMERATOR", Integer, nullable=False, default=1),
+    Column("DENOMINATOR", Integer, nullable=False, default=1),
+    Column("INNEROFFSET", Amount, nullable=False, default=0),
+    Column("OUTEROFFSET", Amount, nullable=False, default=0),
+    Column("ROUNDING", Integer, nullable=False, default=0),
+    UniqueConstraint("FROMUNITOFMEASURE", "TOUNITOFMEASURE", "PRODUCT", name="UQ_UNITOFMEASURECONVERSION"),
+    Index("IX_UNITOFMEASURECONVERSION_PRODUCT", "PRODUCT"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
+INVENTITEMBARCODE = Table(
+    "INVENTITEMBARCODE",
+    metadata,
+    *_system_columns(),
+    Column("DATAAREAID", String(4), nullable=False),
+    Column("ITEMBARCODE", String(80), nullable=False),
+    Column("ITEMID", String(20), nullable=False),
+    Column("INVENTDIMID", String(20), nullable=False, default="AllBlank"),
+    Column("BARCODESETUPID", String(10), nullable=False, default=""),
+    Column("QTY", Amount, nullable=False, default=1),
+    Column("UNITID", String(10), nullable=False, default=""),
+    Column("DESCRIPTION", String(60), nullable=False, default=""),
+    Column("USEFORINPUT", Integer, nullable=False, default=0),
+    Column("USEFORPRINTING", Integer, nullable=False, default=0),
+    UniqueConstraint("DATAAREAID", "ITEMBARCODE", name="UQ_INVENTITEMBARCODE"),
+    Index("IX_INVENTITEMBARCODE_ITEM", "DATAAREAID", "ITEMID"),
+    **MARIADB_TABLE_OPTIONS,
+)
+
 # --- Currencies and exchange rates (issue 13) ---------------------------------------------------
 # F&O's CURRENCY and its exchange rates: a rate type (Default, Budget) has currency pairs, a pair
 # has date-effective rates (VALIDFROM..VALIDTO inclusive; the rate is per EXCHANGERATEDISPLAYFACTOR

@@ -137,7 +137,7 @@ class RowSync:
         if key is None:  # a lookup in the key names a row the target does not have: nothing to match
             if source is None:
                 return Applied(entity_set, (), None, "none")
-            raise SyncError(table_map, towards, "the integration key cannot be resolved on the target")
+            raise SyncError(table_map, towards, converter.unresolved_key())
         current = endpoint.read(target.connection, entity_set, key)
         own_key = tuple((name, current[name]) for name in entity.key) if current is not None else ()
         if source is None:
@@ -199,16 +199,30 @@ class Converter:
         self.current: Values | None = None
         self.source_entity = sync.endpoint(other(towards)).entity(table_map.entity_set(other(towards)))
         self._company: Any = None
+        self.unresolved = ""
 
     def key(self, source: Values) -> Fixed | None:
-        """The integration key on the target side (Dataverse lookups as Guids), or None if unresolvable."""
+        """The integration key on the target side (Dataverse lookups as Guids), or None if unresolvable
+        (`unresolved` then says which lookup found nothing, when one did)."""
         pairs: list[tuple[str, object]] = []
         for field in self.map.key_fields:
             name, value = self._convert(field, source, required=False)
             if value is None:
+                self.unresolved = self._missing_lookup(field, source)
                 return None
             pairs.append((name, value))
         return tuple(pairs)
+
+    def unresolved_key(self) -> str:
+        """Why `key` gave None, for the error log: a missing prerequisite row is named."""
+        reason = "the integration key cannot be resolved on the target"
+        return f"{reason} ({self.unresolved})" if self.unresolved else reason
+
+    def _missing_lookup(self, field: FieldMap, source: Values) -> str:
+        if self.towards != "dv" or field.lookup is None or field.fo is None or source.get(field.fo) in (None, ""):
+            return ""
+        target = self.dv.entity(lookup_navigation(self.dv.catalog, self.map, field).target)
+        return f"{field.dv}: Dataverse has no {target.entity_type} with {field.lookup[1]}={source[field.fo]!r}"
 
     def values(self, source: Values, only: frozenset[str] | None, current: Values | None = None,
                fields: Sequence[FieldMap] | None = None) -> Values:
@@ -400,7 +414,6 @@ def same_value(left: object, right: object) -> bool:
     if left is None or right is None:
         return left == right or left in ("", None) and right in ("", None)
     return str(left) == str(right) if type(left) is not type(right) else left == right
-
 
 
 def _inverse(to_dv: dict[str, Any]) -> dict[str, Any]:

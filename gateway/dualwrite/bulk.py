@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, and_, column, insert, select, table
+from sqlalchemy import Connection, and_, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from gateway.catalog.model import Entity
@@ -32,25 +32,54 @@ def bulk_applicable(endpoint: Endpoint, entity: Entity) -> bool:
 
 def apply_batch(sync: RowSync, table_map: TableMap, towards: Side, sources: list[Values], source: Connection,
                 target: WriteUnit, cache: LookupCache) -> list[tuple[str, str | None]]:
-    """(outcome, reason) per source row: create, update, none or failed."""
+    """(outcome, reason) per source row: create, update, none or failed.
+
+    A map with a lookup into its own table (a category's parent category) goes in waves: rows whose
+    lookups name rows of this batch that are not written yet are converted again once the others
+    are in, until a wave resolves nothing more (the batch may list children before parents)."""
+    outcomes: list[tuple[str, str | None]] = [("pending", None)] * len(sources)
+    waiting = list(range(len(sources)))
+    waves = _refers_to_itself(sync, table_map, towards)
+    while True:
+        unresolved = _apply_wave(sync, table_map, towards, sources, waiting, source, target, cache, outcomes)
+        if not waves or not unresolved or len(unresolved) == len(waiting):
+            return outcomes
+        waiting = unresolved
+
+
+def _refers_to_itself(sync: RowSync, table_map: TableMap, towards: Side) -> bool:
+    if towards != "dv":
+        return False
+    navigations = sync.endpoint("dv").entity(table_map.dv).navigation
+    return any(field.lookup is not None and navigations[field.lookup[0]].target == table_map.dv
+               for field in table_map.fields)
+
+
+def _apply_wave(sync: RowSync, table_map: TableMap, towards: Side, sources: list[Values], waiting: list[int],
+                source: Connection, target: WriteUnit, cache: LookupCache,
+                outcomes: list[tuple[str, str | None]]) -> list[int]:
+    """Apply the `waiting` rows; returns those that could not be converted (their lookups failed)."""
     endpoint = sync.endpoint(towards)
     entity = endpoint.entity(table_map.entity_set(towards))
     converter = Converter(sync, table_map, towards, source, target.connection, cache)
-    outcomes: list[tuple[str, str | None]] = []
     converted: list[tuple[int, Fixed, Values]] = []
-    for index, row in enumerate(sources):
+    unresolved: list[int] = []
+    for index in waiting:
+        row = sources[index]
         try:
             key = converter.key(row)
             if key is None:
-                raise SyncError(table_map, towards, "the integration key cannot be resolved on the target")
+                raise SyncError(table_map, towards, converter.unresolved_key())
             converted.append((index, key, {**converter.values(row, None), **dict(key)}))
-            outcomes.append(("pending", None))
+            outcomes[index] = ("pending", None)
         except SyncError as error:
-            outcomes.append(("failed", error.reason))
+            outcomes[index] = ("failed", error.reason)
+            unresolved.append(index)
         except ODataError as error:
-            outcomes.append(("failed", SyncError(table_map, towards, error.message).reason))
+            outcomes[index] = ("failed", SyncError(table_map, towards, error.message).reason)
+            unresolved.append(index)
     if not converted:
-        return outcomes
+        return unresolved
     names = [name for name, _ in converted[0][1]]
     existing = _existing(endpoint, entity, target.connection, names, [key for _, key, _ in converted])
     creates: list[tuple[int, Values]] = []
@@ -78,14 +107,16 @@ def apply_batch(sync: RowSync, table_map: TableMap, towards: Side, sources: list
             outcomes[index] = ("failed", error.message)
     for index, reason in _insert(endpoint, entity, target, creates):
         outcomes[index] = ("failed", reason) if reason else ("create", None)
-    return outcomes
+    return unresolved
 
 
 def _existing(endpoint: Endpoint, entity: Entity, connection: Connection, names: list[str],
               keys: list[Fixed]) -> dict[tuple[Any, ...], Values]:
     """The target rows whose integration keys are among `keys`, by key values."""
     source = entity.sources[0]
-    physical = table(source.table, *(column(prop.column_name) for prop in entity.properties.values()))
+    # Typed columns: a key value is bound (and read back) as its type, so a date-time in an integration
+    # key matches its stored text on SQLite.
+    physical = store_metadata(endpoint.catalog).tables[source.table]
     key_columns = [physical.c[entity.properties[name].column_name] for name in names]
     statement = select(*(physical.c[prop.column_name].label(name) for name, prop in entity.properties.items()))
     found: dict[tuple[Any, ...], Values] = {}

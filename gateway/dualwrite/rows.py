@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row
 
 from gateway.catalog.companies import database_companies
-from gateway.catalog.model import Catalog, Entity
+from gateway.catalog.model import Catalog, Entity, Property
 from gateway.dualwrite.maps import Side, filter_plan
+from gateway.edm import flags_text
 from gateway.identity.access import SYSTEM
 from gateway.plan.dialects import dialect_traits
 from gateway.plan.keys import Fixed
@@ -103,11 +104,19 @@ class Endpoint:
         path = ast.MemberPath((ast.PropertyStep(last.name),))
         found: dict[tuple[Any, ...], Values] = {}
         for prefix, lasts in key_groups(tuple(value for _, value in key) for key in keys):
-            listed = ast.In(path, ast.ListExpr(tuple(ast.Literal(value, last.type) for value in lasts)))
+            listed = ast.In(path, ast.ListExpr(tuple(self._key_literal(last, value) for value in lasts)))
             for row in self.read_many(connection, entity_set, tuple(zip(names, prefix)), filter_text,
                                       condition=listed):
                 found[identity(row[name] for name in names)] = row
         return found
+
+    def _key_literal(self, prop: Property, value: object) -> ast.Literal:
+        """A stored key value as a literal; an enum's number as its member's name (the planner reads
+        enum literals by name), so an enum may be part of an integration key."""
+        members = self.catalog.service.enums.get(prop.type)
+        if members is None or value is None:
+            return ast.Literal(value, prop.type)
+        return ast.Literal(flags_text(int(value), members), "Edm.String")  # type: ignore[call-overload]
 
     def batches(self, entity_set: str, filter_text: str | None, batch_rows: int, position: str | None = None,
                 signing_key: bytes = _BATCH_KEY) -> Iterator[Batch]:

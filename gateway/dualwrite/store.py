@@ -16,6 +16,7 @@ In the F&O database only (the control store):
 - DUALWRITEERROR: the error log, per map, with what is needed to retry.
 - DUALWRITEJOB: asynchronous integration jobs and their progress.
 - DUALWRITELEASE: which worker process is the one applying changes.
+- DUALWRITEENVIRONMENTLINK, DUALWRITELINKSTEP: the link to the Dataverse side and its setup steps.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -120,6 +122,45 @@ jobs = Table(
     Column("UPDATEDAT", DateTime),
 )
 leases = lease_table("DUALWRITELEASE", control_metadata)
+# The environment link (gateway/dualwrite/link.py): one row per `fno-gateway link` of this F&O database
+# to a Dataverse-side store, kept after unlink (state Unlinked) as its history; URLs stored masked.
+links = Table(
+    "DUALWRITEENVIRONMENTLINK", control_metadata,
+    sequence_column(),
+    Column("STATE", String(12), nullable=False),  # Provisioning, Linked, Failed, Unlinked
+    Column("FOURL", String(400), nullable=False),  # the password masked
+    Column("DVURL", String(400), nullable=False),  # the password masked; what identifies the other side
+    Column("FOVERSION", String(100)),  # the F&O database's engine and version
+    Column("DVVERSION", String(100)),
+    Column("GATEWAYVERSION", String(40)),
+    Column("LINKGUID", String(36), nullable=False),  # the link's identity, stamped on the Dataverse side too
+    Column("STEP", String(40)),  # the last step completed
+    Column("FAILEDSTEP", String(40)),
+    Column("REASON", Text),  # why FAILEDSTEP failed
+    Column("CREATEDAT", DateTime, nullable=False),
+    Column("UPDATEDAT", DateTime, nullable=False),
+    Column("LINKEDAT", DateTime),
+    Column("UNLINKEDAT", DateTime),
+)
+# In the Dataverse-side database: which link provisioned it (one row), so that a second F&O database
+# cannot link to it and a store emptied or replaced behind the link's back is noticed.
+link_identity = Table(
+    "DUALWRITELINKIDENTITY", MetaData(),
+    Column("LINKGUID", String(36), primary_key=True),
+    Column("FOURL", String(400), nullable=False),
+    Column("CREATEDAT", DateTime, nullable=False),
+)
+link_steps = Table(
+    "DUALWRITELINKSTEP", control_metadata,
+    Column("LINKID", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    Column("STEP", String(40), primary_key=True),
+    Column("POSITION", Integer, nullable=False),
+    Column("STATUS", String(12), nullable=False),  # Pending, Running, Done, Failed
+    Column("ATTEMPTS", Integer, nullable=False),
+    Column("STARTEDAT", DateTime),
+    Column("FINISHEDAT", DateTime),
+    Column("DETAIL", Text),  # what the step found or did; for a failure, why
+)
 
 
 def now() -> dt.datetime:

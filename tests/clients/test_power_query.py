@@ -30,13 +30,9 @@ from sqlalchemy import func, select
 from gateway.demo import schema
 from tests import oracle
 from tests.clients.conftest import Served
+from tests.contract import FNO_ENTITY_SETS
 
-ENTITY_SETS = {  # DOMAIN.md §2, written out by hand
-    "LegalEntities", "CustomerGroups", "CustomersV3", "VendorsV2", "ReleasedProductsV2", "ReleasedProductVariantsV2",
-    "ProductColors", "ProductSizes", "ProductStyles", "ProductConfigurations", "UnitsOfMeasure",
-    "SalesOrderHeadersV2", "SalesOrderLines", "ProductsV2",
-    "BusinessEventsCatalog", "BusinessEventsEndpoints", "BusinessEventsActivations",  # DOMAIN.md §6, issue 11
-}  # fmt: skip
+ENTITY_SETS = set(FNO_ENTITY_SETS)
 POWER_QUERY_ACCEPT = (
     "application/json;odata.metadata=minimal;q=1.0,application/json;odata=minimalmetadata;q=0.9,"
     "application/atomsvc+xml;q=0.8,application/atom+xml;q=0.8,application/xml;q=0.7,text/plain;q=0.7"

@@ -26,13 +26,9 @@ from sqlalchemy import select, update
 from gateway.demo import schema
 from tests import oracle
 from tests.clients.conftest import Served, python_odata
+from tests.contract import FNO_ENTITY_SETS
 
-ENTITY_SETS = {  # DOMAIN.md §2, written out by hand
-    "LegalEntities", "CustomerGroups", "CustomersV3", "VendorsV2", "ReleasedProductsV2", "ReleasedProductVariantsV2",
-    "ProductColors", "ProductSizes", "ProductStyles", "ProductConfigurations", "UnitsOfMeasure",
-    "SalesOrderHeadersV2", "SalesOrderLines", "ProductsV2",
-    "BusinessEventsCatalog", "BusinessEventsEndpoints", "BusinessEventsActivations",  # DOMAIN.md §6, issue 11
-}  # fmt: skip
+ENTITY_SETS = set(FNO_ENTITY_SETS)
 COMPANY = "usmf"  # the gateway's default company: what a caller sees without cross-company=true
 
 

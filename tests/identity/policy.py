@@ -155,6 +155,30 @@ _KEY_SQL: dict[str, str] = {
     "ExchangeRates": "SELECT t.NAME, p.FROMCURRENCYCODE, p.TOCURRENCYCODE, r.VALIDFROM FROM EXCHANGERATE r "
                      "JOIN EXCHANGERATECURRENCYPAIR p ON p.RECID = r.EXCHANGERATECURRENCYPAIR "
                      "JOIN EXCHANGERATETYPE t ON t.RECID = p.EXCHANGERATETYPE ORDER BY 1, 2, 3, 4",
+    # The product master's breadth (issue 13): keys from joined tables (EcoResCategoryNamedHierarchyRole 3 is
+    # RetailProductHierarchy).
+    "ProductCategories": "SELECT h.NAME, c.NAME FROM ECORESCATEGORY c JOIN ECORESCATEGORYHIERARCHY h "
+                         "ON h.RECID = c.CATEGORYHIERARCHY ORDER BY 1, 2",
+    "ProductCategoryHierarchyRoles": "SELECT h.NAME, 'RetailProductHierarchy' FROM ECORESCATEGORYHIERARCHYROLE r "
+                                     "JOIN ECORESCATEGORYHIERARCHY h ON h.RECID = r.CATEGORYHIERARCHY "
+                                     "WHERE r.NAMEDCATEGORYHIERARCHYROLE = 3",
+    "ProductCategoryAssignments": "SELECT p.DISPLAYPRODUCTNUMBER, h.NAME FROM ECORESPRODUCTCATEGORY a "
+                                  "JOIN ECORESPRODUCT p ON p.RECID = a.PRODUCT "
+                                  "JOIN ECORESCATEGORYHIERARCHY h ON h.RECID = a.CATEGORYHIERARCHY ORDER BY 1, 2",
+    "UnitOfMeasureConversions": "SELECT f.SYMBOL, t.SYMBOL FROM UNITOFMEASURECONVERSION c "
+                                "JOIN UNITOFMEASURE f ON f.RECID = c.FROMUNITOFMEASURE "
+                                "JOIN UNITOFMEASURE t ON t.RECID = c.TOUNITOFMEASURE WHERE c.PRODUCT = 0 ORDER BY 1, 2",
+    "ProductSpecificUnitOfMeasureConversions": (
+        "SELECT p.DISPLAYPRODUCTNUMBER, f.SYMBOL, t.SYMBOL FROM UNITOFMEASURECONVERSION c "
+        "JOIN ECORESPRODUCT p ON p.RECID = c.PRODUCT JOIN UNITOFMEASURE f ON f.RECID = c.FROMUNITOFMEASURE "
+        "JOIN UNITOFMEASURE t ON t.RECID = c.TOUNITOFMEASURE ORDER BY 1, 2, 3"),
+    # (HierarchyPurpose 6 is the member Security)
+    "OrganizationHierarchyPurposes": "SELECT h.NAME, 'Security' FROM OMHIERARCHYPURPOSE p JOIN OMHIERARCHYTYPE h "
+                                     "ON h.RECID = p.HIERARCHYTYPE WHERE p.HIERARCHYPURPOSE = 6 ORDER BY h.NAME",
+    "OrganizationHierarchyRelationships": (
+        "SELECT h.NAME, c.OPERATINGUNITNUMBER, r.VALIDFROM FROM OMHIERARCHYRELATIONSHIP r "
+        "JOIN OMHIERARCHYTYPE h ON h.RECID = r.HIERARCHYTYPE JOIN OMOPERATINGUNIT c ON c.RECID = r.CHILDORGANIZATION "
+        "WHERE r.PARENTORGANIZATION IS NOT NULL ORDER BY 1, 2, 3"),  # one below a root: it has a parent
 }
 
 
@@ -179,6 +203,7 @@ def sample_key(engine: Engine, entity_set: str, company: str) -> str:
     assert row is not None, f"no {entity_set} row in {company}"
     bare = ("Edm.Date", "Edm.Int32", "Edm.Int64")  # key literals written without quotes
     values = [str(value)[:10] if facts.properties[name]["type"] == "Edm.Date" else
+              str(value)[:19].replace(" ", "T") + "Z" if facts.properties[name]["type"] == "Edm.DateTimeOffset" else
               str(value) if facts.properties[name]["type"] in bare else "'" + str(value).replace("'", "''") + "'"
               for name, value in zip(facts.key, row)]
     if len(facts.key) == 1:

@@ -7,6 +7,8 @@ Writes run with `Prefer: tx=rollback`, so every case sees the demo data as gener
 
 from __future__ import annotations
 
+import random
+import string
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -229,6 +231,14 @@ def _create_body(backend: Backend, entity_set: str, company: str, include_compan
         body = {"EndpointId": tag, "Url": "http://127.0.0.1:9/events"}
     elif entity_set == "BusinessEventsActivations":
         body = {"BusinessEventId": "CustomersV3_Updated", "EndpointId": "matrix"}
+    elif entity_set == "VendorGroups":
+        body = {"VendorGroupId": tag, "Description": "authz"}
+    elif entity_set == "VendorsV2":
+        body = {"VendorAccountNumber": tag, "VendorOrganizationName": "Authz test"}
+    elif entity_set == "Currencies":
+        body = {"CurrencyCode": _free_currency_code(backend), "Name": "Authz test"}
+    elif entity_set == "ExchangeRateTypes":
+        body = {"Name": tag, "Description": "authz"}
     else:  # read-only entities: any body, the answer is 405 before it is looked at
         body = {name: tag for name in facts.key if name != "dataAreaId"}
     if include_company and facts.company_specific:
@@ -236,8 +246,18 @@ def _create_body(backend: Backend, entity_set: str, company: str, include_compan
     return body
 
 
+def _free_currency_code(backend: Backend) -> str:
+    """A three-letter code no currency has yet (codes are short: a random one may be taken)."""
+    while True:
+        code = "".join(random.choice(string.ascii_uppercase) for _ in range(3))
+        with backend.engine.connect() as connection:
+            if not connection.execute(text("SELECT 1 FROM CURRENCY WHERE CURRENCYCODE = :c"), {"c": code}).first():
+                return code
+
+
 def _update_body(entity_set: str) -> dict[str, Any]:
     return {"CustomerGroups": {"Description": "authz"}, "CustomersV3": {"CreditLimit": 1234},
+            "VendorsV2": {"VendorOrganizationName": "authz"}, "Currencies": {"Name": "authz"},
             "SalesOrderHeadersV2": {"CustomerRequisitionNumber": "authz"},
             "SalesOrderLines": {"OrderedSalesQuantity": 2}, "BusinessEventsEndpoints": {"Name": "authz"},
             "BusinessEventsActivations": {"LegalEntity": "usmf"}}.get(entity_set, {"Description": "authz"})

@@ -189,7 +189,9 @@ def _body(backend: Backend, path: Path, keys: dict[str, str]) -> dict[str, Any] 
             return str(connection.execute(text(sql)).scalar_one())
         base: dict[str, dict[str, Any]] = {
             "CustomersV3": {"CustomerAccount": tag, "OrganizationName": "Authz bind"},
-            "SalesOrderHeadersV2": {"SalesOrderNumber": tag},
+            "SalesOrderHeadersV2": {"SalesOrderNumber": tag, "OrderingCustomerAccountNumber": first(
+                "SELECT MIN(ACCOUNTNUM) FROM CUSTTABLE WHERE DATAAREAID='usmf'")},
+            "VendorsV2": {"VendorAccountNumber": tag, "VendorOrganizationName": "Authz bind"},
             "BusinessEventsActivations": {"BusinessEventId": "CustomersV3_Updated", "EndpointId": "matrix"},
             "SalesOrderLines": {"InventoryLotId": tag,
                                 "SalesOrderNumber": first("SELECT MIN(SALESID) FROM SALESTABLE WHERE DATAAREAID='usmf'"),
@@ -202,15 +204,10 @@ def _body(backend: Backend, path: Path, keys: dict[str, str]) -> dict[str, Any] 
         nav = parent.navigation[path.url.rsplit("/", 1)[1]]
         for name in nav["link"].values():
             body.pop(name, None)
-    if creates == "BusinessEventsActivations":  # a bound navigation gives its link value
-        for nav_name, nav in CATALOG[creates].navigation.items():
-            if f"{nav_name}@odata.bind" in body:
-                for name in nav["link"]:
-                    body.pop(name, None)
-    if creates == "SalesOrderLines" and "SalesOrderHeader@odata.bind" in body:
-        body.pop("SalesOrderNumber")
-    if creates == "SalesOrderLines" and "ReleasedProduct@odata.bind" in body:
-        body.pop("ItemNumber")
+    for nav_name, nav in CATALOG[creates].navigation.items():  # a bound navigation gives its link values
+        if f"{nav_name}@odata.bind" in body:
+            for name in nav["link"]:
+                body.pop(name, None)
     return body
 
 

@@ -45,8 +45,11 @@ def test_every_entity_is_a_virtual_table_named_as_f_and_o_names_it(generated, pa
         target = yaml.safe_load((path.parent / f"{spec['target']}.yaml").read_text())
         if spec.get("collection"):
             nav = entity.navigation[f"mserp_FK_{source['physical_name']}_{name}"]
-        else:
-            nav = entity.navigation[f"mserp_fk_{target['physical_name'].lower()}_id"]
+        else:  # two lookups to one table (a conversion's from and to unit): the relation's name tells them apart
+            twins = [other for other in source["navigation"].values()
+                     if not other.get("collection") and other["target"] == spec["target"]]
+            suffix = f"_{name.lower()}" if len(twins) > 1 else ""
+            nav = entity.navigation[f"mserp_fk_{target['physical_name'].lower()}{suffix}_id"]
         assert nav.target == plural("mserp_" + target["physical_name"].lower())
         assert nav.link == {"mserp_" + mine.lower(): "mserp_" + theirs.lower() for mine, theirs in spec["link"].items()}
 
