@@ -51,3 +51,28 @@ def test_every_error_code_is_in_the_errors_table() -> None:
     table = README.split("## Errors", 1)[1].split("\n## ", 1)[0]
     for cls in _error_classes(ODataError):
         assert f"`{cls.code}`" in table, f"{cls.__name__} ({cls.code}) is not in README's Errors table"
+
+
+def test_the_dual_write_table_is_every_map_in_plan_order() -> None:
+    """README's map table: one row per map file, with the stage, sides, direction and prerequisites the
+    file gives (read here as plain YAML), stage by stage and every prerequisite on an earlier row."""
+    import yaml
+
+    from gateway.settings import DEFAULT_MAPS
+
+    section = README.split("\n## Dual-write\n", 1)[1].split("\n## ", 1)[0]
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in section.splitlines() if re.match(r"\| \d+ \| ", line)]
+    files = {data["name"]: data for data in (yaml.safe_load(path.read_text(encoding="utf-8"))
+                                             for path in sorted(DEFAULT_MAPS.glob("*.yaml")))}
+    assert [int(row[0]) for row in rows] == list(range(1, len(files) + 1))
+    assert sorted(row[2] for row in rows) == sorted(files)
+    stages = ["reference", "units", "groups", "masters", "documents"]
+    order = [row[2] for row in rows]
+    for _, stage, name, fo, dv, direction, requires in rows:
+        data = files[name]
+        assert (stage, fo.split(" (")[0], dv.split(" (")[0]) == (data["stage"], data["fo"], data["dv"]), name
+        assert direction == ("both" if data.get("direction", "both") == "both" else "F&O → DV"), name
+        assert [item for item in requires.split(", ") if item] == data.get("requires", []), name
+        assert all(order.index(required) < order.index(name) for required in data.get("requires", [])), name
+    assert [stages.index(row[1]) for row in rows] == sorted(stages.index(row[1]) for row in rows)
