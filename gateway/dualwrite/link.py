@@ -292,8 +292,9 @@ def link(settings: Settings, out: TextIO) -> int:
             _check_still_linked(sides, current)
             print(f"{current.fo_url} is already linked to {current.dv_url} (since {current.linked_at:%Y-%m-%d %H:%M:%S}"
                   " UTC): nothing to do", file=out)
+            _bring_in_added_maps(sides, record, out)
             idle = record.maps_not_running()
-            if idle:  # maps added since, or stopped by hand: link leaves them as they are
+            if idle:  # stopped or paused by hand: link leaves them as they are
                 print(f"  {idle} map(s) not Running: see `fno-gateway dualwrite status`", file=out)
             return 0
         sides.hold()
@@ -313,6 +314,31 @@ def link(settings: Settings, out: TextIO) -> int:
         return _run_steps(sides, record, link_id, done)
     finally:
         sides.dispose()
+
+
+def _bring_in_added_maps(sides: Sides, record: LinkRecord, out: TextIO) -> None:
+    """Maps added to the folder since the pair was linked (a newer gateway ships more) join the link:
+    their Dataverse tables, change capture, initial sync, then Running. Maps already known are left
+    as they are, whatever their state."""
+    added = set(sides.maps.maps) - record.map_names()
+    if not added:
+        return
+    sides.hold()
+    print(f"  {len(added)} map(s) added since the link: {', '.join(sorted(added))}", file=out)
+    _dataverse_tables(sides)
+    _control_tables(sides)
+    dual = sides.dual
+    dual.install()  # capture for the new maps' tables, a state row for each (Stopped)
+    for table_map in dual.maps.ordered(sorted(added)):
+        if table_map.name not in added:
+            continue  # a prerequisite the link already runs
+        sides.renew()
+        dual.set_state(table_map.name, PAUSED)  # its changes queue while its rows are copied
+        bar = progress_bar(desc=table_map.name, unit="rows", file=sys.stderr, leave=True)
+        result = initial_sync(dual, table_map, "fo", lambda done: bar.update(done))
+        bar.close()
+        dual.set_state(table_map.name, RUNNING)
+        print(f"  {result.summary()}; Running", file=out)
 
 
 def _check_still_linked(sides: Sides, current: LinkRow) -> None:

@@ -62,6 +62,11 @@ class LinkRecord:
                 link_steps.c.LINKID == row.SEQ, link_steps.c.STATUS == DONE)).scalars()
             return LinkRow(int(row.SEQ), row.STATE, row.FOURL, row.DVURL, row.LINKEDAT, row.LINKGUID, frozenset(done))
 
+    def map_names(self) -> set[str]:
+        """The maps dual-write has a state row for (those of the maps folder when it was last installed)."""
+        with self.engine.connect() as connection:
+            return set(connection.execute(select(maps_state.c.MAPNAME)).scalars())
+
     def maps_not_running(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(maps_state)

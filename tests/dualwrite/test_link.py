@@ -161,6 +161,22 @@ def test_link_provisions_an_empty_store_and_a_second_run_changes_nothing(
     assert "fno-gateway unlink" in captured.err
     assert pair.link_rows() == before[0]
 
+    # A map the link does not know yet (a newer gateway ships it: here its state row and copy are
+    # removed by hand) joins the linked pair on the next run: copied, then Running; the others untouched.
+    rates = 'SELECT count(*) FROM "EXCHANGERATE"'
+    with pair.fo.begin() as connection:
+        connection.execute(text('DELETE FROM "DUALWRITEMAP" WHERE "MAPNAME" = \'Currency exchange rates\''))
+    with pair.dv.begin() as connection:
+        connection.execute(text("DELETE FROM msdyn_currencyexchangerate"))
+    others = {name: state for name, state in pair.map_states().items()}
+    code, out, err = pair.link(capsys)
+    assert code == 0, out + err
+    assert "1 map(s) added since the link: Currency exchange rates" in out
+    states = pair.map_states()
+    assert (states["Currency exchange rates"].STATE, states["Currency exchange rates"].INITIALSYNC) == ("Running", "Done")
+    assert {name: state for name, state in states.items() if name in others} == others
+    assert pair.dv_sql("SELECT count(*) FROM msdyn_currencyexchangerate")[0][0] == pair.fo_sql(rates)[0][0] > 0
+
 
 def test_a_failed_link_resumes_at_the_step_that_failed(pair: Pair, capsys: pytest.CaptureFixture[str],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
