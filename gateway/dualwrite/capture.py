@@ -47,6 +47,10 @@ def captured_tables(map_set: MapSet, side: Side) -> list[CapturedTable]:
             values[source.table].update(link_columns(entity, source.alias))
             if index == 0:
                 columns.update(_key_columns(catalog, entity, source, table_map, side))
+                if any(entity.properties[name].alias != source.alias for name in entity.key):
+                    # Part of the key lives in joined tables: a deleted row's links (HIERARCHYTYPE,
+                    # CHILDORGANIZATION) are what find it there once the row itself is gone.
+                    columns.update(link_columns(entity, source.alias))
     return [CapturedTable(table, row_ids[table], tuple(sorted(columns)), tuple(sorted(values[table])))
             for table, columns in sorted(found.items())]
 

@@ -16,6 +16,7 @@ over at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -24,9 +25,10 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, insert, select, update
+from sqlalchemy import Connection, case, column, delete, func, insert, select, table, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from gateway.catalog.model import Catalog, Entity
 from gateway.dualwrite.apply import LookupCache, SyncError
 from gateway.dualwrite.capture import link_columns
 from gateway.dualwrite.maps import Side, TableMap, other
@@ -191,6 +193,8 @@ class Worker:
                 if touched is not None and not touched:
                     continue  # an update of columns this entity does not show
                 key = {by_column[column]: value for column, value in keydata.items() if column in by_column}
+                if index == 0 and row.OP == "D" and not all(name in key for name in entity.key):
+                    key = _deleted_key(connection, endpoint.catalog, entity, keydata, key)
                 if index == 0 and all(name in key for name in entity.key):
                     items.append(WorkItem(table_map, side, row.OP, key, touched))
                     continue
@@ -359,6 +363,43 @@ def _apply_one(dual: DualWrite, item: WorkItem, source_connection: Connection, t
     applied = rows.apply(item.table_map, other(item.source), current, item.key, source_connection, target, cache,
                          item.properties)
     return applied.operation
+
+
+def _deleted_key(connection: Connection, catalog: Catalog, entity: Entity, keydata: dict[str, Any],
+                 key: dict[str, Any]) -> dict[str, Any]:
+    """The entity key of a deleted first-table row whose key is partly in joined tables: each missing
+    part read from its table through the link values the row had (captured with the delete). A part
+    that cannot be found (its table's row went too) stays missing."""
+    first = entity.sources[0]
+    found = {name: _captured_value(entity.properties[name].type, value) for name, value in key.items()}
+    for name in entity.key:
+        prop = entity.properties[name]
+        if name in found or prop.alias == first.alias:
+            continue
+        source = next(source for source in entity.sources if source.alias == prop.alias)
+        joined = table(source.table, column(prop.column_name), *(column(mine) for mine in source.link))
+        conditions = []
+        for mine, reference in source.link.items():
+            alias, theirs = reference.split(".", 1)
+            if alias != first.alias or theirs not in keydata:
+                break  # linked through another joined table, or not captured: not found this way
+            conditions.append(joined.c[mine] == keydata[theirs])
+        else:
+            value = connection.execute(select(joined.c[prop.column_name]).where(*conditions)).scalar()
+            if value is not None:
+                found[name] = value
+    return found
+
+
+def _captured_value(kind: str, value: Any) -> Any:
+    """A key value as the capture trigger wrote it (JSON: dates and date-times as text) in Python form."""
+    if not isinstance(value, str):
+        return value
+    if kind == "Edm.DateTimeOffset":
+        return dt.datetime.fromisoformat(value).replace(tzinfo=None)
+    if kind == "Edm.Date":
+        return dt.date.fromisoformat(value[:10])
+    return value
 
 
 def _row_id(text: str) -> object:

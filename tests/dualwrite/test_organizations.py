@@ -205,6 +205,21 @@ def test_a_move_expires_one_edge_and_adds_another(sides: Sides) -> None:
     assert dv_edges(sides) == fo_edges(sides)
 
 
+def test_a_deleted_edge_is_deleted_in_dataverse(sides: Sides) -> None:
+    """The edge's key is mostly in other tables (hierarchy name, child unit number): the delete finds it
+    through the links the row had, captured with the delete."""
+    unit = insert_unit(sides, "DW0009", "Short-lived desk")
+    root = sides.fo_sql('SELECT "CHILDORGANIZATION" FROM "OMHIERARCHYRELATIONSHIP" WHERE "PARENTORGANIZATION" IS NULL '
+                        'ORDER BY "RECID"')[0][0]
+    insert_edge(sides, hierarchy_recid(sides, "Contoso organization chart"), unit, root, dt.datetime(2026, 2, 1))
+    sides.drain()
+    assert any(edge[1] == "DW0009" for edge in dv_edges(sides))
+    sides.fo_exec('DELETE FROM "OMHIERARCHYRELATIONSHIP" WHERE "CHILDORGANIZATION" = :u', u=unit)
+    sides.drain()
+    assert not any(edge[1] == "DW0009" for edge in dv_edges(sides))
+    assert dv_edges(sides) == fo_edges(sides)
+
+
 def test_dataverse_changes_do_not_flow_back(sides: Sides) -> None:
     guid = sides.dv_sql("SELECT msdyn_internalorganizationid FROM msdyn_internalorganization "
                         "WHERE msdyn_organizationnumber = '000002'")[0][0]
