@@ -4,28 +4,20 @@ every table has rows, every reference resolves, and the volumes follow the produ
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from gateway.demo.generate import build_demo_database
 from gateway.demo.product_breadth import HIERARCHIES
 
 TABLES = ("ECORESCATEGORYHIERARCHY", "ECORESCATEGORYHIERARCHYROLE", "ECORESCATEGORY", "ECORESPRODUCTCATEGORY",
           "ECORESPRODUCTDIMENSIONGROUP", "ECORESPRODUCTDIMENSIONGROUPPRODUCT", "ECORESSTORAGEDIMENSIONGROUP",
           "ECORESTRACKINGDIMENSIONGROUP", "INVENTITEMSALESSETUP", "INVENTITEMPURCHSETUP", "INVENTITEMINVENTSETUP",
           "UNITOFMEASURECONVERSION", "INVENTITEMBARCODE")
-SCALES = (0.001, 0.3)
 
 
-@pytest.fixture(scope="module", params=SCALES, ids=[f"scale-{scale}" for scale in SCALES])
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
-    path: Path = tmp_path_factory.mktemp("breadth") / "demo.db"
-    build_demo_database(f"sqlite:///{path}", scale=request.param, seed=42, progress=False)
-    connection = sqlite3.connect(path)
-    yield connection
-    connection.close()
+@pytest.fixture
+def db(scaled_demo: sqlite3.Connection) -> sqlite3.Connection:
+    return scaled_demo  # tests/demo/conftest.py: at the smallest scale and a bigger one
 
 
 def one(db: sqlite3.Connection, query: str) -> int:
