@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -199,3 +200,18 @@ def wait_until_serving(port: int, seconds: float = 30) -> None:
         except httpx2.HTTPError:
             time.sleep(0.2)
     raise AssertionError(f"no gateway answered on port {port} within {seconds}s")
+
+
+def every_page(client: TestClient, url: str, params: dict[str, str] | None = None,
+               page_size: int | None = None) -> list[dict[str, Any]]:
+    """Every row of a collection, following nextLinks (pages of `page_size` rows when given)."""
+    headers = {"Prefer": f"odata.maxpagesize={page_size}"} if page_size else {}
+    response = client.get(url, params=params, headers=headers)  # None keeps the query the URL has
+    rows: list[dict[str, Any]] = []
+    while True:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        rows.extend(body["value"])
+        if "@odata.nextLink" not in body:
+            return rows
+        response = client.get(body["@odata.nextLink"], headers=headers)

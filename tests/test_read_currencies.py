@@ -11,8 +11,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from gateway.demo import schema as s
-from tests.conftest import Backend
-from tests.test_read_vendors import every_page
+from tests.conftest import Backend, every_page
 
 DISPLAY_FACTOR = {0: "One", 1: "Ten", 2: "Hundred", 3: "Thousand", 4: "TenThousand"}
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from gateway.demo import schema as s
-from tests.conftest import Backend
+from tests.conftest import Backend, every_page
 from tests.oracle import CUST_VENDOR_BLOCKED, DIR_PARTY_TYPE
 
 
@@ -34,17 +34,6 @@ def groups(engine: Engine, company: str) -> dict[str, str]:
     g = s.VENDGROUP
     with engine.connect() as connection:
         return dict(connection.execute(select(g.c.VENDGROUP, g.c.NAME).where(g.c.DATAAREAID == company)).all())
-
-
-def every_page(client: TestClient, url: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    next_url: str | None = url
-    while next_url:
-        response = client.get(next_url)
-        assert response.status_code == 200, response.text
-        rows += response.json()["value"]
-        next_url = response.json().get("@odata.nextLink")
-    return rows
 
 
 def test_every_vendor_of_a_company_with_its_party_and_address(client: TestClient, backend: Backend) -> None:

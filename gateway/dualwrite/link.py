@@ -25,7 +25,7 @@ from gateway.catalog.model import Catalog
 from gateway.dataverse.schema import create_store, store_metadata
 from gateway.db import make_engine
 from gateway.dualwrite.capture import CAPTURE_DIALECTS, captured_tables
-from gateway.dualwrite.initial import initial_sync
+from gateway.dualwrite.initial import InitialSyncResult, initial_sync
 from gateway.dualwrite.linkrecord import (
     LINKED,
     LinkRecord,
@@ -34,7 +34,7 @@ from gateway.dualwrite.linkrecord import (
     masked,
     stamp_dataverse,
 )
-from gateway.dualwrite.maps import MapSet, load_maps
+from gateway.dualwrite.maps import MapSet, TableMap, load_maps
 from gateway.dualwrite.rows import Endpoint
 from gateway.dualwrite.service import DualWrite, Limits
 from gateway.dualwrite.store import (
@@ -220,16 +220,22 @@ def _initial_sync(sides: Sides) -> str:
         if row is not None and (row.STATE == RUNNING or (row.STATE == PAUSED and row.INITIALSYNC == "Done")):
             skipped += 1
             continue
-        sides.renew()
         fail_point(f"link:initial-sync:{table_map.name}")
-        dual.set_state(table_map.name, PAUSED)
-        bar = progress_bar(desc=table_map.name, unit="rows", file=sys.stderr, leave=True)
-        result = initial_sync(dual, table_map, "fo", lambda done: bar.update(done))
-        bar.close()
+        result = _copy(sides, table_map)
         copied += 1
         refused += result.counts["failed"]
     text_ = f"{copied} map(s) copied, {skipped} done before"
     return text_ + (f"; {refused:,} row(s) refused (`fno-gateway dualwrite errors`)" if refused else "")
+
+
+def _copy(sides: Sides, table_map: TableMap) -> InitialSyncResult:
+    """One map's initial sync, the map Paused meanwhile (its changes queue), with a progress bar."""
+    sides.renew()
+    sides.dual.set_state(table_map.name, PAUSED)
+    bar = progress_bar(desc=table_map.name, unit="rows", file=sys.stderr, leave=True)
+    result = initial_sync(sides.dual, table_map, "fo", lambda done: bar.update(done))
+    bar.close()
+    return result
 
 
 def _start(sides: Sides) -> str:
@@ -332,11 +338,7 @@ def _bring_in_added_maps(sides: Sides, record: LinkRecord, out: TextIO) -> None:
     for table_map in dual.maps.ordered(sorted(added)):
         if table_map.name not in added:
             continue  # a prerequisite the link already runs
-        sides.renew()
-        dual.set_state(table_map.name, PAUSED)  # its changes queue while its rows are copied
-        bar = progress_bar(desc=table_map.name, unit="rows", file=sys.stderr, leave=True)
-        result = initial_sync(dual, table_map, "fo", lambda done: bar.update(done))
-        bar.close()
+        result = _copy(sides, table_map)
         dual.set_state(table_map.name, RUNNING)
         print(f"  {result.summary()}; Running", file=out)
 

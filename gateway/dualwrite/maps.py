@@ -140,7 +140,7 @@ class MapSet:
         """Maps (all, or `names` and their prerequisites) in the documented execution order: stage by
         stage (STAGES), and within a stage every prerequisite before its dependants."""
         # Within a stage, what more maps depend on goes first (legal entities before currencies), then file order.
-        needed = self._dependants()
+        needed = self._dependants
         position = {name: index for index, name in enumerate(self.maps)}
         wanted = sorted(names or self.maps,
                         key=lambda name: (STAGES.index(self.maps[name].stage), -needed[name], position[name]))
@@ -158,8 +158,10 @@ class MapSet:
             visit(name)
         return order
 
+    @cached_property
     def _dependants(self) -> dict[str, int]:
-        """How many maps need each map, directly or through their own prerequisites."""
+        """How many maps need each map, directly or through their own prerequisites (once per map set:
+        the worker orders the maps on every pass)."""
         counts = dict.fromkeys(self.maps, 0)
         for name in self.maps:
             seen: set[str] = set()

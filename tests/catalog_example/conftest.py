@@ -47,16 +47,3 @@ def sql_rows(backend: Backend, statement: str, **parameters: object) -> list[tup
         return [tuple(row) for row in connection.execute(text(statement), parameters)]
 
 
-def every_page(client: TestClient, url: str, params: dict[str, str] | None = None,
-               page_size: int | None = None) -> list[dict[str, Any]]:
-    """Every row of a collection, following nextLinks (pages of `page_size` rows when given)."""
-    headers = {"Prefer": f"odata.maxpagesize={page_size}"} if page_size else {}
-    response = client.get(url, params=params or {}, headers=headers)
-    rows: list[dict[str, Any]] = []
-    while True:
-        assert response.status_code == 200, response.text
-        body = response.json()
-        rows.extend(body["value"])
-        if "@odata.nextLink" not in body:
-            return rows
-        response = client.get(body["@odata.nextLink"], headers=headers)

@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from tests.catalog_example.conftest import every_page, sql_rows
+from tests.catalog_example.conftest import sql_rows
 from tests.clients.test_csdl_conformance import _json_errors, _xml_errors
-from tests.conftest import Backend
+from tests.conftest import Backend, every_page
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 Row = dict[str, Any]

@@ -25,9 +25,9 @@ from starlette.testclient import TestClient
 
 from gateway.catalog.check import check_catalog
 from gateway.catalog.load import CatalogError, load_catalog
-from tests.catalog_example.conftest import CATALOG_FOLDER, every_page, sql_rows
+from tests.catalog_example.conftest import CATALOG_FOLDER, sql_rows
 from tests.clients.test_csdl_conformance import _json_errors, _xml_errors
-from tests.conftest import Backend
+from tests.conftest import Backend, every_page
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 ADDRESS = ("Street", "City", "PostalCode", "Country")

@@ -25,8 +25,8 @@ from starlette.testclient import TestClient
 
 from gateway.catalog.check import check_catalog
 from gateway.catalog.load import CatalogError, load_catalog
-from tests.catalog_example.conftest import CATALOG_FOLDER, every_page
-from tests.conftest import Backend
+from tests.catalog_example.conftest import CATALOG_FOLDER
+from tests.conftest import Backend, every_page
 
 COLUMNS = ("product_id", "stock_level", "rating", "min_temperature", "weight", "shelf_life", "thumbnail",
            "opens_at", "sku", "status")
